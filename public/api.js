@@ -1,0 +1,124 @@
+// HTTP calls to the Payambar API. Holds the session (token) and renews it quietly.
+const SESSION_KEY = 'payambar.session';
+
+export class ApiError extends Error {
+  constructor(status, code, message, { field = null, retryAfter = null } = {}) {
+    super(message || code);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+
+  get isNetwork() {
+    return this.status === 0;
+  }
+}
+
+let session = loadSession();
+const unauthorizedListeners = new Set();
+
+function loadSession() {
+  try {
+    return JSON.parse(localStorage.getItem(SESSION_KEY));
+  } catch {
+    return null;
+  }
+}
+
+export function currentSession() {
+  return session;
+}
+
+export function saveSession(answer) {
+  session = {
+    token: answer.token,
+    expires_at: answer.expires_at,
+    issued_at: new Date().toISOString(),
+    user: answer.user,
+  };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  return session;
+}
+
+export function updateSessionUser(user) {
+  if (!session) return;
+  session.user = { ...session.user, ...user };
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+export function forgetSession() {
+  session = null;
+  localStorage.removeItem(SESSION_KEY);
+}
+
+export function onUnauthorized(listener) {
+  unauthorizedListeners.add(listener);
+}
+
+export async function request(method, path, body, { signal, authenticated = true } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (authenticated && session) headers.authorization = `Bearer ${session.token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+      cache: 'no-store',
+    });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'network', error.message);
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (response.ok) return data;
+  const detail = data?.error ?? {};
+  const error = new ApiError(response.status, detail.code ?? 'http_' + response.status, detail.message, {
+    field: detail.field ?? null,
+    retryAfter: response.headers.get('retry-after'),
+  });
+  if (response.status === 401 && authenticated && session) {
+    for (const listener of unauthorizedListeners) listener(error);
+  }
+  throw error;
+}
+
+const enc = encodeURIComponent;
+
+export const api = {
+  register: (fields) => request('POST', '/api/auth/register', fields, { authenticated: false }),
+  login: (fields) => request('POST', '/api/auth/login', fields, { authenticated: false }),
+  refresh: () => request('POST', '/api/auth/refresh'),
+  logout: () => request('POST', '/api/auth/logout'),
+  me: () => request('GET', '/api/me'),
+  updateMe: (fields) => request('PATCH', '/api/me', fields),
+  searchUsers: (q, signal) => request('GET', `/api/users?q=${enc(q)}&limit=20`, undefined, { signal }),
+  user: (username) => request('GET', `/api/users/${enc(username)}`, undefined, { authenticated: false }),
+  conversations: () => request('GET', '/api/conversations'),
+  messages: (peer, { before = null, limit = 50 } = {}) =>
+    request('GET', `/api/conversations/${enc(peer)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  markRead: (peer, up_to) => request('POST', `/api/conversations/${enc(peer)}/read`, { up_to }),
+  send: (fields) => request('POST', '/api/messages', fields),
+  edit: (id, text) => request('PATCH', `/api/messages/${id}`, { text }),
+  remove: (id) => request('DELETE', `/api/messages/${id}`),
+  updates: (after, timeout, signal) =>
+    request('GET', `/api/updates?timeout=${timeout}${after == null ? '' : `&after=${after}`}`, undefined, { signal }),
+};
+
+// Renew when half of the token's life has passed; the old token stays valid meanwhile.
+export function tokenNeedsRefresh(now = Date.now()) {
+  if (!session) return false;
+  const issued = Date.parse(session.issued_at);
+  const expires = Date.parse(session.expires_at);
+  if (Number.isNaN(issued) || Number.isNaN(expires)) return true;
+  return now >= issued + (expires - issued) / 2;
+}
+
+export async function refreshToken() {
+  const answer = await api.refresh();
+  return saveSession(answer);
+}

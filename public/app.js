@@ -1,0 +1,41 @@
+// Entry point: picks the screen for the URL and the session, and keeps the app up to date.
+import { currentSession } from '/api.js';
+import { initLanguage, onLanguageChange } from '/i18n.js';
+import { startSession } from '/session.js';
+import { renderAuth } from '/ui/auth.js';
+import { renderPublicProfile, takeRedirect } from '/ui/profile.js';
+import { renderShell } from '/ui/shell.js';
+import { watchForUpdates } from '/ui/update.js';
+
+const root = document.getElementById('app');
+let shell = null;
+let sessionStarted = false;
+
+function profileFromPath() {
+  const match = location.pathname.match(/^\/u\/([^/]+)\/?$/);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+async function render() {
+  shell?.destroy();
+  shell = null;
+  const profile = profileFromPath();
+  if (profile) return renderPublicProfile(root, profile, render);
+  if (!currentSession()) return renderAuth(root, { onLoggedIn });
+  if (!sessionStarted) {
+    sessionStarted = true;
+    await startSession();
+  }
+  shell = renderShell(root);
+}
+
+function onLoggedIn() {
+  const target = takeRedirect();
+  if (target) history.replaceState(null, '', target);
+  render();
+}
+
+initLanguage();
+onLanguageChange(() => shell && render());
+render();
+watchForUpdates();

@@ -1,0 +1,261 @@
+// The client's picture of the world: chats, messages per chat, presence and typing,
+// kept current by updates and mirrored to IndexedDB for offline use.
+import { api } from '/api.js';
+import * as db from '/db.js';
+import { emit } from '/events.js';
+
+export const state = {
+  me: null,
+  cursor: null,
+  chats: new Map(), // peer username -> {peer, last_message, unread_count, updated_at}
+  conversations: new Map(), // peer username -> {messages: [], has_more, loaded}
+  presence: new Map(), // username -> {online, last_seen}
+  typing: new Map(), // username -> timeout handle
+  openPeer: null,
+};
+
+let cursorSaveTimer = null;
+
+export async function loadFromCache(me) {
+  state.me = me;
+  await db.openDb(me.username);
+  state.cursor = (await db.kvGet('cursor')) ?? null;
+  for (const chat of await db.getChats()) state.chats.set(chat.peer.username, chat);
+  emit('chats');
+}
+
+export function resetState() {
+  state.me = null;
+  state.cursor = null;
+  state.chats.clear();
+  state.conversations.clear();
+  state.presence.clear();
+  state.openPeer = null;
+}
+
+export function sortedChats() {
+  return [...state.chats.values()].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''));
+}
+
+export function peerOf(message) {
+  return message.sender === state.me.username ? message.recipient : message.sender;
+}
+
+export function isMine(message) {
+  return message.sender === state.me.username;
+}
+
+export function advanceCursor(seq) {
+  if (seq == null || (state.cursor != null && seq <= state.cursor)) return;
+  state.cursor = seq;
+  clearTimeout(cursorSaveTimer);
+  cursorSaveTimer = setTimeout(() => db.kvSet('cursor', state.cursor), 200);
+}
+
+export function conversation(peer) {
+  if (!state.conversations.has(peer)) {
+    state.conversations.set(peer, { messages: [], has_more: true, loaded: false });
+  }
+  return state.conversations.get(peer);
+}
+
+function sameMessage(a, b) {
+  if (a.id != null && b.id != null) return a.id === b.id;
+  return a.sender === b.sender && a.client_id === b.client_id;
+}
+
+function compareMessages(a, b) {
+  if (a.id == null || b.id == null) return (a.id == null) - (b.id == null) || (a.queued ?? 0) - (b.queued ?? 0);
+  return a.id - b.id;
+}
+
+// Inserts or replaces one message (matched by id, or by client_id for a pending one of mine).
+export function upsertMessage(message, { persist = true } = {}) {
+  const peer = peerOf(message);
+  const conv = conversation(peer);
+  const index = conv.messages.findIndex((known) => sameMessage(known, message));
+  if (index >= 0) conv.messages[index] = { ...conv.messages[index], ...message };
+  else conv.messages.push(message);
+  conv.messages.sort(compareMessages);
+  if (persist && message.id != null) db.putMessages(peer, [message]);
+  touchChat(peer, message);
+  emit('messages', peer);
+  return peer;
+}
+
+function touchChat(peer, message) {
+  const chat = state.chats.get(peer) ?? newChat(peer);
+  const last = chat.last_message;
+  if (last && sameMessage(last, message)) chat.last_message = { ...last, ...message };
+  else if (!last || isLater(message, last)) chat.last_message = message;
+  else return;
+  chat.updated_at = chat.last_message.created_at;
+  saveChat(chat);
+}
+
+// A pending message (no id yet) is the newest of its chat until the server says otherwise.
+function isLater(message, than) {
+  if (message.id != null && than.id != null) return message.id > than.id;
+  if (message.id == null) return true;
+  return message.created_at >= than.created_at;
+}
+
+function newChat(peer) {
+  const chat = { peer: { username: peer, display_name: peer }, last_message: null, unread_count: 0, updated_at: '' };
+  state.chats.set(peer, chat);
+  api.user(peer).then((user) => {
+    chat.peer = { ...chat.peer, ...user };
+    saveChat(chat);
+  }, () => {});
+  return chat;
+}
+
+export function ensureChat(user) {
+  const chat = state.chats.get(user.username) ?? newChat(user.username);
+  chat.peer = { ...chat.peer, ...user };
+  return chat;
+}
+
+export function saveChat(chat) {
+  state.chats.set(chat.peer.username, chat);
+  db.putChats([chat]);
+  emit('chats');
+}
+
+export async function refreshChats() {
+  const answer = await api.conversations();
+  for (const chat of answer.conversations) {
+    const known = state.chats.get(chat.peer.username);
+    const pending = known?.last_message?.id == null ? known?.last_message : null;
+    state.chats.set(chat.peer.username, pending ? { ...chat, last_message: pending, updated_at: pending.created_at } : chat);
+    state.presence.set(chat.peer.username, { online: chat.peer.online, last_seen: chat.peer.last_seen });
+  }
+  db.putChats(answer.conversations);
+  emit('chats');
+  emit('presence');
+}
+
+// Shows the cached page first, then the newest page from the server.
+export async function loadConversation(peer) {
+  const conv = conversation(peer);
+  if (!conv.loaded) {
+    for (const message of await db.getRecentMessages(peer)) upsertMessage(message, { persist: false });
+  }
+  try {
+    const page = await api.messages(peer, { limit: 50 });
+    page.messages.forEach((message) => upsertMessage(message));
+    if (!conv.loaded) conv.has_more = page.has_more;
+    conv.loaded = true;
+    emit('messages', peer);
+  } catch (error) {
+    if (!error.isNetwork) throw error;
+  }
+}
+
+export async function loadOlder(peer) {
+  const conv = conversation(peer);
+  const oldest = conv.messages.find((message) => message.id != null);
+  if (!conv.has_more || conv.loadingOlder) return false;
+  conv.loadingOlder = true;
+  try {
+    const page = await api.messages(peer, { before: oldest?.id, limit: 50 });
+    conv.has_more = page.has_more;
+    db.putMessages(peer, page.messages);
+    page.messages.forEach((message) => upsertMessage(message, { persist: false }));
+    return page.messages.length > 0;
+  } finally {
+    conv.loadingOlder = false;
+  }
+}
+
+// Applies one update from the stream; updates at or below the cursor were handled already.
+export function applyUpdate(update) {
+  if (update.seq != null && state.cursor != null && update.seq <= state.cursor) return null;
+  let effect = null;
+  if (update.type === 'message') effect = receiveMessage(update.message);
+  else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete') upsertMessage(update.message);
+  else if (update.type === 'read') applyRead(update);
+  advanceCursor(update.seq);
+  return effect;
+}
+
+function receiveMessage(message) {
+  const peer = peerOf(message);
+  const chat = state.chats.get(peer);
+  const known = chat?.last_message?.id != null && message.id <= chat.last_message.id;
+  upsertMessage(message);
+  if (isMine(message)) return null;
+  stopTyping(peer);
+  const current = state.chats.get(peer);
+  if (!known && message.status !== 'read' && state.openPeer !== peer) {
+    current.unread_count = (current.unread_count ?? 0) + 1;
+    saveChat(current);
+  }
+  return message.status === 'sent' ? { delivered: message.id } : null;
+}
+
+function applyRead({ peer, reader, up_to }) {
+  const readerIsMe = reader === state.me.username;
+  const chatPeer = readerIsMe ? peer : reader;
+  const conv = conversation(chatPeer);
+  const changed = [];
+  for (const message of conv.messages) {
+    if (message.id == null || message.id > up_to || message.status === 'read') continue;
+    if (isMine(message) === readerIsMe) continue;
+    message.status = 'read';
+    changed.push(message);
+  }
+  if (changed.length) db.putMessages(chatPeer, changed);
+  const chat = state.chats.get(chatPeer);
+  if (chat) {
+    if (readerIsMe) chat.unread_count = 0;
+    if (!readerIsMe && chat.last_message?.id != null && chat.last_message.id <= up_to && isMine(chat.last_message)) {
+      chat.last_message = { ...chat.last_message, status: 'read' };
+    }
+    saveChat(chat);
+  }
+  emit('messages', chatPeer);
+}
+
+// Marks everything the peer sent so far as read, locally at once; returns the id to report.
+export function readUpTo(peer) {
+  const conv = conversation(peer);
+  let upTo = null;
+  for (const message of conv.messages) {
+    if (message.id != null && !isMine(message) && message.status !== 'read') upTo = message.id;
+  }
+  const chat = state.chats.get(peer);
+  if (chat?.unread_count) {
+    chat.unread_count = 0;
+    saveChat(chat);
+  }
+  if (upTo == null) return null;
+  applyRead({ peer, reader: state.me.username, up_to: upTo });
+  return upTo;
+}
+
+export function setPresence(frame) {
+  state.presence.set(frame.user, { online: frame.online, last_seen: frame.last_seen });
+  emit('presence', frame.user);
+}
+
+export function startTyping(peer) {
+  clearTimeout(state.typing.get(peer));
+  state.typing.set(peer, setTimeout(() => stopTyping(peer), 6000));
+  emit('typing', peer);
+}
+
+function stopTyping(peer) {
+  if (!state.typing.has(peer)) return;
+  clearTimeout(state.typing.get(peer));
+  state.typing.delete(peer);
+  emit('typing', peer);
+}
+
+export function findMessage(peer, key) {
+  return conversation(peer).messages.find((message) => messageKey(message) === key);
+}
+
+export function messageKey(message) {
+  return message.id != null ? `m${message.id}` : `c${message.client_id}`;
+}

@@ -1,0 +1,102 @@
+// Messages waiting to be sent: kept in IndexedDB with their client_id, sent one at a time
+// in the order they were written. The server dedupes by client_id, so a retry is always safe.
+import { api } from '/api.js';
+import * as db from '/db.js';
+import { state, upsertMessage } from '/model.js';
+
+const RETRY_AFTER = 3000;
+const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found']);
+
+let connection = null;
+let flushing = false;
+let flushAgain = false;
+let retryTimer = null;
+let lastQueued = 0;
+
+export function attachConnection(live) {
+  connection = live;
+}
+
+export function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+function pendingMessage(item) {
+  return {
+    id: null,
+    client_id: item.client_id,
+    sender: state.me.username,
+    recipient: item.to,
+    text: item.text,
+    reply_to: item.reply_to,
+    created_at: item.created_at,
+    edited_at: null,
+    deleted: false,
+    status: item.failed ? 'failed' : 'pending',
+    queued: item.queued,
+  };
+}
+
+export async function restoreOutbox() {
+  for (const item of await db.outboxAll()) upsertMessage(pendingMessage(item), { persist: false });
+}
+
+export async function queueMessage(to, text, replyTo = null) {
+  lastQueued = Math.max(Date.now(), lastQueued + 1);
+  const item = {
+    client_id: newClientId(),
+    to,
+    text,
+    reply_to: replyTo,
+    queued: lastQueued,
+    created_at: new Date().toISOString(),
+  };
+  upsertMessage(pendingMessage(item), { persist: false });
+  await db.outboxAdd(item);
+  flushOutbox();
+}
+
+export async function flushOutbox() {
+  if (!state.me) return;
+  if (flushing) {
+    flushAgain = true;
+    return;
+  }
+  flushing = true;
+  clearTimeout(retryTimer);
+  try {
+    do {
+      flushAgain = false;
+      for (const item of await db.outboxAll()) {
+        if (item.failed) continue;
+        if (!(await sendOne(item))) {
+          retryTimer = setTimeout(flushOutbox, RETRY_AFTER);
+          return;
+        }
+      }
+    } while (flushAgain);
+  } finally {
+    flushing = false;
+  }
+}
+
+async function sendOne(item) {
+  const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
+  try {
+    const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
+    await db.outboxRemove(item.client_id);
+    upsertMessage(message);
+    return true;
+  } catch (error) {
+    if (!PERMANENT_CODES.has(error.code)) return false;
+    await db.outboxAdd({ ...item, failed: true });
+    upsertMessage(pendingMessage({ ...item, failed: true }), { persist: false });
+    return true;
+  }
+}
+
+export async function discardFailed(clientId) {
+  await db.outboxRemove(clientId);
+}

@@ -1,0 +1,140 @@
+// A logged-in session: wires the connection, the model and the outbox together,
+// renews the token and offers the actions the screens need.
+import { api, currentSession, forgetSession, onUnauthorized, refreshToken, tokenNeedsRefresh, updateSessionUser } from '/api.js';
+import * as db from '/db.js';
+import { emit } from '/events.js';
+import * as model from '/model.js';
+import * as outbox from '/outbox.js';
+import { Connection } from '/socket.js';
+
+const TYPING_EVERY = 3000;
+const REFRESH_CHECK_EVERY = 5 * 60 * 1000;
+
+export let connection = null;
+let deliveredIds = [];
+let deliveredTimer = null;
+let refreshTimer = null;
+const reportedRead = new Map();
+const lastTypingSent = new Map();
+
+export async function startSession() {
+  await model.loadFromCache(currentSession().user);
+  await outbox.restoreOutbox();
+  connection = new Connection({
+    token: () => currentSession()?.token,
+    cursor: () => model.state.cursor,
+    onUpdate: handleUpdate,
+    onFrame: handleFrame,
+    onReady: handleReady,
+    onPollCursor: (cursor) => model.advanceCursor(cursor),
+    onState: handleConnectionState,
+    onAuthError: handleAuthError,
+  });
+  outbox.attachConnection(connection);
+  onUnauthorized(() => logout());
+  window.addEventListener('online', outbox.flushOutbox);
+  connection.start();
+  renewTokenIfDue();
+  refreshTimer = setInterval(renewTokenIfDue, REFRESH_CHECK_EVERY);
+  emit('connection', connection.state);
+}
+
+function handleConnectionState(connectionState) {
+  emit('connection', connectionState);
+  if (connection.isLive) outbox.flushOutbox();
+}
+
+function handleReady(frame) {
+  if (frame.user) updateSessionUser(frame.user);
+  const cursor = model.state.cursor;
+  if (cursor == null || frame.cursor < cursor) model.state.cursor = frame.cursor;
+  reportedRead.clear();
+  model.refreshChats().catch(() => {});
+  const peer = model.state.openPeer;
+  if (peer) model.loadConversation(peer).then(() => reportRead(peer)).catch(() => {});
+  outbox.flushOutbox();
+}
+
+function handleUpdate(update) {
+  const effect = model.applyUpdate(update);
+  if (effect?.delivered) acknowledgeDelivery(effect.delivered);
+  if (update.type === 'message' && model.state.openPeer === model.peerOf(update.message)) reportRead(model.state.openPeer);
+}
+
+function acknowledgeDelivery(id) {
+  deliveredIds.push(id);
+  clearTimeout(deliveredTimer);
+  deliveredTimer = setTimeout(() => {
+    const ids = deliveredIds;
+    deliveredIds = [];
+    connection?.sendFrame({ type: 'delivered', ids });
+  }, 50);
+}
+
+function handleFrame(frame) {
+  if (frame.type === 'typing') model.startTyping(frame.from);
+  else if (frame.type === 'presence') model.setPresence(frame);
+}
+
+async function handleAuthError(code) {
+  if (code === 4003) return logout();
+  try {
+    await refreshToken();
+    connection.reconnectNow();
+  } catch (error) {
+    if (error.status === 401) return logout();
+    setTimeout(() => connection?.reconnectNow(), 5000);
+  }
+}
+
+async function renewTokenIfDue() {
+  if (!tokenNeedsRefresh() || !navigator.onLine) return;
+  await refreshToken().catch(() => {});
+}
+
+// Tells the server the open chat is read, once per newest message seen.
+export function reportRead(peer) {
+  if (document.visibilityState !== 'visible' || model.state.openPeer !== peer) return;
+  model.readUpTo(peer);
+  let upTo = null;
+  for (const message of model.conversation(peer).messages) {
+    if (message.id != null && !model.isMine(message)) upTo = message.id;
+  }
+  if (upTo == null || (reportedRead.get(peer) ?? 0) >= upTo) return;
+  reportedRead.set(peer, upTo);
+  if (connection?.sendFrame({ type: 'read', peer, up_to: upTo })) return;
+  api.markRead(peer, upTo).catch(() => reportedRead.delete(peer));
+}
+
+export function sendTyping(peer) {
+  const now = Date.now();
+  if (now - (lastTypingSent.get(peer) ?? 0) < TYPING_EVERY) return;
+  if (connection?.sendFrame({ type: 'typing', to: peer })) lastTypingSent.set(peer, now);
+}
+
+export async function editMessage(id, text) {
+  model.upsertMessage(await api.edit(id, text));
+}
+
+export async function deleteMessage(id) {
+  model.upsertMessage(await api.remove(id));
+}
+
+export async function saveProfile(fields) {
+  const user = await api.updateMe(fields);
+  updateSessionUser(user);
+  model.state.me = { ...model.state.me, ...user };
+  emit('me');
+  return user;
+}
+
+export async function logout() {
+  if (!currentSession()) return;
+  api.logout().catch(() => {});
+  connection?.stop();
+  clearInterval(refreshTimer);
+  await db.deleteDb();
+  forgetSession();
+  model.resetState();
+  location.replace('/');
+}

@@ -1,0 +1,240 @@
+// The live connection: a WebSocket that reconnects with backoff and resumes from the cursor,
+// and a long-poll of /api/updates that takes over while WebSockets keep failing.
+import { api } from '/api.js';
+
+const BASE_DELAY = 1000;
+const MAX_DELAY = 30000;
+const HEALTHY_AFTER = 10000; // a connection this old counts as healthy: backoff starts over
+const FALLBACK_AFTER = 3; // failed WebSocket attempts in a row before long-polling
+const READY_TIMEOUT = 8000;
+const PING_EVERY = 25000;
+const PONG_TIMEOUT = 10000;
+const ACK_TIMEOUT = 15000;
+const POLL_TIMEOUT = 25;
+
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(MAX_DELAY, BASE_DELAY * 2 ** attempt);
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export class Connection {
+  // handlers: {token(), cursor(), onUpdate(update), onFrame(frame), onReady(frame), onState(state), onAuthError(code)}
+  constructor(handlers) {
+    this.handlers = handlers;
+    this.socket = null;
+    this.state = 'connecting';
+    this.failures = 0;
+    this.attempt = 0;
+    this.pending = new Map();
+    this.timers = {};
+    this.polling = false;
+    this.pollAbort = null;
+    this.stopped = true;
+    this.onOnline = () => this.reconnectNow();
+    this.onOffline = () => this.setState('offline');
+  }
+
+  start() {
+    this.stopped = false;
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
+    Object.values(this.timers).forEach(clearTimeout);
+    this.stopPolling();
+    this.closeSocket();
+  }
+
+  get isLive() {
+    return this.state === 'online' || this.state === 'polling';
+  }
+
+  get socketReady() {
+    return this.state === 'online' && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  setState(state) {
+    if (!navigator.onLine && state !== 'online') state = 'offline';
+    if (this.polling && state !== 'online' && state !== 'offline') state = 'polling';
+    if (state === this.state) return;
+    this.state = state;
+    this.handlers.onState(state);
+  }
+
+  reconnectNow() {
+    if (this.stopped) return;
+    this.attempt = 0;
+    this.failures = 0;
+    clearTimeout(this.timers.retry);
+    if (this.socket) return;
+    this.connect();
+  }
+
+  connect() {
+    if (this.stopped || this.socket) return;
+    this.setState('connecting');
+    const url = new URL('/ws', location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    let socket;
+    try {
+      socket = new WebSocket(url);
+    } catch {
+      this.onSocketClosed(null, 1006);
+      return;
+    }
+    this.socket = socket;
+    socket.ready = false;
+    socket.onopen = () => {
+      const cursor = this.handlers.cursor();
+      const frame = { type: 'auth', token: this.handlers.token() };
+      if (cursor != null) frame.after = cursor;
+      socket.send(JSON.stringify(frame));
+    };
+    socket.onmessage = (event) => this.onSocketFrame(socket, event.data);
+    socket.onclose = (event) => this.onSocketClosed(socket, event.code);
+    socket.onerror = () => {};
+    this.timers.ready = setTimeout(() => !socket.ready && socket.close(), READY_TIMEOUT);
+  }
+
+  closeSocket() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = null;
+    socket.onclose = socket.onmessage = socket.onopen = null;
+    try {
+      socket.close();
+    } catch {
+      // already closed
+    }
+    this.failPending();
+  }
+
+  onSocketFrame(socket, data) {
+    if (socket !== this.socket) return;
+    let frame;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    this.armHeartbeat(socket);
+    if (frame.type === 'ready') return this.onReady(socket, frame);
+    if (frame.type === 'pong') return;
+    if (frame.type === 'ack') {
+      // The ack stands in for the `message` update of this send, with the same seq.
+      this.handlers.onUpdate({ type: 'message', seq: frame.seq, message: frame.message });
+      return this.settle(frame.ref, frame, null);
+    }
+    if (frame.type === 'error' && this.pending.has(frame.ref)) return this.settle(frame.ref, null, frame);
+    if (typeof frame.seq === 'number') return this.handlers.onUpdate(frame);
+    this.handlers.onFrame(frame);
+  }
+
+  onReady(socket, frame) {
+    socket.ready = true;
+    clearTimeout(this.timers.ready);
+    this.failures = 0;
+    this.stopPolling();
+    this.timers.healthy = setTimeout(() => (this.attempt = 0), HEALTHY_AFTER);
+    this.setState('online');
+    this.handlers.onReady(frame);
+  }
+
+  armHeartbeat(socket) {
+    clearTimeout(this.timers.ping);
+    clearTimeout(this.timers.pong);
+    this.timers.ping = setTimeout(() => {
+      if (socket !== this.socket) return;
+      this.sendFrame({ type: 'ping' });
+      this.timers.pong = setTimeout(() => socket === this.socket && socket.close(), PONG_TIMEOUT);
+    }, PING_EVERY);
+  }
+
+  onSocketClosed(socket, code) {
+    if (socket && socket !== this.socket) return;
+    const wasReady = socket?.ready;
+    this.socket = null;
+    ['ready', 'healthy', 'ping', 'pong'].forEach((name) => clearTimeout(this.timers[name]));
+    this.failPending();
+    if (this.stopped) return;
+    if (code === 4001 || code === 4003) {
+      this.handlers.onAuthError(code);
+      return;
+    }
+    if (!wasReady) this.failures += 1;
+    if (this.failures >= FALLBACK_AFTER) this.startPolling();
+    this.setState(this.polling ? 'polling' : 'connecting');
+    const delay = code === 4008 ? 0 : backoffDelay(this.attempt);
+    this.attempt += 1;
+    this.timers.retry = setTimeout(() => this.connect(), delay);
+  }
+
+  sendFrame(frame) {
+    if (this.socket?.readyState !== WebSocket.OPEN || !this.socket.ready) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  // Sends one message over the socket and resolves with the ack ({message, seq}).
+  sendMessage(fields) {
+    const ref = fields.client_id;
+    return new Promise((resolve, reject) => {
+      if (!this.sendFrame({ type: 'send', ref, ...fields })) return reject(new Error('socket closed'));
+      const timer = setTimeout(() => this.settle(ref, null, { code: 'timeout' }), ACK_TIMEOUT);
+      this.pending.set(ref, { resolve, reject, timer });
+    });
+  }
+
+  settle(ref, ack, error) {
+    const waiting = this.pending.get(ref);
+    if (!waiting) return;
+    this.pending.delete(ref);
+    clearTimeout(waiting.timer);
+    if (ack) waiting.resolve(ack);
+    else waiting.reject(Object.assign(new Error(error.message || error.code), { code: error.code }));
+  }
+
+  failPending() {
+    for (const ref of [...this.pending.keys()]) this.settle(ref, null, { code: 'disconnected' });
+  }
+
+  startPolling() {
+    if (this.polling) return;
+    this.polling = true;
+    this.poll();
+  }
+
+  stopPolling() {
+    this.polling = false;
+    this.pollAbort?.abort();
+    this.pollAbort = null;
+  }
+
+  async poll() {
+    let errors = 0;
+    let first = true;
+    while (this.polling && !this.stopped) {
+      this.pollAbort = new AbortController();
+      try {
+        const answer = await api.updates(this.handlers.cursor(), first ? 0 : POLL_TIMEOUT, this.pollAbort.signal);
+        if (!this.polling) return;
+        errors = 0;
+        this.setState('polling');
+        if (first) this.handlers.onReady({ type: 'ready', cursor: answer.cursor, polling: true });
+        first = false;
+        for (const update of answer.updates) this.handlers.onUpdate(update);
+        this.handlers.onPollCursor(answer.cursor);
+      } catch (error) {
+        if (!this.polling || error.name === 'AbortError') return;
+        if (error.status === 401) return this.handlers.onAuthError(4001);
+        this.setState('connecting');
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(Math.min(errors++, 5))));
+      }
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// One message bubble, and the small menu of what can be done with it.
+import { t } from '/i18n.js';
+import { isMine, messageKey } from '/model.js';
+import { h, icon } from '/ui/dom.js';
+import { formatTime, statusMark } from '/ui/format.js';
+
+// What a bubble shows; when it changes the bubble is drawn again.
+export function bubbleSignature(message, replied) {
+  return [message.id, message.status, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted].join('\u0000');
+}
+
+export function renderBubble(message, { replied, peerName }) {
+  const mine = isMine(message);
+  const children = [];
+  if (message.reply_to != null && !message.deleted) children.push(replyQuote(replied, peerName));
+  if (message.deleted) {
+    children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
+  } else {
+    children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, message.text));
+  }
+  children.push(
+    h(
+      'span',
+      { class: 'meta' },
+      message.edited_at && !message.deleted ? h('span', { class: 'edited', 'data-testid': 'edited' }, t('edited')) : null,
+      h('time', { datetime: message.created_at }, formatTime(message.created_at)),
+      mine ? statusMark(message.status) : null,
+    ),
+  );
+  const actions = message.deleted || message.id == null ? null : h('button', { type: 'button', class: 'msg-actions', 'data-testid': 'message-actions', 'aria-label': t('message_actions'), 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, icon('more'));
+  return h(
+    'div',
+    {
+      class: `msg ${mine ? 'mine' : 'theirs'}`,
+      'data-testid': 'message',
+      'data-key': messageKey(message),
+      'data-id': message.id ?? '',
+      'data-client-id': message.client_id,
+      'data-status': message.status,
+      'data-deleted': message.deleted ? 'true' : 'false',
+    },
+    h('div', { class: 'bubble' }, children),
+    actions,
+  );
+}
+
+function replyQuote(replied, peerName) {
+  const author = !replied ? '' : isMine(replied) ? t('you') : peerName;
+  const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text;
+  return h('div', { class: 'reply-quote', 'data-testid': 'reply-quote' }, h('span', { class: 'reply-author', dir: 'auto' }, author), h('span', { class: 'reply-text', dir: 'auto' }, text));
+}
+
+// Opens the actions menu under a bubble; `choose(action)` runs the picked one.
+export function openMenu(button, message, choose) {
+  closeMenus();
+  const items = [['reply', t('reply')], ['copy', t('copy')]];
+  if (isMine(message)) items.push(['edit', t('edit')], ['delete', t('delete')]);
+  const menu = h(
+    'div',
+    { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },
+    items.map(([action, label]) =>
+      h('button', { type: 'button', role: 'menuitem', class: `menu-item menu-${action}`, 'data-action': action, onclick: () => (closeMenus(), choose(action)) }, label),
+    ),
+  );
+  menu.addEventListener('keydown', (event) => menuKeys(event, menu, button));
+  button.setAttribute('aria-expanded', 'true');
+  button.parentElement.append(menu);
+  menu.querySelector('button').focus();
+  setTimeout(() => document.addEventListener('click', outsideClick));
+}
+
+function menuKeys(event, menu, button) {
+  const buttons = [...menu.querySelectorAll('button')];
+  const index = buttons.indexOf(document.activeElement);
+  if (event.key === 'Escape') {
+    closeMenus();
+    button.focus();
+  } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+    event.preventDefault();
+    const step = event.key === 'ArrowDown' ? 1 : -1;
+    buttons[(index + step + buttons.length) % buttons.length].focus();
+  }
+}
+
+function outsideClick(event) {
+  if (!event.target.closest('.menu')) closeMenus();
+}
+
+export function closeMenus() {
+  document.removeEventListener('click', outsideClick);
+  for (const menu of document.querySelectorAll('.menu')) {
+    menu.parentElement.querySelector('.msg-actions')?.setAttribute('aria-expanded', 'false');
+    menu.remove();
+  }
+}

@@ -1,0 +1,143 @@
+// The sidebar's chat list, with people search by username.
+import { api } from '/api.js';
+import { on } from '/events.js';
+import { locale, t } from '/i18n.js';
+import { ensureChat, isMine, sortedChats, state } from '/model.js';
+import { h, icon } from '/ui/dom.js';
+import { avatar, formatListTime, statusMark } from '/ui/format.js';
+
+const USERNAME_PREFIX = /^[A-Za-z0-9_]{1,32}$/;
+
+export function renderChatList(container) {
+  const search = h('input', {
+    type: 'search',
+    class: 'search-input',
+    'data-testid': 'search-input',
+    placeholder: t('search_people'),
+    'aria-label': t('search_people'),
+    autocomplete: 'off',
+    spellcheck: 'false',
+    dir: 'auto',
+  });
+  const settingsLink = h('a', { href: '#/settings', class: 'icon-button', 'aria-label': t('open_settings'), 'data-testid': 'settings-button' }, icon('menu'));
+  const list = h('ul', { class: 'chat-list', 'data-testid': 'chat-list', 'aria-label': t('chats') });
+  const results = h('ul', { class: 'chat-list', 'data-testid': 'search-results', 'aria-label': t('search_results'), hidden: true });
+  const empty = h('p', { class: 'empty-note' });
+  container.replaceChildren(
+    h('header', { class: 'sidebar-header' }, settingsLink, h('div', { class: 'search-box' }, icon('search'), search)),
+    h('h1', { class: 'visually-hidden' }, t('chats')),
+    h('div', { class: 'sidebar-body' }, list, results, empty),
+  );
+
+  let activePeer = state.openPeer;
+  let searchAbort = null;
+  let searchTimer = null;
+
+  function renderChats() {
+    const chats = sortedChats();
+    list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
+    updateEmpty();
+  }
+
+  function updateEmpty() {
+    const searching = !results.hidden;
+    const text = searching ? (results.childElementCount ? '' : t('no_results')) : list.childElementCount ? '' : t('no_chats');
+    empty.textContent = text;
+    empty.hidden = !text;
+  }
+
+  function showResults(users) {
+    results.replaceChildren(...users.map((user) => resultItem(user)));
+    results.hidden = false;
+    list.hidden = true;
+    updateEmpty();
+  }
+
+  function closeSearch() {
+    searchAbort?.abort();
+    results.hidden = true;
+    list.hidden = false;
+    updateEmpty();
+  }
+
+  function runSearch() {
+    const query = search.value.trim().replace(/^@/, '');
+    clearTimeout(searchTimer);
+    searchAbort?.abort();
+    if (!query) return closeSearch();
+    if (!USERNAME_PREFIX.test(query)) return showResults([]);
+    searchTimer = setTimeout(async () => {
+      searchAbort = new AbortController();
+      try {
+        const answer = await api.searchUsers(query, searchAbort.signal);
+        if (search.value.trim().replace(/^@/, '') === query) showResults(answer.users);
+      } catch (error) {
+        if (error.name !== 'AbortError') showResults([]);
+      }
+    }, 200);
+  }
+
+  function resultItem(user) {
+    const link = h(
+      'a',
+      { href: `#/chat/${encodeURIComponent(user.username)}`, class: 'chat-item', 'data-testid': 'search-result', 'data-peer': user.username },
+      avatar(user),
+      h('span', { class: 'chat-main' }, h('span', { class: 'chat-name', dir: 'auto' }, user.display_name || user.username), h('span', { class: 'chat-preview', dir: 'ltr' }, '@' + user.username)),
+    );
+    link.addEventListener('click', () => {
+      ensureChat(user);
+      search.value = '';
+      closeSearch();
+    });
+    return h('li', {}, link);
+  }
+
+  search.addEventListener('input', runSearch);
+  search.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    search.value = '';
+    closeSearch();
+  });
+
+  const unsubscribe = [on('chats', renderChats), on('presence', renderChats)];
+  renderChats();
+  return {
+    setActive(peer) {
+      activePeer = peer;
+      renderChats();
+    },
+    destroy() {
+      unsubscribe.forEach((off) => off());
+      searchAbort?.abort();
+    },
+  };
+}
+
+function chatItem(chat, active) {
+  const last = chat.last_message;
+  const peer = chat.peer;
+  const online = state.presence.get(peer.username)?.online;
+  const preview = !last ? '' : last.deleted ? t('deleted_message') : last.text;
+  const unread = chat.unread_count > 0 ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, chat.unread_count.toLocaleString(locale())) : null;
+  return h(
+    'li',
+    {},
+    h(
+      'a',
+      {
+        href: `#/chat/${encodeURIComponent(peer.username)}`,
+        class: 'chat-item',
+        'data-testid': 'chat-item',
+        'data-peer': peer.username,
+        'aria-current': active ? 'page' : null,
+      },
+      h('span', { class: 'avatar-wrap' }, avatar(peer), online ? h('span', { class: 'online-dot', 'aria-label': t('online'), role: 'img' }) : null),
+      h(
+        'span',
+        { class: 'chat-main' },
+        h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, peer.display_name || peer.username), last && isMine(last) ? statusMark(last.status) : null, h('time', { class: 'chat-time', datetime: chat.updated_at || null }, formatListTime(chat.updated_at))),
+        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,104 @@
+// The message composer: multi-line, Enter sends, Shift+Enter breaks the line,
+// with a bar above it while replying to or editing a message.
+import { t } from '/i18n.js';
+import { isMine } from '/model.js';
+import { h, icon } from '/ui/dom.js';
+
+const MAX_MESSAGE_LENGTH = 4096;
+const MAX_HEIGHT = 160;
+
+export function createComposer({ peerName, send, edit, typing }) {
+  const input = h('textarea', {
+    class: 'composer-input',
+    'data-testid': 'composer',
+    rows: '1',
+    dir: 'auto',
+    placeholder: t('write_message'),
+    'aria-label': t('message'),
+    maxlength: String(MAX_MESSAGE_LENGTH),
+    enterkeyhint: 'send',
+  });
+  const sendButton = h('button', { type: 'submit', class: 'send-button', 'data-testid': 'send-button', 'aria-label': t('send') }, icon('send'));
+  const contextTitle = h('span', { class: 'context-title' });
+  const contextText = h('span', { class: 'context-text', dir: 'auto' });
+  const cancel = h('button', { type: 'button', class: 'icon-button', 'aria-label': t('cancel'), 'data-testid': 'composer-cancel' }, icon('close'));
+  const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, h('div', { class: 'composer-row' }, input, sendButton));
+
+  let mode = null; // null, {reply: message} or {edit: message}
+
+  function resize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
+  }
+
+  function setMode(next) {
+    mode = next;
+    contextBar.hidden = !mode;
+    form.dataset.mode = mode?.edit ? 'edit' : mode?.reply ? 'reply' : '';
+    if (!mode) return;
+    const message = mode.edit ?? mode.reply;
+    contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName });
+    contextText.textContent = message.text;
+  }
+
+  function reset() {
+    input.value = '';
+    setMode(null);
+    resize();
+  }
+
+  async function submit() {
+    const text = input.value.trim();
+    if (!text) return;
+    if (text.length > MAX_MESSAGE_LENGTH) return;
+    const current = mode;
+    reset();
+    if (current?.edit) {
+      if (text !== current.edit.text) await edit(current.edit, text);
+      return;
+    }
+    await send(text, current?.reply?.id ?? null);
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+    input.focus();
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    } else if (event.key === 'Escape' && mode) {
+      if (mode.edit) input.value = '';
+      setMode(null);
+      resize();
+    }
+  });
+  input.addEventListener('input', () => {
+    resize();
+    if (input.value.trim()) typing();
+  });
+  cancel.addEventListener('click', () => {
+    if (mode?.edit) input.value = '';
+    setMode(null);
+    resize();
+    input.focus();
+  });
+
+  return {
+    element: form,
+    focus: () => input.focus(),
+    startReply(message) {
+      setMode({ reply: message });
+      input.focus();
+    },
+    startEdit(message) {
+      setMode({ edit: message });
+      input.value = message.text;
+      resize();
+      input.focus();
+    },
+  };
+}

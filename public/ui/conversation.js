@@ -1,0 +1,177 @@
+// One conversation: header with presence and typing, the message log with date separators
+// and history paging, and the composer.
+import { api } from '/api.js';
+import { on } from '/events.js';
+import { t } from '/i18n.js';
+import * as model from '/model.js';
+import { queueMessage } from '/outbox.js';
+import { deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
+import { bubbleSignature, closeMenus, openMenu, renderBubble } from '/ui/bubbles.js';
+import { createComposer } from '/ui/composer.js';
+import { h, icon } from '/ui/dom.js';
+import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
+
+const NEAR_BOTTOM = 120;
+const NEAR_TOP = 200;
+
+export function renderConversation(main, peer) {
+  const chat = model.state.chats.get(peer);
+  let peerUser = chat?.peer ?? { username: peer, display_name: peer };
+  const back = h('button', { type: 'button', class: 'icon-button back-button', 'data-testid': 'back-button', 'aria-label': t('back') }, icon('back'));
+  const avatarSlot = h('span', { class: 'avatar-slot' }, avatar(peerUser));
+  const title = h('h2', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name' }, peerUser.display_name || peer);
+  const status = h('p', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
+  const header = h('header', { class: 'conversation-header' }, back, avatarSlot, h('div', { class: 'peer-info' }, title, status));
+  const inner = h('div', { class: 'messages-inner' });
+  const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('message'), 'data-testid': 'messages' }, inner);
+  const toBottom = h('button', { type: 'button', class: 'to-bottom', 'aria-label': t('new_messages'), hidden: true }, icon('down'));
+  const composer = createComposer({
+    peerName: peerUser.display_name || peer,
+    send: (text, replyTo) => queueMessage(peer, text, replyTo),
+    edit: (message, text) => editMessage(message.id, text).catch(() => {}),
+    typing: () => sendTyping(peer),
+  });
+  main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
+  title.id = 'peer-title';
+
+  const bubbles = new Map(); // key -> {signature, element}
+  const separators = new Map();
+  let firstRender = true;
+
+  function renderMessages() {
+    const conv = model.conversation(peer);
+    const byId = new Map(conv.messages.filter((message) => message.id != null).map((message) => [message.id, message]));
+    const wasNearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const firstKeyBefore = inner.querySelector('.msg')?.dataset.key;
+    const anchor = inner.querySelector('.msg');
+    const anchorTop = anchor?.offsetTop ?? 0;
+    const nodes = [];
+    const seen = new Set();
+    let lastDay = null;
+    for (const message of conv.messages) {
+      const day = dayKey(message.created_at);
+      if (day !== lastDay) {
+        nodes.push(separator(day, message.created_at));
+        lastDay = day;
+      }
+      const key = model.messageKey(message);
+      const replied = message.reply_to != null ? byId.get(message.reply_to) : null;
+      const signature = bubbleSignature(message, replied);
+      let entry = bubbles.get(key);
+      if (!entry || entry.signature !== signature) {
+        entry = { signature, element: renderBubble(message, { replied, peerName: peerUser.display_name || peer }) };
+        bubbles.set(key, entry);
+      }
+      seen.add(key);
+      nodes.push(entry.element);
+    }
+    for (const key of bubbles.keys()) if (!seen.has(key)) bubbles.delete(key);
+    inner.replaceChildren(...nodes);
+    const prepended = firstKeyBefore && inner.querySelector('.msg')?.dataset.key !== firstKeyBefore;
+    if (firstRender || wasNearBottom) scrollToBottom();
+    else if (prepended && anchor?.isConnected) log.scrollTop += anchor.offsetTop - anchorTop;
+    if (conv.messages.length) firstRender = false;
+    updateToBottom();
+    reportRead(peer);
+  }
+
+  function separator(day, iso) {
+    const key = `${day}:${formatDay(iso)}`;
+    if (!separators.has(key)) separators.set(key, h('div', { class: 'day-separator', role: 'separator' }, h('span', {}, formatDay(iso))));
+    return separators.get(key);
+  }
+
+  function scrollToBottom() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function updateToBottom() {
+    toBottom.hidden = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+  }
+
+  function renderStatus() {
+    const presence = model.state.presence.get(peer);
+    let text = '';
+    let kind = '';
+    if (model.state.typing.has(peer)) [text, kind] = [t('typing'), 'typing'];
+    else if (presence?.online) [text, kind] = [t('online'), 'online'];
+    else if (presence) text = formatLastSeen(presence.last_seen);
+    status.textContent = text;
+    status.dataset.kind = kind;
+  }
+
+  function renderPeer() {
+    peerUser = model.state.chats.get(peer)?.peer ?? peerUser;
+    title.textContent = peerUser.display_name || peer;
+    avatarSlot.replaceChildren(avatar(peerUser));
+  }
+
+  async function onLogScroll() {
+    updateToBottom();
+    if (log.scrollTop > NEAR_TOP) return;
+    try {
+      await model.loadOlder(peer);
+    } catch {
+      // offline: the cached history is all there is for now
+    }
+  }
+
+  function onMessageAction(event) {
+    const button = event.target.closest('.msg-actions');
+    if (!button) return;
+    const message = model.findMessage(peer, button.closest('.msg').dataset.key);
+    if (!message) return;
+    openMenu(button, message, (action) => runAction(action, message));
+  }
+
+  function runAction(action, message) {
+    if (action === 'reply') composer.startReply(message);
+    else if (action === 'edit') composer.startEdit(message);
+    else if (action === 'delete') deleteMessage(message.id).catch(() => {});
+    else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
+  }
+
+  function onContextMenu(event) {
+    const bubble = event.target.closest('.msg');
+    const button = bubble?.querySelector('.msg-actions');
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  }
+
+  back.addEventListener('click', () => {
+    if (history.state?.fromList) history.back();
+    else location.hash = '#/';
+  });
+  log.addEventListener('scroll', onLogScroll, { passive: true });
+  log.addEventListener('click', onMessageAction);
+  log.addEventListener('contextmenu', onContextMenu);
+  toBottom.addEventListener('click', scrollToBottom);
+  const onVisible = () => document.visibilityState === 'visible' && reportRead(peer);
+  document.addEventListener('visibilitychange', onVisible);
+
+  const unsubscribe = [
+    on('messages', (changed) => changed === peer && renderMessages()),
+    on('typing', (who) => who === peer && renderStatus()),
+    on('presence', renderStatus),
+    on('chats', renderPeer),
+  ];
+  if (!model.state.chats.has(peer)) {
+    api.user(peer).then((user) => {
+      model.ensureChat(user);
+      renderPeer();
+    }, () => {});
+  }
+  renderStatus();
+  renderMessages();
+  model.loadConversation(peer).catch(() => {});
+  composer.focus();
+
+  return {
+    destroy() {
+      unsubscribe.forEach((off) => off());
+      document.removeEventListener('visibilitychange', onVisible);
+      closeMenus();
+    },
+  };
+}

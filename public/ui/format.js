@@ -1,0 +1,68 @@
+// Times, dates, initials and avatar colours, in the current language.
+import { locale, t } from '/i18n.js';
+import { h } from '/ui/dom.js';
+
+export function formatTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+}
+
+function startOfDay(date) {
+  return new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+}
+
+export function dayKey(iso) {
+  return String(startOfDay(new Date(iso)));
+}
+
+export function formatDay(iso) {
+  const date = new Date(iso);
+  const days = Math.round((startOfDay(new Date()) - startOfDay(date)) / 86400000);
+  if (days === 0) return t('today');
+  if (days === 1) return t('yesterday');
+  const options = { month: 'long', day: 'numeric' };
+  if (date.getFullYear() !== new Date().getFullYear()) options.year = 'numeric';
+  return date.toLocaleDateString(locale(), options);
+}
+
+// The chat list shows the time today, the weekday this week, else the date.
+export function formatListTime(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const days = Math.round((startOfDay(new Date()) - startOfDay(date)) / 86400000);
+  if (days === 0) return formatTime(iso);
+  if (days < 7) return date.toLocaleDateString(locale(), { weekday: 'short' });
+  return date.toLocaleDateString(locale(), { month: 'short', day: 'numeric' });
+}
+
+export function formatLastSeen(iso) {
+  if (!iso) return t('last_seen_recently');
+  const days = Math.round((startOfDay(new Date()) - startOfDay(new Date(iso))) / 86400000);
+  const when = days === 0 ? formatTime(iso) : `${formatDay(iso)} ${formatTime(iso)}`;
+  return t('last_seen', { time: when });
+}
+
+export function initials(name) {
+  const words = (name || '?').trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0] ?? '?'];
+  return letters.map((word) => [...word][0]).join('').toUpperCase();
+}
+
+const AVATAR_COLOURS = 8;
+
+export function avatar(user, size = '') {
+  let hash = 0;
+  for (const char of user.username ?? '') hash = (hash * 31 + char.codePointAt(0)) >>> 0;
+  return h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
+}
+
+export function statusLabel(status) {
+  return t(`status_${status}`);
+}
+
+// ✓ sent, ✓✓ delivered, ✓✓ in the accent colour read, a clock while waiting in the outbox.
+export function statusMark(status) {
+  const glyph = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status] ?? '';
+  return h('span', { class: `status status-${status}`, 'data-testid': 'status', 'data-status': status, role: 'img', 'aria-label': statusLabel(status) }, glyph);
+}

@@ -1,0 +1,83 @@
+// The logged-in layout: the sidebar (chat list or settings) and the conversation panel.
+// Wide screens show both side by side; phones show one at a time with back navigation.
+import { on } from '/events.js';
+import { t } from '/i18n.js';
+import { state } from '/model.js';
+import { renderChatList } from '/ui/chatlist.js';
+import { renderConversation } from '/ui/conversation.js';
+import { h } from '/ui/dom.js';
+import { renderSettings } from '/ui/settings.js';
+
+export function parseRoute(hash = location.hash) {
+  const chat = hash.match(/^#\/chat\/([^/]+)$/);
+  if (chat) return { view: 'chat', peer: decodeURIComponent(chat[1]) };
+  if (hash === '#/settings') return { view: 'settings', peer: null };
+  return { view: 'list', peer: null };
+}
+
+export function renderShell(root) {
+  const sidebar = h('nav', { class: 'sidebar', 'aria-label': t('chats') });
+  const main = h('main', { class: 'main' });
+  const layout = h('div', { class: 'layout', 'data-view': 'list' }, sidebar, main);
+  root.replaceChildren(connectionBanner(), layout);
+
+  let sidebarScreen = null;
+  let sidebarKind = null;
+  let chatScreen = null;
+  let chatPeer;
+
+  let previousView = null;
+
+  function show() {
+    const route = parseRoute();
+    // Lets the back button return through history when the chat was opened from the list.
+    if (route.view === 'chat' && previousView === 'list') history.replaceState({ fromList: true }, '');
+    previousView = route.view;
+    layout.dataset.view = route.view === 'chat' ? 'chat' : 'list';
+    const kind = route.view === 'settings' ? 'settings' : 'list';
+    if (kind !== sidebarKind) {
+      sidebarScreen?.destroy();
+      sidebarKind = kind;
+      sidebarScreen = kind === 'settings' ? renderSettings(sidebar) : renderChatList(sidebar);
+    }
+    if (route.peer !== chatPeer) {
+      chatScreen?.destroy();
+      chatPeer = route.peer;
+      state.openPeer = route.peer;
+      chatScreen = route.peer ? renderConversation(main, route.peer) : renderPlaceholder(main);
+    }
+    sidebarScreen.setActive?.(route.peer);
+  }
+
+  window.addEventListener('hashchange', show);
+  show();
+  return {
+    destroy() {
+      window.removeEventListener('hashchange', show);
+      sidebarScreen?.destroy();
+      chatScreen?.destroy();
+    },
+  };
+}
+
+function renderPlaceholder(main) {
+  main.replaceChildren(h('div', { class: 'placeholder' }, h('p', { class: 'pill' }, t('select_chat'))));
+  return { destroy() {} };
+}
+
+// A thin bar that says when the app waits for the network or is reconnecting.
+function connectionBanner() {
+  const banner = h('div', { class: 'connection-banner', role: 'status', 'data-testid': 'offline-indicator', hidden: true });
+  const update = (connectionState) => {
+    const offline = !navigator.onLine || connectionState === 'offline';
+    const text = offline ? t('offline') : connectionState === 'connecting' ? t('connecting') : '';
+    banner.textContent = text;
+    banner.hidden = !text;
+    banner.dataset.state = offline ? 'offline' : connectionState;
+    document.documentElement.classList.toggle('is-offline', offline);
+  };
+  on('connection', update);
+  window.addEventListener('offline', () => update('offline'));
+  update(navigator.onLine ? 'connecting' : 'offline');
+  return banner;
+}
