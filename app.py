@@ -1,0 +1,106 @@
+"""Payambar: the application, wired from settings. Routes, middleware, and what the app owns."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Mount, Route, WebSocketRoute
+
+from broadcast import create_broadcaster
+from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes.headers import SecurityHeaders
+from routes.ratelimit import FailureLimiter
+from routes.realtime import Realtime
+from settings import Settings, SettingsError, load_settings, sqlite_path
+from store import Store
+
+ROUTES = [
+    Route("/health", health.health),
+    Route("/api/openapi.json", openapi.document),
+    Route("/api/auth/register", auth.register, methods=["POST"]),
+    Route("/api/auth/login", auth.login, methods=["POST"]),
+    Route("/api/auth/refresh", auth.refresh, methods=["POST"]),
+    Route("/api/auth/logout", auth.logout, methods=["POST"]),
+    Route("/api/me", auth.me, methods=["GET"]),
+    Route("/api/me", auth.update_me, methods=["PATCH"]),
+    Route("/api/me/password", auth.change_password, methods=["POST"]),
+    Route("/api/users", users.search),
+    Route("/api/users/{username}", users.profile),
+    Route("/api/conversations", messages.conversations),
+    Route("/api/conversations/{username}/messages", messages.history),
+    Route("/api/conversations/{username}/read", messages.mark_read, methods=["POST"]),
+    Route("/api/messages", messages.send, methods=["POST"]),
+    Route("/api/messages/{message_id}", messages.edit, methods=["PATCH"]),
+    Route("/api/messages/{message_id}", messages.delete, methods=["DELETE"]),
+    Route("/api/updates", updates.long_poll),
+    WebSocketRoute("/ws", ws.websocket_endpoint),
+    Route("/u/{username}", pages.profile_page),
+]
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    database_file = sqlite_path(settings.database_url)
+    if database_file is not None:
+        database_file.parent.mkdir(parents=True, exist_ok=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        state = app.state
+        state.broadcaster = create_broadcaster()
+        await state.broadcaster.connect()
+        state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        await state.store.open(on_commit=state.broadcaster.publish)
+        state.realtime = Realtime(state.store, state.broadcaster)
+        try:
+            yield
+        finally:
+            await state.realtime.close()
+            await state.store.close()
+            await state.broadcaster.disconnect()
+
+    middleware = [Middleware(SecurityHeaders)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["authorization", "content-type"],
+                max_age=600,
+            )
+        )
+    app = Starlette(
+        routes=[*ROUTES, Mount("/", pages.public_files())],
+        middleware=middleware,
+        exception_handlers=errors.HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.login_failures = FailureLimiter()
+    return app
+
+
+def _configure_logging() -> None:
+    level = os.environ.get("LOG_LEVEL", "info").upper()
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+
+
+def __getattr__(name: str):
+    # `uvicorn app:app` asks for the module attribute: build it then, from the environment.
+    if name != "app":
+        raise AttributeError(name)
+    _configure_logging()
+    try:
+        application = create_app()
+    except SettingsError as error:
+        print(f"payambar: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    globals()["app"] = application
+    return application

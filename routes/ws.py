@@ -1,0 +1,280 @@
+"""/ws: authenticate with the first frame, then the update stream live, and client commands.
+
+One task reads frames; another writes everything the connection is sent, in order, from the
+subscriber's outbox. Every update carries its seq; the writer never sends a seq at or below
+the last one sent, which is what makes resume plus live delivery exactly-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from broadcast import Subscriber
+from routes import validate
+from routes.http import ApiError, authenticate
+from routes.messages import send_operation
+from store import StoreError
+from store.operations import MarkDelivered, MarkRead
+from store.records import user_dict
+
+log = logging.getLogger("payambar.ws")
+
+AUTH_TIMEOUT_SECONDS = 5.0
+REPLAY_PAGE = 1000
+MAX_IDS_PER_FRAME = 1000
+NOT_AUTHENTICATED, LOGGED_OUT, TOO_FAR_BEHIND = 4001, 4003, 4008
+
+
+def _dumps(payload: dict) -> str:
+    return orjson.dumps(payload).decode()
+
+
+def _error(code: str, message: str, ref=None, field: str | None = None) -> dict:
+    frame = {"type": "error", "ref": ref, "code": code, "message": message}
+    if field:
+        frame["field"] = field
+    return frame
+
+
+class Session:
+    """One authenticated connection."""
+
+    def __init__(self, websocket: WebSocket, state, user_id: int, subscriber: Subscriber) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.store = state.store
+        self.user_id = user_id
+        self.subscriber = subscriber
+        self.last_seq = 0
+        self.resume_from: int | None = None
+
+    def reply(self, payload: dict) -> None:
+        self.subscriber.deliver(_dumps(payload))
+
+    # ---- writing -------------------------------------------------------------------------
+
+    async def write_loop(self) -> None:
+        websocket, subscriber = self.websocket, self.subscriber
+        while True:
+            if self.resume_from is not None:
+                after, self.resume_from = self.resume_from, None
+                await self.replay(after)
+            frames = await subscriber.next_frames()
+            if subscriber.kicked is not None:
+                await websocket.close(subscriber.kicked)
+                return
+            if subscriber.overflowed:
+                await websocket.close(TOO_FAR_BEHIND, "too far behind; resume from your cursor")
+                return
+            if subscriber.closed:
+                return
+            for seq, text in frames:
+                if seq is not None:
+                    if seq <= self.last_seq:
+                        continue
+                    self.last_seq = seq
+                await websocket.send_text(text)
+
+    async def replay(self, after: int) -> None:
+        """Sends every stored update after the cursor, then carries on from the last sent."""
+        while True:
+            updates = await self.store.updates_after(self.user_id, after, REPLAY_PAGE)
+            for update in updates:
+                await self.websocket.send_text(_dumps(update))
+            if updates:
+                after = updates[-1]["seq"]
+                self.last_seq = max(self.last_seq, after)
+            if len(updates) < REPLAY_PAGE:
+                return
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def handle(self, text: str) -> None:
+        try:
+            frame = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.reply(_error("bad_json", "A frame must be a JSON object."))
+            return
+        if not isinstance(frame, dict):
+            self.reply(_error("bad_json", "A frame must be a JSON object."))
+            return
+        ref = frame.get("ref")
+        handler = HANDLERS.get(frame.get("type"))
+        if handler is None:
+            self.reply(_error("bad_request", "Unknown frame type.", ref))
+            return
+        try:
+            await handler(self, frame)
+        except ApiError as error:
+            self.reply(_error(error.code, error.message, ref, error.field))
+        except StoreError as error:
+            self.reply(_error(error.code, error.message, ref, getattr(error, "field", None)))
+
+    def submit(self, operation, ref=None) -> None:
+        """Queues a change; only a failure is answered here (success arrives as updates)."""
+        future = self.store.submit(operation)
+        future.add_done_callback(lambda done: self._report_failure(done, ref))
+
+    def _report_failure(self, future: asyncio.Future, ref) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            return
+        if isinstance(error, StoreError):
+            self.reply(_error(error.code, error.message, ref))
+        else:
+            log.error("a change from a connection failed", exc_info=error)
+            self.reply(_error("internal", "The change could not be saved; retry it.", ref))
+
+    async def peer(self, username, field: str) -> int:
+        if not isinstance(username, str) or not validate.USERNAME.fullmatch(username):
+            raise validate.invalid(field, f"{field} must be a username.")
+        user_id = await self.store.user_id(username)
+        if user_id is None:
+            raise ApiError(404, "user_not_found", "No such user.", field)
+        return user_id
+
+
+async def _send(session: Session, frame: dict) -> None:
+    operation = await send_operation(
+        session.state,
+        session.user_id,
+        frame,
+        lambda name: session.peer(name, "to"),
+        origin=session.subscriber,
+        ref=frame.get("ref"),
+    )
+    session.submit(operation, frame.get("ref"))
+
+
+async def _delivered(session: Session, frame: dict) -> None:
+    ids = frame.get("ids")
+    if not isinstance(ids, list) or not 0 < len(ids) <= MAX_IDS_PER_FRAME:
+        raise validate.invalid("ids", f"ids is a list of 1 to {MAX_IDS_PER_FRAME} message ids.")
+    session.submit(MarkDelivered(session.user_id, [validate.positive_id(i, "ids") for i in ids]), frame.get("ref"))
+
+
+async def _read(session: Session, frame: dict) -> None:
+    up_to = validate.positive_id(frame.get("up_to"), "up_to")
+    peer_id = await session.peer(frame.get("peer"), "peer")
+    session.submit(MarkRead(session.user_id, peer_id, up_to), frame.get("ref"))
+
+
+async def _typing(session: Session, frame: dict) -> None:
+    peer_id = await session.peer(frame.get("to"), "to")
+    me = session.store.names.get(session.user_id)
+    session.state.broadcaster.send(peer_id, {"type": "typing", "from": me})
+
+
+async def _resume(session: Session, frame: dict) -> None:
+    session.resume_from = validate.cursor(frame.get("after"))
+    session.subscriber.wake()
+
+
+async def _ping(session: Session, frame: dict) -> None:
+    session.reply({"type": "pong", "ref": frame.get("ref")})
+
+
+async def _auth_again(session: Session, frame: dict) -> None:
+    raise ApiError(400, "bad_request", "This connection is already authenticated.")
+
+
+HANDLERS = {
+    "send": _send,
+    "delivered": _delivered,
+    "read": _read,
+    "typing": _typing,
+    "resume": _resume,
+    "ping": _ping,
+    "auth": _auth_again,
+}
+
+
+async def _authenticate(websocket: WebSocket, state) -> tuple[int, str, int | None] | None:
+    """(user id, session id, cursor or None) from the first frame, or None after closing."""
+    try:
+        text = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
+    except TimeoutError:
+        await websocket.close(NOT_AUTHENTICATED, "authenticate within 5 seconds")
+        return None
+    except (WebSocketDisconnect, KeyError, RuntimeError):
+        return None
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        frame = None
+    if not isinstance(frame, dict) or frame.get("type") != "auth":
+        await websocket.close(NOT_AUTHENTICATED, "the first frame must be auth")
+        return None
+    claims = await authenticate(state, frame.get("token") if isinstance(frame.get("token"), str) else None)
+    if claims is None:
+        await websocket.close(NOT_AUTHENTICATED, "invalid or expired token")
+        return None
+    after = frame.get("after")
+    if after is not None:
+        try:
+            after = validate.cursor(after)
+        except ApiError:
+            await websocket.close(NOT_AUTHENTICATED, "after must be a cursor")
+            return None
+    return claims[0], claims[1], after
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    await websocket.accept()
+    state = websocket.app.state
+    identity = await _authenticate(websocket, state)
+    if identity is None:
+        return
+    user_id, session_id, after = identity
+    store = state.store
+    subscriber = Subscriber(user_id, session_id)
+    session = Session(websocket, state, user_id, subscriber)
+    peer_ids = await store.peer_ids(user_id)
+    await store.load_names([user_id, *peer_ids])
+    # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
+    await state.realtime.attach(subscriber, peer_ids)
+    writer = None
+    try:
+        cursor = await store.last_seq(user_id)
+        user = user_dict(await store.user_by_id(user_id), private=True)
+        await websocket.send_text(_dumps({"type": "ready", "user": user, "cursor": cursor}))
+        if after is None:
+            session.last_seq = cursor
+        else:
+            session.resume_from = after
+        for frame in state.realtime.online_peers(peer_ids):
+            session.reply(frame)
+        writer = asyncio.create_task(session.write_loop())
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                session.reply(_error("bad_request", "Frames are JSON text, not binary."))
+                continue
+            await session.handle(text)
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        state.realtime.detach(subscriber)
+        if writer is not None:
+            if not writer.done():
+                writer.cancel()
+            try:
+                await writer
+            except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ConnectionError):
+                pass
+            except Exception:
+                log.exception("writing to a connection failed")
+        if websocket.client_state == WebSocketState.CONNECTED:
+            try:
+                await websocket.close()
+            except (RuntimeError, ConnectionError):
+                pass

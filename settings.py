@@ -1,0 +1,107 @@
+"""Settings, read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("payambar")
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/payambar.db"
+
+
+class SettingsError(Exception):
+    """A setting has a value the server cannot start with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    database_url: str
+    secret_key: str
+    token_ttl: int
+    cors_origins: tuple[str, ...]
+    max_message_length: int
+    environment: str
+    sqlite_synchronous: str
+    data_dir: Path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _int(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def sqlite_path(database_url: str) -> Path | None:
+    """The file behind a sqlite:/// URL, or None for other databases and in-memory ones."""
+    if not database_url.startswith("sqlite:///"):
+        return None
+    path = database_url[len("sqlite:///") :].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def _secret_key(env: dict[str, str], data_dir: Path, environment: str) -> str:
+    given = env.get("SECRET_KEY", "").strip()
+    if given:
+        if len(given) < 16:
+            raise SettingsError("SECRET_KEY must be at least 16 characters")
+        return given
+    key_file = data_dir / "secret_key"
+    if environment == "production":
+        log.warning("SECRET_KEY is not set: using the key kept in %s", key_file)
+    try:
+        return key_file.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://") :]
+    if not database_url.startswith(("sqlite:///", "postgresql://")):
+        raise SettingsError("DATABASE_URL must start with sqlite:/// or postgresql://")
+    environment = env.get("ENVIRONMENT", "development").strip().lower() or "development"
+    if environment not in ("development", "production", "test"):
+        raise SettingsError("ENVIRONMENT must be development, production or test")
+    synchronous = env.get("SQLITE_SYNCHRONOUS", "normal").strip().lower()
+    if synchronous not in ("normal", "full"):
+        raise SettingsError("SQLITE_SYNCHRONOUS must be normal or full")
+    database_file = sqlite_path(database_url)
+    data_dir = Path(env.get("DATA_DIR", "") or (database_file.parent if database_file else "data"))
+    origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    return Settings(
+        port=_int(env, "PORT", 8000, 1, 65535),
+        database_url=database_url,
+        secret_key=_secret_key(env, data_dir, environment),
+        token_ttl=_int(env, "TOKEN_TTL", 86400, 60, 90 * 86400),
+        cors_origins=origins,
+        max_message_length=_int(env, "MAX_MESSAGE_LENGTH", 4096, 1, 65536),
+        environment=environment,
+        sqlite_synchronous=synchronous,
+        data_dir=data_dir,
+    )

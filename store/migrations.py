@@ -1,0 +1,54 @@
+"""Schema versions. Version 1 is schema.sql; each later change is appended here, never edited.
+
+A database is upgraded in place at start: the steps above its recorded version run in order,
+each in its own transaction together with the new version number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from store.connection import RawConnection
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.sql"
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of a SQL script; comments start with -- and hold no semicolons."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return [statement.strip() for statement in "\n".join(lines).split(";") if statement.strip()]
+
+
+def baseline() -> list[str]:
+    return split_statements(SCHEMA_FILE.read_text())
+
+
+# (version, statements). Append new steps; never change or reorder a released one.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (1, baseline()),
+]
+
+
+async def schema_version(conn: RawConnection) -> int:
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    version = await conn.fetch_value("SELECT MAX(version) FROM schema_version")
+    return version or 0
+
+
+async def migrate(conn: RawConnection, migrations: list[tuple[int, list[str]]] | None = None) -> int:
+    """Brings the database up to the newest version; returns that version."""
+    steps = MIGRATIONS if migrations is None else migrations
+    current = await schema_version(conn)
+    for version, statements in steps:
+        if version <= current:
+            continue
+        await conn.execute("BEGIN")
+        try:
+            await conn.execute_script(statements)
+            await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            await conn.execute("COMMIT")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        current = version
+    return current

@@ -1,0 +1,114 @@
+"""Fixtures that start real things: a uvicorn server on a free port with its own SQLite file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    ws_url: str
+    data_dir: Path
+    env: dict
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "payambar.db"
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
+
+    def start(self) -> Server:
+        port = self.url.rsplit(":", 1)[1]
+        self.log_path = self.data_dir / "server.log"
+        log_file = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", port,
+                "--ws", "wsproto", "--ws-max-size", "131072", "--loop", "uvloop", "--no-access-log",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def make_server(data_dir: Path, **env_overrides: str) -> Server:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{data_dir}/payambar.db",
+        "ENVIRONMENT": "test",
+        "LOG_LEVEL": "warning",
+        "PORT": str(port),
+    }
+    env.pop("SECRET_KEY", None)
+    env.update(env_overrides)
+    return Server(url=f"http://127.0.0.1:{port}", ws_url=f"ws://127.0.0.1:{port}/ws", data_dir=data_dir, env=env)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """One real server for the whole run; tests keep apart by using fresh usernames."""
+    server = make_server(tmp_path_factory.mktemp("server")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path):
+    """Starts servers of a test's own (fresh data folder unless given); stops them after."""
+    started: list[Server] = []
+
+    def start(data_dir: Path | None = None, **env: str) -> Server:
+        server = make_server(data_dir or tmp_path / f"server{len(started)}", **env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
