@@ -47,6 +47,10 @@ export function isMine(message) {
 
 export function advanceCursor(seq) {
   if (seq == null || (state.cursor != null && seq <= state.cursor)) return;
+  setCursor(seq);
+}
+
+export function setCursor(seq) {
   state.cursor = seq;
   clearTimeout(cursorSaveTimer);
   cursorSaveTimer = setTimeout(() => db.kvSet('cursor', state.cursor), 200);
@@ -133,6 +137,7 @@ export async function refreshChats() {
   db.putChats(answer.conversations);
   emit('chats');
   emit('presence');
+  return answer.conversations.map((chat) => chat.last_message).filter(Boolean);
 }
 
 // Shows the cached page first, then the newest page from the server.
@@ -147,8 +152,10 @@ export async function loadConversation(peer) {
     if (!conv.loaded) conv.has_more = page.has_more;
     conv.loaded = true;
     emit('messages', peer);
+    return page.messages;
   } catch (error) {
     if (!error.isNetwork) throw error;
+    return [];
   }
 }
 

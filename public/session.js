@@ -47,12 +47,19 @@ function handleConnectionState(connectionState) {
 function handleReady(frame) {
   if (frame.user) updateSessionUser(frame.user);
   const cursor = model.state.cursor;
-  if (cursor == null || frame.cursor < cursor) model.state.cursor = frame.cursor;
+  if (cursor == null || frame.cursor < cursor) model.setCursor(frame.cursor);
   reportedRead.clear();
-  model.refreshChats().catch(() => {});
+  model.refreshChats().then(acknowledgeLoaded, () => {});
   const peer = model.state.openPeer;
-  if (peer) model.loadConversation(peer).then(() => reportRead(peer)).catch(() => {});
+  if (peer) model.loadConversation(peer).then(acknowledgeLoaded).then(() => reportRead(peer)).catch(() => {});
   outbox.flushOutbox();
+}
+
+// Messages that reached this device through a page of history also count as delivered.
+export function acknowledgeLoaded(messages) {
+  for (const message of messages) {
+    if (!model.isMine(message) && message.status === 'sent' && message.id != null) acknowledgeDelivery(message.id);
+  }
 }
 
 function handleUpdate(update) {
@@ -65,7 +72,7 @@ function acknowledgeDelivery(id) {
   deliveredIds.push(id);
   clearTimeout(deliveredTimer);
   deliveredTimer = setTimeout(() => {
-    const ids = deliveredIds;
+    const ids = [...new Set(deliveredIds)];
     deliveredIds = [];
     connection?.sendFrame({ type: 'delivered', ids });
   }, 50);

@@ -5,7 +5,7 @@ import { on } from '/events.js';
 import { t } from '/i18n.js';
 import * as model from '/model.js';
 import { queueMessage } from '/outbox.js';
-import { deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
+import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble } from '/ui/bubbles.js';
 import { createComposer } from '/ui/composer.js';
 import { h, icon } from '/ui/dom.js';
@@ -164,7 +164,7 @@ export function renderConversation(main, peer) {
   }
   renderStatus();
   renderMessages();
-  model.loadConversation(peer).catch(() => {});
+  model.loadConversation(peer).then(acknowledgeLoaded, () => {});
   composer.focus();
 
   return {

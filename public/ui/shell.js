@@ -75,6 +75,7 @@ function connectionBanner() {
     banner.hidden = !text;
     banner.dataset.state = offline ? 'offline' : connectionState;
     document.documentElement.classList.toggle('is-offline', offline);
+    document.documentElement.dataset.connection = offline ? 'offline' : connectionState;
   };
   on('connection', update);
   window.addEventListener('offline', () => update('offline'));

@@ -2,11 +2,14 @@
 import { t } from '/i18n.js';
 import { h } from '/ui/dom.js';
 
+let reloadRequested = false;
+let reloading = false;
+
 export function watchForUpdates() {
   if (!('serviceWorker' in navigator)) return;
-  let reloading = false;
+  // The first install also changes the controller (clients.claim); only a chosen update reloads.
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (reloading) return;
+    if (!reloadRequested || reloading) return;
     reloading = true;
     location.reload();
   });
@@ -26,6 +29,9 @@ function offerReload(worker) {
   if (document.querySelector('.update-banner')) return;
   const button = h('button', { type: 'button', class: 'primary-button', 'data-testid': 'update-reload' }, t('reload'));
   const banner = h('div', { class: 'update-banner', role: 'alert', 'data-testid': 'update-banner' }, h('span', {}, t('update_ready')), button);
-  button.addEventListener('click', () => worker.postMessage({ type: 'skip-waiting' }));
+  button.addEventListener('click', () => {
+    reloadRequested = true;
+    worker.postMessage({ type: 'skip-waiting' });
+  });
   document.body.append(banner);
 }
