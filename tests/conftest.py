@@ -45,8 +45,21 @@ class Server:
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", port,
-                "--ws", "wsproto", "--ws-max-size", "131072", "--loop", "uvloop", "--no-access-log",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--ws",
+                "wsproto",
+                "--ws-max-size",
+                "131072",
+                "--loop",
+                "uvloop",
+                "--no-access-log",
             ],
             cwd=ROOT,
             env=self.env,
