@@ -42,7 +42,7 @@ class Server:
     def start(self) -> Server:
         port = self.url.rsplit(":", 1)[1]
         self.log_path = self.data_dir / "server.log"
-        log_file = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it
+        log_file = open(self.log_path, "ab")  # the server process writes to it
         self.process = subprocess.Popen(
             [
                 sys.executable,
