@@ -73,12 +73,24 @@ function compareMessages(a, b) {
   return a.id - b.id;
 }
 
+const STATUS_RANK = { failed: 0, pending: 0, sent: 1, delivered: 2, read: 3 };
+
+// A message's status only moves forward, whatever order the frames telling it arrive in.
+function laterStatus(known, incoming, message, peer) {
+  const readUpTo = state.chats.get(peer)?.peer_read_up_to ?? 0;
+  if (isMine(message) && message.id != null && message.id <= readUpTo) return 'read';
+  if (!known) return incoming;
+  return (STATUS_RANK[incoming] ?? 0) >= (STATUS_RANK[known] ?? 0) ? incoming : known;
+}
+
 // Inserts or replaces one message (matched by id, or by client_id for a pending one of mine).
 export function upsertMessage(message, { persist = true } = {}) {
   const peer = peerOf(message);
   const conv = conversation(peer);
   const index = conv.messages.findIndex((known) => sameMessage(known, message));
-  if (index >= 0) conv.messages[index] = { ...conv.messages[index], ...message };
+  const known = index >= 0 ? conv.messages[index] : null;
+  message = { ...message, status: laterStatus(known?.id != null ? known.status : null, message.status, message, peer) };
+  if (known) conv.messages[index] = { ...known, ...message };
   else conv.messages.push(message);
   conv.messages.sort(compareMessages);
   if (persist && message.id != null) db.putMessages(peer, [message]);
@@ -131,6 +143,7 @@ export async function refreshChats() {
   for (const chat of answer.conversations) {
     const known = state.chats.get(chat.peer.username);
     const pending = known?.last_message?.id == null ? known?.last_message : null;
+    chat.peer_read_up_to = known?.peer_read_up_to ?? 0;
     state.chats.set(chat.peer.username, pending ? { ...chat, last_message: pending, updated_at: pending.created_at } : chat);
     state.presence.set(chat.peer.username, { online: chat.peer.online, last_seen: chat.peer.last_seen });
   }
@@ -216,6 +229,7 @@ function applyRead({ peer, reader, up_to }) {
   const chat = state.chats.get(chatPeer);
   if (chat) {
     if (readerIsMe) chat.unread_count = 0;
+    else chat.peer_read_up_to = Math.max(chat.peer_read_up_to ?? 0, up_to);
     if (!readerIsMe && chat.last_message?.id != null && chat.last_message.id <= up_to && isMine(chat.last_message)) {
       chat.last_message = { ...chat.last_message, status: 'read' };
     }

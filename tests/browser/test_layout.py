@@ -1,0 +1,56 @@
+"""Persian first, English on request; one panel with back navigation on a phone."""
+
+from conftest import open_chat, register, unique_name
+from playwright.sync_api import expect
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_persian_is_the_default_and_english_switches_to_left_to_right(people, screenshot):
+    page = people.open()
+    page.goto("/")
+    html = page.locator("html")
+    expect(html).to_have_attribute("dir", "rtl")
+    expect(html).to_have_attribute("lang", "fa")
+    expect(page.get_by_role("heading", level=1)).to_have_text("ورود")
+
+    page.get_by_test_id("lang-toggle").click()
+    expect(html).to_have_attribute("dir", "ltr")
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+
+    register(page, unique_name("eve"))
+    expect(page.get_by_test_id("search-input")).to_have_attribute("placeholder", "Search by username")
+    page.reload()
+    expect(html).to_have_attribute("dir", "ltr")
+    page.get_by_test_id("settings-button").click()
+    page.get_by_test_id("lang-toggle").click()
+    expect(html).to_have_attribute("dir", "rtl")
+    expect(page.get_by_test_id("logout")).to_have_text("خروج از حساب")
+    screenshot(page)
+
+
+def test_phone_shows_one_panel_at_a_time_with_back_navigation(people, screenshot):
+    _, omid = people.register("omid")
+    page, _ = people.register("sara", viewport=PHONE)
+    sidebar, main = page.locator(".sidebar"), page.locator(".main")
+    expect(sidebar).to_be_visible()
+    expect(main).to_be_hidden()
+
+    open_chat(page, omid)
+    expect(main).to_be_visible()
+    expect(sidebar).to_be_hidden()
+    composer = page.get_by_test_id("composer").bounding_box()
+    assert composer["x"] >= 0 and composer["x"] + composer["width"] <= PHONE["width"]
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "chat")
+
+    page.get_by_test_id("back-button").click()
+    expect(sidebar).to_be_visible()
+    expect(main).to_be_hidden()
+    page.locator(f'[data-testid=chat-item][data-peer="{omid}"]').click()
+    expect(main).to_be_visible()
+    page.go_back()
+    expect(sidebar).to_be_visible()
+    expect(main).to_be_hidden()
+    screenshot(page)

@@ -1,0 +1,40 @@
+"""The outbox: messages written offline survive a reload and arrive in order, exactly once."""
+
+from conftest import message_with_text, messages, open_chat, send, wait_for_service_worker
+from playwright.sync_api import expect
+
+
+def test_offline_messages_survive_reload_and_arrive_in_order_exactly_once(people, screenshot):
+    omid_page, omid = people.register("omid")
+    sara_page, sara = people.register("sara")
+    wait_for_service_worker(sara_page)
+    open_chat(sara_page, omid)
+    send(sara_page, "before the tunnel")
+    expect(message_with_text(sara_page, "before the tunnel")).to_have_attribute("data-status", "delivered")
+
+    sara_page.context.set_offline(True)
+    expect(sara_page.get_by_test_id("offline-indicator")).to_be_visible()
+    for text in ("one", "two", "three"):
+        send(sara_page, text)
+        expect(message_with_text(sara_page, text)).to_have_attribute("data-status", "pending")
+
+    sara_page.reload()
+    expect(sara_page.get_by_test_id("offline-indicator")).to_be_visible()
+    expect(sara_page.locator(f'[data-testid=chat-item][data-peer="{omid}"]')).to_be_visible()
+    expect(message_with_text(sara_page, "before the tunnel")).to_be_visible()
+    for text in ("one", "two", "three"):
+        expect(message_with_text(sara_page, text)).to_have_attribute("data-status", "pending")
+    screenshot(sara_page, "offline")
+
+    sara_page.context.set_offline(False)
+    expect(sara_page.get_by_test_id("offline-indicator")).to_be_hidden()
+    for text in ("one", "two", "three"):
+        expect(message_with_text(sara_page, text)).not_to_have_attribute("data-status", "pending")
+
+    omid_page.locator(f'[data-testid=chat-item][data-peer="{sara}"]').click()
+    expected = ["before the tunnel", "one", "two", "three"]
+    expect(omid_page.get_by_test_id("message-text")).to_have_text(expected)
+    omid_page.reload()  # what the server holds, not just what arrived live
+    expect(omid_page.get_by_test_id("message-text")).to_have_text(expected)
+    expect(messages(sara_page)).to_have_count(4)
+    screenshot(omid_page)
