@@ -3,7 +3,7 @@ import { api } from '/api.js';
 import { on } from '/events.js';
 import { locale, t } from '/i18n.js';
 import { ensureChat, isMine, sortedChats, state } from '/model.js';
-import { h, icon } from '/ui/dom.js';
+import { autoDirection, h, icon } from '/ui/dom.js';
 import { avatar, formatListTime, statusMark } from '/ui/format.js';
 
 const USERNAME_PREFIX = /^[A-Za-z0-9_]{1,32}$/;
@@ -17,8 +17,8 @@ export function renderChatList(container) {
     'aria-label': t('search_people'),
     autocomplete: 'off',
     spellcheck: 'false',
-    dir: 'auto',
   });
+  autoDirection(search);
   const settingsLink = h('a', { href: '#/settings', class: 'icon-button', 'aria-label': t('open_settings'), 'data-testid': 'settings-button' }, icon('menu'));
   const list = h('ul', { class: 'chat-list', 'data-testid': 'chat-list', 'aria-label': t('chats') });
   const results = h('ul', { class: 'chat-list', 'data-testid': 'search-results', 'aria-label': t('search_results'), hidden: true });
@@ -87,7 +87,7 @@ export function renderChatList(container) {
     link.addEventListener('click', () => {
       ensureChat(user);
       search.value = '';
-      closeSearch();
+      search.dispatchEvent(new Event('input'));
     });
     return h('li', {}, link);
   }
@@ -96,7 +96,7 @@ export function renderChatList(container) {
   search.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return;
     search.value = '';
-    closeSearch();
+    search.dispatchEvent(new Event('input'));
   });
 
   const unsubscribe = [on('chats', renderChats), on('presence', renderChats)];

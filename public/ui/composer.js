@@ -2,7 +2,7 @@
 // with a bar above it while replying to or editing a message.
 import { t } from '/i18n.js';
 import { isMine } from '/model.js';
-import { h, icon } from '/ui/dom.js';
+import { autoDirection, h, icon } from '/ui/dom.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
@@ -12,7 +12,6 @@ export function createComposer({ peerName, send, edit, typing }) {
     class: 'composer-input',
     'data-testid': 'composer',
     rows: '1',
-    dir: 'auto',
     placeholder: t('write_message'),
     'aria-label': t('message'),
     maxlength: String(MAX_MESSAGE_LENGTH),
@@ -26,8 +25,10 @@ export function createComposer({ peerName, send, edit, typing }) {
   const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, h('div', { class: 'composer-row' }, input, sendButton));
 
   let mode = null; // null, {reply: message} or {edit: message}
+  const updateDirection = autoDirection(input);
 
   function resize() {
+    updateDirection();
     input.style.height = 'auto';
     input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
   }

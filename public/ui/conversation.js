@@ -89,6 +89,16 @@ export function renderConversation(main, peer) {
     toBottom.hidden = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
   }
 
+  let askedForPresence = false;
+
+  // Presence frames only tell changes; a chat that just started learns it from the chat list.
+  function askForPresence() {
+    if (askedForPresence || model.state.presence.has(peer)) return;
+    if (!model.conversation(peer).messages.some((message) => message.id != null)) return;
+    askedForPresence = true;
+    model.refreshChats().catch(() => (askedForPresence = false));
+  }
+
   function renderStatus() {
     const presence = model.state.presence.get(peer);
     let text = '';
@@ -151,7 +161,7 @@ export function renderConversation(main, peer) {
   document.addEventListener('visibilitychange', onVisible);
 
   const unsubscribe = [
-    on('messages', (changed) => changed === peer && renderMessages()),
+    on('messages', (changed) => changed === peer && (renderMessages(), askForPresence())),
     on('typing', (who) => who === peer && renderStatus()),
     on('presence', renderStatus),
     on('chats', renderPeer),

@@ -23,6 +23,7 @@ export function icon(name) {
     more: 'M12 8a2 2 0 1 0 0-4 2 2 0 0 0 0 4zm0 2a2 2 0 1 0 0 4 2 2 0 0 0 0-4zm0 6a2 2 0 1 0 0 4 2 2 0 0 0 0-4z',
     close: 'M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z',
     down: 'M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z',
+    clock: 'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16zm.5-13H11v6l5.2 3.2.8-1.3-4.5-2.7z',
     search: 'M15.5 14h-.8l-.3-.3A6.5 6.5 0 1 0 14 15.5l.3.3v.8l5 5 1.5-1.5-5-5zm-6 0A4.5 4.5 0 1 1 14 9.5 4.5 4.5 0 0 1 9.5 14z',
   };
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -35,7 +36,10 @@ export function icon(name) {
   return svg;
 }
 
-export function clear(element) {
-  element.replaceChildren();
-  return element;
+// Typed text reads in its own direction; an empty field (its placeholder) follows the page.
+export function autoDirection(field) {
+  const update = () => (field.value ? field.setAttribute('dir', 'auto') : field.removeAttribute('dir'));
+  field.addEventListener('input', update);
+  update();
+  return update;
 }

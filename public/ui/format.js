@@ -1,6 +1,6 @@
 // Times, dates, initials and avatar colours, in the current language.
 import { locale, t } from '/i18n.js';
-import { h } from '/ui/dom.js';
+import { h, icon } from '/ui/dom.js';
 
 export function formatTime(iso) {
   const date = new Date(iso);
@@ -63,6 +63,6 @@ export function statusLabel(status) {
 
 // ✓ sent, ✓✓ delivered, ✓✓ in the accent colour read, a clock while waiting in the outbox.
 export function statusMark(status) {
-  const glyph = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status] ?? '';
+  const glyph = status === 'pending' ? icon('clock') : ({ sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status] ?? '');
   return h('span', { class: `status status-${status}`, 'data-testid': 'status', 'data-status': status, role: 'img', 'aria-label': statusLabel(status) }, glyph);
 }
