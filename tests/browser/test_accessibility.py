@@ -1,7 +1,7 @@
 """axe-core finds no serious or critical problem on the login, chat list and conversation screens."""
 
 from axe_playwright_python.sync_playwright import Axe
-from conftest import open_chat, send
+from browser_helpers import open_chat, send
 from playwright.sync_api import expect
 
 axe = Axe()

@@ -1,6 +1,6 @@
 """Two people chatting live: delivery and read marks, typing, edit and delete."""
 
-from conftest import message_with_text, messages, open_chat, send
+from browser_helpers import message_with_text, messages, open_chat, send
 from playwright.sync_api import expect
 
 

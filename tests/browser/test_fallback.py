@@ -1,6 +1,6 @@
 """Where WebSockets are refused, the app long-polls /api/updates and keeps working both ways."""
 
-from conftest import message_with_text, open_chat, send
+from browser_helpers import message_with_text, open_chat, register, send, unique_name
 from playwright.sync_api import expect
 
 
@@ -13,7 +13,6 @@ def test_messages_flow_both_ways_through_long_poll_when_websocket_is_blocked(peo
     sara_page = people.open()
     refuse_websockets(omid_page)
     refuse_websockets(sara_page)
-    from conftest import register, unique_name
 
     omid, sara = unique_name("omid"), unique_name("sara")
     for page, name in ((omid_page, omid), (sara_page, sara)):

@@ -1,6 +1,6 @@
 """Persian first, English on request; one panel with back navigation on a phone."""
 
-from conftest import open_chat, register, unique_name
+from browser_helpers import open_chat, register, unique_name
 from playwright.sync_api import expect
 
 PHONE = {"width": 390, "height": 844}

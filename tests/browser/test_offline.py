@@ -1,6 +1,6 @@
 """The outbox: messages written offline survive a reload and arrive in order, exactly once."""
 
-from conftest import message_with_text, messages, open_chat, send, wait_for_service_worker
+from browser_helpers import message_with_text, messages, open_chat, send, wait_for_service_worker
 from playwright.sync_api import expect
 
 

@@ -1,6 +1,6 @@
 """User text is shown as text: markup in a message is never parsed or run."""
 
-from conftest import message_with_text, open_chat, send
+from browser_helpers import message_with_text, open_chat, send
 from playwright.sync_api import expect
 
 PAYLOAD = "<img src=x onerror=alert(1)>"

@@ -1,0 +1,88 @@
+"""Helpers for the browser tests: people in their own browser contexts, and the common steps."""
+
+from __future__ import annotations
+
+import uuid
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+expect.set_options(timeout=10_000)
+
+
+class People:
+    """Opens one browser context per person, and closes them all at the end of a test."""
+
+    def __init__(self, browser: Browser, server) -> None:
+        self.browser = browser
+        self.server = server
+        self.contexts: list[BrowserContext] = []
+
+    def open(self, viewport: dict | None = None) -> Page:
+        context = self.browser.new_context(
+            base_url=self.server.url,
+            viewport=viewport or {"width": 1280, "height": 800},
+            locale="fa-IR",
+        )
+        self.contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: print(f"page error: {error}"))
+        return page
+
+    def register(self, prefix: str, viewport: dict | None = None) -> tuple[Page, str]:
+        page = self.open(viewport)
+        username = unique_name(prefix)
+        page.goto("/")
+        register(page, username)
+        return page, username
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def register(page: Page, username: str) -> None:
+    page.get_by_test_id("auth-switch").click()
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_test_id("auth-submit").click()
+    expect(page.get_by_test_id("search-input")).to_be_visible()
+
+
+def open_chat(page: Page, username: str) -> None:
+    page.get_by_test_id("search-input").fill(username)
+    page.locator(f'[data-testid=search-result][data-peer="{username}"]').click()
+    expect(page.get_by_test_id("peer-name")).to_have_text(username)
+
+
+def send(page: Page, text: str) -> None:
+    composer = page.get_by_test_id("composer")
+    composer.fill(text)
+    composer.press("Enter")
+
+
+def messages(page: Page):
+    return page.get_by_test_id("message")
+
+
+def message_with_text(page: Page, text: str):
+    text_match = page.get_by_test_id("message-text").get_by_text(text, exact=True)
+    return page.locator("[data-testid=message]").filter(has=text_match)
+
+
+def wait_for_service_worker(page: Page) -> None:
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
