@@ -75,6 +75,7 @@ class SendMessage:
         message_id = row[M_ID]
         batch.message_rows.append(tuple(row))
         batch.client_ids[self.client_pair] = row
+        batch.new_client_ids.append((self.client_pair, message_id))
         batch.messages[message_id] = row
         batch.chat_rows.append((self.sender_id, self.recipient_id, message_id))
         if self.recipient_id != self.sender_id:

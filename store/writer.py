@@ -10,6 +10,7 @@ writer of the database. Nothing is acknowledged before its transaction has commi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from store.records import MESSAGE_COLUMNS
 log = logging.getLogger("payambar.store")
 
 MAX_BATCH = 1024
+RECENT_CLIENT_IDS = 100_000  # sends remembered for retries without asking the database
 
 
 @dataclass(slots=True)
@@ -39,8 +41,11 @@ class Notice:
 class Batch:
     """The rows and notices of one transaction, and the allocations made for it."""
 
-    def __init__(self, writer: Writer) -> None:
+    def __init__(self, writer: Writer, careful: bool = False) -> None:
         self.writer = writer
+        # A careful batch asks the database about every client_id; a fast one trusts the memory
+        # of recent sends and lets the unique index catch the rest (then retries carefully).
+        self.careful = careful
         self.conn = writer.conn
         self.message_rows: list[tuple] = []
         self.chat_rows: list[tuple] = []
@@ -49,6 +54,7 @@ class Batch:
         self.notices: list[Notice] = []
         self.messages: dict[int, list] = {}  # rows read or written in this batch, by id
         self.client_ids: dict[tuple[int, str], list] = {}  # (sender_id, client_id) -> row
+        self.new_client_ids: list[tuple[tuple[int, str], int]] = []  # sends stored by this batch
         self._seqs_before: dict[int, int] = {}
         self._ids_before = (writer.next_message_id, writer.next_user_id)
         self.names = writer.names
@@ -120,6 +126,18 @@ class Batch:
         for row in await self.conn.fetch_all(sql, senders + client_ids):
             self.client_ids[(row[1], row[3])] = list(row)
 
+    async def fetch_recent_client_ids(self, pairs: list[tuple[int, str]]) -> None:
+        """Reads into self.client_ids the messages this process stored lately with these pairs."""
+        recent = self.writer.recent_client_ids
+        known = {pair: recent[pair] for pair in pairs if pair in recent and pair not in self.client_ids}
+        if not known:
+            return
+        await self.fetch_messages(known.values())
+        for pair, message_id in known.items():
+            row = self.messages.get(message_id)
+            if row is not None:
+                self.client_ids[pair] = row
+
     async def flush(self) -> None:
         conn = self.conn
         if self.message_rows:
@@ -162,6 +180,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
+        self.recent_client_ids: dict[tuple[int, str], int] = {}  # (sender, client_id) -> message id
         self.batches = 0
         self.operations = 0
 
@@ -203,12 +222,13 @@ class Writer:
     async def _commit(self, entries: list[tuple[Any, asyncio.Future]]) -> None:
         try:
             outcomes, notices = await self._transaction(entries)
-        except Exception:
-            log.exception("a batch of %d failed; committing its operations one by one", len(entries))
+        except Exception as error:
+            if len(entries) > 1 or not _is_constraint_error(error):
+                log.warning("a batch of %d failed (%s); committing its operations one by one", len(entries), error)
             outcomes, notices = [], []
             for entry in entries:
                 try:
-                    single_outcomes, single_notices = await self._transaction([entry])
+                    single_outcomes, single_notices = await self._transaction([entry], careful=True)
                 except Exception as error:  # reported to the one caller it belongs to
                     single_outcomes, single_notices = [error], []
                 outcomes.extend(single_outcomes)
@@ -228,8 +248,8 @@ class Writer:
             else:
                 future.set_result(outcome)
 
-    async def _transaction(self, entries) -> tuple[list, list[Notice]]:
-        batch = Batch(self)
+    async def _transaction(self, entries, careful: bool = False) -> tuple[list, list[Notice]]:
+        batch = Batch(self, careful)
         operations = [operation for operation, _ in entries]
         await self.conn.execute("BEGIN")
         try:
@@ -249,7 +269,20 @@ class Writer:
             except Exception:
                 log.exception("rollback failed")
             raise
+        self._remember_client_ids(batch.new_client_ids)
         return outcomes, batch.notices
+
+    def _remember_client_ids(self, pairs: list[tuple[tuple[int, str], int]]) -> None:
+        recent = self.recent_client_ids
+        recent.update(pairs)
+        excess = len(recent) - RECENT_CLIENT_IDS
+        if excess > 0:
+            for pair in list(itertools.islice(recent, excess)):
+                del recent[pair]
+
+
+def _is_constraint_error(error: Exception) -> bool:
+    return "constraint" in str(error).lower() or "unique" in str(error).lower()
 
 
 async def _prepare(batch: Batch, operations: list) -> None:
@@ -264,7 +297,10 @@ async def _prepare(batch: Batch, operations: list) -> None:
             client_pairs.append(pair)
         users.extend(getattr(operation, "stream_users", ()))
     if client_pairs:
-        await batch.fetch_client_ids(client_pairs)
+        if batch.careful:
+            await batch.fetch_client_ids(client_pairs)
+        else:
+            await batch.fetch_recent_client_ids(client_pairs)
     if message_ids:
         await batch.fetch_messages(message_ids)
         users.extend(row[1] for row in batch.messages.values())

@@ -153,3 +153,24 @@ async def test_cursor_survives_a_server_restart(server_factory):
     assert frame["seq"] == cursor + 1 and frame["message"]["text"] == "after restart"
     assert await socket.quiet(0.3) == []
     await socket.close()
+
+
+async def test_retry_after_a_restart_still_returns_the_first_message(server_factory):
+    server = server_factory()
+    sara, omid = await register(server), await register(server)
+    first = await sara.send(omid.username, "sent once", client_id="before-restart")
+    server.stop()
+    server.start()  # the server no longer remembers the send; the database must
+    socket = await Socket.open(server, sara.token)
+    await socket.send_message(omid.username, "sent once", client_id="before-restart")
+    await socket.send_message(omid.username, "a new one", client_id="after-restart")
+    ack_retry, ack_new = await socket.collect(2)
+    assert ack_retry["message"]["id"] == first["id"]
+    assert ack_new["message"]["text"] == "a new one"
+    again = await sara.post(
+        "/api/messages", json={"to": omid.username, "text": "sent once", "client_id": "before-restart"}
+    )
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    history = (await omid.get(f"/api/conversations/{sara.username}/messages")).json()["messages"]
+    assert [m["client_id"] for m in history] == ["before-restart", "after-restart"]
+    await socket.close()
