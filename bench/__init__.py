@@ -1,0 +1,1 @@
+"""The Payambar load bench: `python -m bench.run` (see bench/README.md)."""

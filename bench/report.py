@@ -1,0 +1,87 @@
+"""Figures out of raw samples, one table on the terminal, one JSON file per run."""
+
+from __future__ import annotations
+
+import json
+import math
+from array import array
+from pathlib import Path
+
+
+def samples(chunks: list[bytes]) -> list[int]:
+    """Microsecond samples from the workers' array('q') bytes, merged and sorted."""
+    out = array("q")
+    for c in chunks:
+        out.frombytes(c)
+    return sorted(out)
+
+
+def pct(sorted_us: list[int], p: float) -> float | None:
+    """The p-th percentile (nearest rank) in milliseconds."""
+    if not sorted_us:
+        return None
+    k = max(0, min(len(sorted_us) - 1, math.ceil(p / 100 * len(sorted_us)) - 1))
+    return sorted_us[k] / 1000
+
+
+def dist(sorted_us: list[int]) -> dict:
+    return {
+        "n": len(sorted_us),
+        "p50": pct(sorted_us, 50),
+        "p99": pct(sorted_us, 99),
+        "p999": pct(sorted_us, 99.9),
+        "max": sorted_us[-1] / 1000 if sorted_us else None,
+    }
+
+
+class Table:
+    """Rows of (scenario, figure, value, target, met, ratio to the bare relay)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(
+        self,
+        scenario: str,
+        figure: str,
+        value: float | str | None,
+        unit: str = "",
+        *,
+        target: str = "",
+        met: bool | None = None,
+        ratio: float | None = None,
+        fmt: str = "{:,.1f}",
+    ) -> None:
+        if isinstance(value, (int, float)) and value is not None:
+            shown = fmt.format(value)
+        else:
+            shown = "—" if value is None else str(value)
+        self.rows.append(
+            {
+                "scenario": scenario,
+                "figure": figure,
+                "value": value,
+                "shown": f"{shown} {unit}".strip(),
+                "target": target,
+                "met": met,
+                "ratio": ratio,
+            }
+        )
+
+    def render(self) -> str:
+        head = ("scenario", "figure", "value", "target", "met", "× relay")
+        body = []
+        for r in self.rows:
+            met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+            ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            body.append((r["scenario"], r["figure"], r["shown"], r["target"], met, ratio))
+        widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+        line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+        out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        out += [line(b) for b in body]
+        return "\n".join(out)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
