@@ -84,7 +84,7 @@ function laterStatus(known, incoming, message, peer) {
 }
 
 // Inserts or replaces one message (matched by id, or by client_id for a pending one of mine).
-export function upsertMessage(message, { persist = true } = {}) {
+export function upsertMessage(message, { persist = true, notify = true } = {}) {
   const peer = peerOf(message);
   const conv = conversation(peer);
   const index = conv.messages.findIndex((known) => sameMessage(known, message));
@@ -95,7 +95,7 @@ export function upsertMessage(message, { persist = true } = {}) {
   conv.messages.sort(compareMessages);
   if (persist && message.id != null) db.putMessages(peer, [message]);
   touchChat(peer, message);
-  emit('messages', peer);
+  if (notify) emit('messages', peer);
   return peer;
 }
 
@@ -157,11 +157,13 @@ export async function refreshChats() {
 export async function loadConversation(peer) {
   const conv = conversation(peer);
   if (!conv.loaded) {
-    for (const message of await db.getRecentMessages(peer)) upsertMessage(message, { persist: false });
+    for (const message of await db.getRecentMessages(peer)) upsertMessage(message, { persist: false, notify: false });
+    emit('messages', peer);
   }
   try {
     const page = await api.messages(peer, { limit: 50 });
-    page.messages.forEach((message) => upsertMessage(message));
+    db.putMessages(peer, page.messages);
+    page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
     if (!conv.loaded) conv.has_more = page.has_more;
     conv.loaded = true;
     emit('messages', peer);
@@ -181,7 +183,8 @@ export async function loadOlder(peer) {
     const page = await api.messages(peer, { before: oldest?.id, limit: 50 });
     conv.has_more = page.has_more;
     db.putMessages(peer, page.messages);
-    page.messages.forEach((message) => upsertMessage(message, { persist: false }));
+    page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
+    emit('messages', peer);
     return page.messages.length > 0;
   } finally {
     conv.loadingOlder = false;

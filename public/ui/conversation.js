@@ -42,9 +42,8 @@ export function renderConversation(main, peer) {
     const conv = model.conversation(peer);
     const byId = new Map(conv.messages.filter((message) => message.id != null).map((message) => [message.id, message]));
     const wasNearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
-    const firstKeyBefore = inner.querySelector('.msg')?.dataset.key;
     const anchor = inner.querySelector('.msg');
-    const anchorTop = anchor?.offsetTop ?? 0;
+    const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
     const nodes = [];
     const seen = new Set();
     let lastDay = null;
@@ -67,9 +66,8 @@ export function renderConversation(main, peer) {
     }
     for (const key of bubbles.keys()) if (!seen.has(key)) bubbles.delete(key);
     inner.replaceChildren(...nodes);
-    const prepended = firstKeyBefore && inner.querySelector('.msg')?.dataset.key !== firstKeyBefore;
     if (firstRender || wasNearBottom) scrollToBottom();
-    else if (prepended && anchor?.isConnected) log.scrollTop += anchor.offsetTop - anchorTop;
+    else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     if (conv.messages.length) firstRender = false;
     updateToBottom();
     reportRead(peer);

@@ -1,0 +1,57 @@
+"""Older history loads page by page as you scroll up, keeping your place; replies quote their message."""
+
+from browser_helpers import log_in, message_with_text, open_chat, send, send_by_api
+from playwright.sync_api import expect
+
+TOTAL = 120
+
+
+def test_scrolling_up_loads_older_pages_and_keeps_the_position(people, screenshot):
+    first_visit, sara = people.register("sara")
+    first_visit.context.close()
+    omid_page, omid = people.register("omid")
+    for number in range(1, TOTAL + 1):
+        send_by_api(omid_page, sara, f"message {number}")
+    page = people.open()  # a new device: nothing cached, history comes page by page
+    page.goto("/")
+    log_in(page, sara)
+
+    page.locator(f'[data-testid=chat-item][data-peer="{omid}"]').click()
+    expect(page.get_by_test_id("message")).to_have_count(50)
+    expect(message_with_text(page, f"message {TOTAL}")).to_be_in_viewport()
+
+    log = page.get_by_test_id("messages")
+    anchor = message_with_text(page, "message 71")
+    log.evaluate("log => { log.scrollTop = 0; }")
+    expect(page.get_by_test_id("message")).to_have_count(100)
+    assert log.evaluate("log => log.scrollTop") > 0, "the view jumped to the top instead of keeping its place"
+    expect(anchor).to_be_in_viewport()
+
+    log.evaluate("log => { log.scrollTop = 0; }")
+    expect(page.get_by_test_id("message")).to_have_count(TOTAL)
+    log.evaluate("log => { log.scrollTop = 0; }")
+    expect(page.get_by_test_id("message-text").first).to_have_text("message 1")
+
+    send_by_api(omid_page, sara, "fresh while reading history")
+    expect(message_with_text(page, "fresh while reading history")).to_be_attached()
+    expect(message_with_text(page, "message 1")).to_be_in_viewport()  # reading history: no jump
+    screenshot(page)
+
+
+def test_a_reply_quotes_the_message_it_answers_on_both_sides(people, screenshot):
+    omid_page, omid = people.register("omid")
+    page, sara = people.register("sara")
+    open_chat(page, omid)
+    send(page, "which day works?")
+    omid_page.locator(f'[data-testid=chat-item][data-peer="{sara}"]').click()
+    question = message_with_text(omid_page, "which day works?")
+    question.hover()
+    question.get_by_test_id("message-actions").click()
+    omid_page.locator("[data-action=reply]").click()
+    expect(omid_page.get_by_test_id("composer-context")).to_contain_text("which day works?")
+    send(omid_page, "Thursday")
+    for viewer in (page, omid_page):
+        answer = message_with_text(viewer, "Thursday")
+        expect(answer.get_by_test_id("reply-quote")).to_contain_text("which day works?")
+    expect(omid_page.get_by_test_id("composer-context")).to_be_hidden()
+    screenshot(page)
