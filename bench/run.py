@@ -390,6 +390,11 @@ class Bench:
             "1 relay", "send → recipient p50 / p99", f"{res['deliver']['p50']:.1f} / {res['deliver']['p99']:.1f}", "ms"
         )
         t.add("1 relay", "generator CPU (processes)", f"{res['gen_cpu_pct']:.0f} % ({res['gen_processes']})")
+        t.add(
+            "1 relay",
+            "server CPU / machine CPU busy",
+            f"{res['server']['cpu_pct'] or 0:.0f} % / {res['server'].get('machine_busy_pct') or 0:.0f} % of 200",
+        )
 
     def s2_chat(self) -> None:
         p = self.p
@@ -452,6 +457,9 @@ class Bench:
             f"{res['server']['cpu_pct'] or 0:.0f} % / {res['server']['rss_peak_mb']:.0f} MB",
         )
         t.add("2 chat", "generator CPU (processes)", f"{res['gen_cpu_pct']:.0f} % ({res['gen_processes']})")
+        t.add(
+            "2 chat", "machine CPU busy, all processes", res["server"].get("machine_busy_pct"), "% of 200", fmt="{:.0f}"
+        )
         dk = res["disk"]
         t.add(
             "2 chat",
@@ -886,6 +894,19 @@ class Bench:
 
     # --- the run
 
+    def quiet_check(self) -> float:
+        """Machine CPU busy (of 100 % for all cores) before starting; wait for quiet if asked."""
+        deadline = time.monotonic() + (self.args.wait_quiet or 0)
+        while True:
+            busy = psutil.cpu_percent(interval=1.0)
+            if busy < 15 or time.monotonic() >= deadline:
+                break
+            print(f"  machine busy ({busy:.0f} % of all cores): waiting for quiet", flush=True)
+            time.sleep(4)
+        if busy >= 15:
+            print(f"  WARNING: the machine was {busy:.0f} % busy before the run: figures are unreliable", flush=True)
+        return busy
+
     def run(self) -> int:
         only = set(self.args.only.split(",")) if self.args.only else None
         steps = [
@@ -896,6 +917,7 @@ class Bench:
             ("4", self.s4_connections),
             ("5", self.s5_history),
         ]
+        self.data["machine_busy_before_pct"] = self.quiet_check()
         started = time.monotonic()
         for key, step in steps:
             if only and key not in only and not (key == "3" and "6" in only):
@@ -936,6 +958,7 @@ class Bench:
             f"Payambar bench — {meta['date']}, commit {meta['commit']}, {meta['machine']}"
             f"{' (SMOKE: tiny counts, figures mean nothing)' if self.args.smoke else ''}"
         )
+        print(f"machine busy before the run: {self.data.get('machine_busy_before_pct', 0):.0f} % of all cores")
         print(self.table.render())
         for g in self.gen_cpu:
             print(f"generator CPU in {g['scenario']}: {g['pct']:.0f} % of one core over {g['processes']} process(es)")
@@ -957,6 +980,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")
+    ap.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folders")
     ap.add_argument("--chat-workers", type=int, help="generator processes for scenarios 1 and 2")
     ap.add_argument("--window", type=int, help="messages in flight per sender in scenarios 1 and 2 (default 4)")

@@ -111,7 +111,7 @@ class LeanWS(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
-    async def close(self, timeout: float = 2.0) -> None:  # noqa: ASYNC109
+    async def close(self, timeout: float = 2.0) -> None:
         if self.closed.done():
             return
         try:
@@ -129,7 +129,7 @@ async def connect_ws(
     after: int | None = None,
     deflate: bool = True,
     on_frame: OnFrame | None = None,
-    timeout: float = 30.0,  # noqa: ASYNC109
+    timeout: float = 30.0,
 ) -> tuple[LeanWS, dict]:
     """Connect, authenticate with the first frame, wait for `ready`; later frames go to on_frame."""
     u = urlsplit(url)
