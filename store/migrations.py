@@ -35,6 +35,13 @@ async def schema_version(conn: RawConnection) -> int:
     return version or 0
 
 
+def for_dialect(statement: str, dialect: str) -> str:
+    """The one difference the schema has between databases: PostgreSQL's INTEGER is 32-bit."""
+    if dialect == "postgresql":
+        return statement.replace("INTEGER", "BIGINT")
+    return statement
+
+
 async def migrate(conn: RawConnection, migrations: list[tuple[int, list[str]]] | None = None) -> int:
     """Brings the database up to the newest version; returns that version."""
     steps = MIGRATIONS if migrations is None else migrations
@@ -44,7 +51,7 @@ async def migrate(conn: RawConnection, migrations: list[tuple[int, list[str]]] |
             continue
         await conn.execute("BEGIN")
         try:
-            await conn.execute_script(statements)
+            await conn.execute_script([for_dialect(statement, conn.dialect) for statement in statements])
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             await conn.execute("COMMIT")
         except BaseException:

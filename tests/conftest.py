@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -89,12 +91,33 @@ class Server:
                 self.process.wait()
 
 
+# Set to a PostgreSQL server URL (no database name) to run every server test on PostgreSQL,
+# each server with a fresh database of its own: postgresql://postgres@127.0.0.1:5432
+POSTGRES_SERVER = os.environ.get("TEST_POSTGRES_SERVER", "")
+
+
+def fresh_postgres_database(server_url: str) -> str:
+    name = f"payambar_test_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(server_url)
+    subprocess.run(
+        ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres",
+         "-d", "postgres", "-q", "-c", f"CREATE DATABASE {name}"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return f"{server_url.rstrip('/')}/{name}"
+
+
 def make_server(data_dir: Path, **env_overrides: str) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    database_url = f"sqlite:///{data_dir}/payambar.db"
+    if POSTGRES_SERVER and "DATABASE_URL" not in env_overrides:
+        database_url = fresh_postgres_database(POSTGRES_SERVER)
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{data_dir}/payambar.db",
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url,
         "ENVIRONMENT": "test",
         "LOG_LEVEL": "warning",
         "PORT": str(port),

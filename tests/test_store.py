@@ -1,0 +1,133 @@
+"""The store on its own: migrations, the group-commit writer, the update stream."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from store import Forbidden, Store
+from store.migrations import MIGRATIONS, migrate, schema_version
+from store.operations import EditMessage, SendMessage
+from tests.conftest import POSTGRES_SERVER, fresh_postgres_database
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    if POSTGRES_SERVER:
+        return fresh_postgres_database(POSTGRES_SERVER)
+    return f"sqlite:///{tmp_path}/store.db"
+
+
+@pytest.fixture
+async def store(database_url):
+    store = Store(database_url)
+    notices = []
+    await store.open(on_commit=notices.extend)
+    store.notices = notices
+    yield store
+    await store.close()
+
+
+async def two_users(store):
+    sara = await store.create_user("sara", "Sara", "hash")
+    omid = await store.create_user("omid", "Omid", "hash")
+    return sara[0], omid[0]
+
+
+async def test_a_new_database_is_at_the_newest_schema_version(store):
+    assert await schema_version(store.connections.writer) == MIGRATIONS[-1][0]
+
+
+async def test_opening_again_keeps_the_data_and_the_version(database_url):
+    first = Store(database_url)
+    await first.open(on_commit=lambda notices: None)
+    await first.create_user("sara", "Sara", "hash")
+    await first.close()
+    again = Store(database_url)
+    await again.open(on_commit=lambda notices: None)
+    assert (await again.user_by_username("SARA"))[1] == "sara"
+    assert await schema_version(again.connections.writer) == MIGRATIONS[-1][0]
+    await again.close()
+
+
+async def test_a_later_migration_upgrades_in_place_without_losing_rows(store):
+    sara, omid = await two_users(store)
+    await store.send_message(SendMessage(sara, omid, "kept", "c1", None))
+    conn = store.connections.writer
+    later = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, ["ALTER TABLE users ADD COLUMN avatar TEXT"])]
+    assert await migrate(conn, later) == later[-1][0]
+    assert await migrate(conn, later) == later[-1][0]  # running it again changes nothing
+    assert await conn.fetch_value("SELECT COUNT(*) FROM messages") == 1
+    assert await conn.fetch_value("SELECT avatar FROM users WHERE id = ?", (sara,)) is None
+
+
+async def test_a_send_is_committed_before_it_is_acknowledged(store, database_url):
+    sara, omid = await two_users(store)
+    message, is_new = await store.send_message(SendMessage(sara, omid, "durable", "c1", None))
+    assert is_new
+    observer = Store(database_url)
+    await observer.open(on_commit=lambda notices: None)
+    async with observer.connections.reader() as conn:
+        assert await conn.fetch_value("SELECT text FROM messages WHERE id = ?", (message["id"],)) == "durable"
+    await observer.close()
+
+
+async def test_many_sends_share_a_transaction_and_keep_their_order(store):
+    sara, omid = await two_users(store)
+    batches_before = store.writer.batches
+    futures = [store.submit(SendMessage(sara, omid, f"m{n}", f"c{n}", None)) for n in range(300)]
+    results = await asyncio.gather(*futures)
+    ids = [message["id"] for message, _ in results]
+    assert ids == sorted(ids) and len(set(ids)) == 300
+    assert store.writer.batches - batches_before < 10
+    updates = await store.updates_after(omid, 0, 1000)
+    assert [u["seq"] for u in updates] == list(range(1, 301))
+    assert [u["message"]["text"] for u in updates] == [f"m{n}" for n in range(300)]
+
+
+async def test_a_refused_change_does_not_disturb_its_batch(store):
+    sara, omid = await two_users(store)
+    theirs, _ = await store.send_message(SendMessage(omid, sara, "omid's", "o1", None))
+    futures = [
+        store.submit(SendMessage(sara, omid, "before", "s1", None)),
+        store.submit(EditMessage(sara, theirs["id"], "not mine to edit")),
+        store.submit(SendMessage(sara, omid, "after", "s2", None)),
+    ]
+    before, refused, after = await asyncio.gather(*futures, return_exceptions=True)
+    assert isinstance(refused, Forbidden)
+    assert before[0]["text"] == "before" and after[0]["text"] == "after"
+    page, _ = await store.history(sara, omid, None, 10)
+    assert [m["text"] for m in page] == ["omid's", "before", "after"]
+
+
+async def test_duplicate_client_id_in_one_batch_stores_one_message(store):
+    sara, omid = await two_users(store)
+    futures = [store.submit(SendMessage(sara, omid, "same", "dup", None)) for _ in range(5)]
+    results = await asyncio.gather(*futures)
+    assert len({message["id"] for message, _ in results}) == 1
+    assert [is_new for _, is_new in results].count(True) == 1
+    page, _ = await store.history(sara, omid, None, 10)
+    assert len(page) == 1
+
+
+async def test_ids_and_update_sequences_continue_after_reopening(database_url):
+    first = Store(database_url)
+    await first.open(on_commit=lambda notices: None)
+    sara, omid = await two_users(first)
+    message, _ = await first.send_message(SendMessage(sara, omid, "one", "c1", None))
+    await first.close()
+    again = Store(database_url)
+    await again.open(on_commit=lambda notices: None)
+    second, _ = await again.send_message(SendMessage(sara, omid, "two", "c2", None))
+    assert second["id"] == message["id"] + 1
+    assert [u["seq"] for u in await again.updates_after(omid, 0)] == [1, 2]
+    await again.close()
+
+
+async def test_notices_are_published_after_commit_with_their_seq(store):
+    sara, omid = await two_users(store)
+    message, _ = await store.send_message(SendMessage(sara, omid, "hello", "c1", None))
+    by_user = {notice.user_id: notice for notice in store.notices}
+    assert by_user[omid].seq == 1 and by_user[omid].payload["message"] == message
+    assert by_user[sara].seq == 1
