@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 from jose import JWTError, jwt
@@ -12,15 +14,36 @@ from jose import JWTError, jwt
 BCRYPT_COST = 12
 ALGORITHM = "HS256"
 
+# bcrypt runs on its own threads, never the event loop, and leaves one core to everything else:
+# under a login storm logins wait their turn while messages keep flowing.
+_BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
+_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
+MAX_WAITING_HASHES = 32 * _BCRYPT_THREADS
+_waiting = 0
+
+
+class Busy(Exception):
+    """Too many password checks are waiting; the caller should answer 429."""
+
+
+async def _in_bcrypt_pool(function, *args):
+    global _waiting
+    if _waiting >= MAX_WAITING_HASHES:
+        raise Busy()
+    _waiting += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_bcrypt_pool, function, *args)
+    finally:
+        _waiting -= 1
+
 
 async def hash_password(password: str) -> str:
-    salt = bcrypt.gensalt(BCRYPT_COST)
-    hashed = await asyncio.to_thread(bcrypt.hashpw, password.encode(), salt)
+    hashed = await _in_bcrypt_pool(bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
     return hashed.decode()
 
 
 async def check_password(password: str, password_hash: str) -> bool:
-    return await asyncio.to_thread(bcrypt.checkpw, password.encode(), password_hash.encode())
+    return await _in_bcrypt_pool(bcrypt.checkpw, password.encode(), password_hash.encode())
 
 
 def new_session_id() -> str:

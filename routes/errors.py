@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from routes.http import JSON, ApiError, error_body, error_response
+from security import Busy
 
 log = logging.getLogger("payambar")
 
@@ -25,9 +26,14 @@ async def http_error(request: Request, error: HTTPException) -> Response:
     return JSON(error_body(code, message), error.status_code, headers=error.headers)
 
 
+async def busy_error(request: Request, error: Busy) -> Response:
+    body = error_body("rate_limited", "Too many logins at once; try again in a moment.")
+    return JSON(body, 429, headers={"Retry-After": "2"})
+
+
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return JSON(error_body("internal", "Something went wrong on the server."), 500)
 
 
-HANDLERS = {ApiError: api_error, HTTPException: http_error, Exception: unexpected_error}
+HANDLERS = {ApiError: api_error, HTTPException: http_error, Busy: busy_error, Exception: unexpected_error}

@@ -35,10 +35,17 @@ async def schema_version(conn: RawConnection) -> int:
     return version or 0
 
 
+# Tables keyed by a composite primary key: on SQLite they are stored as that key's B-tree alone
+# (WITHOUT ROWID), not as a table plus an index repeating the same integers.
+CLUSTERED_TABLES = ("updates", "chats")
+
+
 def for_dialect(statement: str, dialect: str) -> str:
-    """The one difference the schema has between databases: PostgreSQL's INTEGER is 32-bit."""
+    """The schema's few differences between databases, applied when it is run."""
     if dialect == "postgresql":
-        return statement.replace("INTEGER", "BIGINT")
+        return statement.replace("INTEGER", "BIGINT")  # PostgreSQL's INTEGER is 32-bit
+    if any(statement.startswith(f"CREATE TABLE {table} ") for table in CLUSTERED_TABLES):
+        return statement + " WITHOUT ROWID"
     return statement
 
 
