@@ -20,25 +20,29 @@ from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
 
+API_ROUTES = [
+    Route("/openapi.json", openapi.document),
+    Route("/auth/register", auth.register, methods=["POST"]),
+    Route("/auth/login", auth.login, methods=["POST"]),
+    Route("/auth/refresh", auth.refresh, methods=["POST"]),
+    Route("/auth/logout", auth.logout, methods=["POST"]),
+    Route("/me", auth.me, methods=["GET"]),
+    Route("/me", auth.update_me, methods=["PATCH"]),
+    Route("/me/password", auth.change_password, methods=["POST"]),
+    Route("/users", users.search),
+    Route("/users/{username}", users.profile),
+    Route("/conversations", messages.conversations),
+    Route("/conversations/{username}/messages", messages.history),
+    Route("/conversations/{username}/read", messages.mark_read, methods=["POST"]),
+    Route("/messages", messages.send, methods=["POST"]),
+    Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
+    Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
+    Route("/updates", updates.long_poll),
+]
+
 ROUTES = [
     Route("/health", health.health),
-    Route("/api/openapi.json", openapi.document),
-    Route("/api/auth/register", auth.register, methods=["POST"]),
-    Route("/api/auth/login", auth.login, methods=["POST"]),
-    Route("/api/auth/refresh", auth.refresh, methods=["POST"]),
-    Route("/api/auth/logout", auth.logout, methods=["POST"]),
-    Route("/api/me", auth.me, methods=["GET"]),
-    Route("/api/me", auth.update_me, methods=["PATCH"]),
-    Route("/api/me/password", auth.change_password, methods=["POST"]),
-    Route("/api/users", users.search),
-    Route("/api/users/{username}", users.profile),
-    Route("/api/conversations", messages.conversations),
-    Route("/api/conversations/{username}/messages", messages.history),
-    Route("/api/conversations/{username}/read", messages.mark_read, methods=["POST"]),
-    Route("/api/messages", messages.send, methods=["POST"]),
-    Route("/api/messages/{message_id}", messages.edit, methods=["PATCH"]),
-    Route("/api/messages/{message_id}", messages.delete, methods=["DELETE"]),
-    Route("/api/updates", updates.long_poll),
+    Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
     WebSocketRoute("/ws", ws.websocket_endpoint),
     Route("/u/{username}", pages.profile_page),
 ]

@@ -52,7 +52,7 @@ def invalid(field: str, message: str) -> ApiError:
 async def read_json(request: Request) -> dict:
     """The request body as a JSON object; 413 when too large, 400 when not JSON."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large", "The request body is larger than 64 KiB.")
     body = b""
     async for chunk in request.stream():

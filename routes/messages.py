@@ -98,6 +98,6 @@ async def mark_read(request: Request) -> JSON:
 
 def _path_id(request: Request) -> int:
     raw = request.path_params["message_id"]
-    if not raw.isdigit() or not 0 < int(raw) < 2**62:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 2**62:
         raise ApiError(404, "message_not_found", "No such message.")
     return int(raw)
