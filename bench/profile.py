@@ -38,7 +38,9 @@ def summarise(path: Path, top: int = 30) -> dict:
         if not stack or not n.isdigit():
             continue
         n = int(n)
-        frames = [short(f) for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")]
+        frames = [
+            short(f) for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")
+        ]
         if not frames:
             continue
         total += n

@@ -335,6 +335,10 @@ class Bench:
             "server": srv.window(t0, t1),
         }
         res["rate"] = res["acked"] / res["window_s"]
+        # CPU per message is steadier than wall-clock rates on a shared machine: capacity = 1e6 / µs.
+        cpu = res["server"].get("cpu_pct")
+        res["server_us_per_msg"] = cpu / 100 * 1e6 / res["rate"] if cpu and res["rate"] else None
+        res["gen_us_per_msg"] = res["gen_cpu_pct"] / 100 * 1e6 / res["rate"] if res["rate"] else None
         res["_acked_rows"] = acked
         self.gen_cpu.append(
             {
@@ -347,6 +351,7 @@ class Bench:
         print(
             f"  {label}: {res['rate']:,.0f} msg/s acked, deliver p50 {res['deliver']['p50']}"
             f" p99 {res['deliver']['p99']} ms, gen CPU {res['gen_cpu_pct']:.0f}%, server {res['server']},"
+            f" server µs/msg {res['server_us_per_msg'] or 0:.0f}, gen µs/msg {res['gen_us_per_msg'] or 0:.0f},"
             f" errors {res['errors']} {res['error_samples'][:2]}",
             flush=True,
         )
@@ -389,6 +394,7 @@ class Bench:
         t.add(
             "1 relay", "send → recipient p50 / p99", f"{res['deliver']['p50']:.1f} / {res['deliver']['p99']:.1f}", "ms"
         )
+        t.add("1 relay", "server CPU per message (1 core ÷ this = capacity)", res["server_us_per_msg"], "µs")
         t.add("1 relay", "generator CPU (processes)", f"{res['gen_cpu_pct']:.0f} % ({res['gen_processes']})")
         t.add(
             "1 relay",
@@ -455,6 +461,14 @@ class Bench:
             "2 chat",
             "server CPU / peak RSS",
             f"{res['server']['cpu_pct'] or 0:.0f} % / {res['server']['rss_peak_mb']:.0f} MB",
+        )
+        us, rus = res["server_us_per_msg"], self.data["scenarios"].get("1_relay", {}).get("server_us_per_msg")
+        t.add(
+            "2 chat",
+            "server CPU per message (1 core ÷ this = capacity)",
+            us,
+            "µs",
+            ratio=(rus / us) if us and rus else None,
         )
         t.add("2 chat", "generator CPU (processes)", f"{res['gen_cpu_pct']:.0f} % ({res['gen_processes']})")
         t.add(
