@@ -34,7 +34,9 @@ export function renderSettings(container) {
     note.textContent = '';
     if (![displayName.check(), bio.check()].every(Boolean)) return;
     try {
-      await saveProfile({ display_name: displayName.value.trim() || me.username, bio: bio.value.trim() });
+      const user = await saveProfile({ display_name: displayName.value.trim() || me.username, bio: bio.value.trim() });
+      container.querySelector('.settings-name').textContent = user.display_name;
+      container.querySelector('.settings-me .avatar').replaceWith(avatar(user, 'avatar-large'));
       note.textContent = t('saved');
     } catch (error) {
       const problem = describeApiError(error);

@@ -3,6 +3,7 @@
 import { on } from '/events.js';
 import { t } from '/i18n.js';
 import { state } from '/model.js';
+import { connection } from '/session.js';
 import { renderChatList } from '/ui/chatlist.js';
 import { renderConversation } from '/ui/conversation.js';
 import { h } from '/ui/dom.js';
@@ -19,7 +20,8 @@ export function renderShell(root) {
   const sidebar = h('nav', { class: 'sidebar', 'aria-label': t('chats') });
   const main = h('main', { class: 'main' });
   const layout = h('div', { class: 'layout', 'data-view': 'list' }, sidebar, main);
-  root.replaceChildren(connectionBanner(), layout);
+  const banner = connectionBanner();
+  root.replaceChildren(banner.element, layout);
 
   let sidebarScreen = null;
   let sidebarKind = null;
@@ -54,6 +56,7 @@ export function renderShell(root) {
   return {
     destroy() {
       window.removeEventListener('hashchange', show);
+      banner.destroy();
       sidebarScreen?.destroy();
       chatScreen?.destroy();
     },
@@ -77,8 +80,15 @@ function connectionBanner() {
     document.documentElement.classList.toggle('is-offline', offline);
     document.documentElement.dataset.connection = offline ? 'offline' : connectionState;
   };
-  on('connection', update);
-  window.addEventListener('offline', () => update('offline'));
-  update(navigator.onLine ? 'connecting' : 'offline');
-  return banner;
+  const off = on('connection', update);
+  const onOffline = () => update('offline');
+  window.addEventListener('offline', onOffline);
+  update(connection?.state ?? 'connecting');
+  return {
+    element: banner,
+    destroy() {
+      off();
+      window.removeEventListener('offline', onOffline);
+    },
+  };
 }

@@ -88,7 +88,7 @@ def message_with_text(page: Page, text: str):
 
 
 def wait_for_service_worker(page: Page) -> None:
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller !== null")
 
 
 def token_of(page: Page) -> str:
