@@ -42,6 +42,7 @@ async def restarted(live_server, tmp_path_factory):
         "history": (await sara.get(f"/api/conversations/{omid.username}/messages")).json(),
         "chats": (await sara.get("/api/conversations")).json(),
         "messages": [first, reply, gone],
+        "secret_key": (data_dir / "secret_key").read_text(),
     }
     await close_all(sara, omid)
     server.stop()
@@ -50,6 +51,16 @@ async def restarted(live_server, tmp_path_factory):
     yield again, sara, omid, state
     await close_all(sara, omid)
     again.stop()
+
+
+async def test_restart_without_secret_key_keeps_the_key_file_and_old_tokens_working(restarted):
+    server, sara, omid, state = restarted
+    assert "SECRET_KEY" not in server.env
+    assert (server.data_dir / "secret_key").read_text() == state["secret_key"]
+    for api in (sara, omid):
+        me = await api.get("/api/me")
+        assert me.status_code == 200
+        assert me.json() == api.user
 
 
 async def test_restart_keeps_users_their_profiles_and_passwords(restarted):

@@ -1,4 +1,9 @@
-"""Settings from the environment: bad values stop the start with one clear line; the kept secret key."""
+"""Settings from the environment: bad values stop the start with one clear line; the kept secret key.
+
+Each case builds the app in its own process (`import app; app.app`, what uvicorn does); the
+processes run side by side, started once for the module. A restart keeping tokens and messages
+is in test_persistence.py.
+"""
 
 from __future__ import annotations
 
@@ -9,74 +14,94 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import Api, register
-from jose import jwt
 
 ROOT = Path(__file__).resolve().parent.parent
 
+BAD_SETTINGS = [
+    ("PORT", "abc"),
+    ("PORT", "70000"),
+    ("TOKEN_TTL", "5"),
+    ("TOKEN_TTL", "a day"),
+    ("DATABASE_URL", "mysql://x"),
+    ("MAX_MESSAGE_LENGTH", "0"),
+    ("SECRET_KEY", "short"),
+    ("ENVIRONMENT", "staging"),
+]
+GIVEN_KEY = "a-long-enough-secret-key-for-tests"
+GOOD_SETTINGS = {
+    "no key": {},
+    "no key again": {},  # the same data folder as "no key", built after it
+    "given key": {"SECRET_KEY": GIVEN_KEY},
+    "production without key": {"ENVIRONMENT": "production"},
+}
 
-@pytest.mark.parametrize(
-    "name, value",
-    [
-        ("PORT", "abc"),
-        ("PORT", "70000"),
-        ("TOKEN_TTL", "5"),
-        ("TOKEN_TTL", "a day"),
-        ("DATABASE_URL", "mysql://x"),
-        ("MAX_MESSAGE_LENGTH", "0"),
-        ("SECRET_KEY", "short"),
-        ("ENVIRONMENT", "staging"),
-    ],
-)
-def test_a_bad_setting_stops_the_start_with_one_clear_line(tmp_path, name, value):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/payambar.db", "LOG_LEVEL": "warning"}
+
+def _start(data_dir: Path, **overrides: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{data_dir}/payambar.db", "LOG_LEVEL": "warning"}
     env.pop("SECRET_KEY", None)
-    env[name] = value
-    result = subprocess.run(
-        [sys.executable, "-c", "import app; app.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    env.pop("ENVIRONMENT", None)
+    env.update(overrides)
+    command = [sys.executable, "-c", "import app; app.app"]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    stdout, stderr = process.communicate(timeout=60)
+    return process.returncode, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """(exit code, stdout, stderr, data folder) of building the app under each setting."""
+    folders = {name: tmp_path_factory.mktemp("settings") for name in [*BAD_SETTINGS, *GOOD_SETTINGS]}
+    folders["no key again"] = folders["no key"]
+    running = {case: _start(folders[case], **{case[0]: case[1]}) for case in BAD_SETTINGS}
+    running.update(
+        {name: _start(folders[name], **env) for name, env in GOOD_SETTINGS.items() if name != "no key again"}
     )
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    assert name in lines[0], lines[0]
-    assert result.stdout == ""
+    results = {case: (*_finish(process), folders[case]) for case, process in running.items()}
+    first_key = (folders["no key"] / "secret_key").read_text()
+    results["no key again"] = (*_finish(_start(folders["no key"])), folders["no key"])
+    results["first key"] = first_key
+    return results
 
 
-def test_good_settings_build_the_app(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/payambar.db", "PORT": "8123", "TOKEN_TTL": "60"}
-    env.pop("SECRET_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "-c", "import app; app.app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
-    assert result.returncode == 0, result.stderr
+@pytest.mark.parametrize("case", BAD_SETTINGS, ids=lambda case: f"{case[0]}={case[1]}")
+def test_a_bad_setting_stops_the_start_with_one_clear_line(builds, case):
+    returncode, stdout, stderr, _ = builds[case]
+    assert returncode != 0
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    assert case[0] in lines[0], lines[0]
+    assert stdout == ""
 
 
-async def test_without_secret_key_a_key_file_of_mode_0600_is_made_and_survives_a_restart(server_factory):
-    server = server_factory()
-    key_file = server.data_dir / "secret_key"
-    assert key_file.exists()
+def test_good_settings_build_the_app_quietly(builds):
+    for name in ("no key", "no key again", "given key"):
+        returncode, stdout, stderr, _ = builds[name]
+        assert (returncode, stdout, stderr) == (0, "", ""), name
+
+
+def test_without_secret_key_a_key_file_of_mode_0600_is_made_in_the_data_folder(builds):
+    *_, data_dir = builds["no key"]
+    key_file = data_dir / "secret_key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    key = key_file.read_text()
-    assert len(key.strip()) >= 32
-
-    sara, omid = await register(server), await register(server)
-    sent = [await sara.send(omid.username, f"before restart {n}") for n in range(3)]
-    server.stop()
-
-    again = server_factory(data_dir=server.data_dir)
-    assert key_file.read_text() == key, "the kept key is reused, not replaced"
-    for api in (sara, omid):
-        me = await Api(again, api.token).get("/api/me")
-        assert me.status_code == 200, "old tokens keep working after a restart"
-        assert me.json() == api.user
-    history = await Api(again, omid.token).get(f"/api/conversations/{sara.username}/messages")
-    assert history.json()["messages"] == sent
+    assert len(key_file.read_text().strip()) >= 32
 
 
-async def test_a_given_secret_key_is_used_and_no_key_file_is_made(server_factory):
-    key = "a-long-enough-secret-key-for-tests"
-    server = server_factory(SECRET_KEY=key)
-    assert not (server.data_dir / "secret_key").exists()
-    api = await register(server)
-    assert jwt.decode(api.token, key, algorithms=["HS256"])["sub"] == str(api.user["id"])
+def test_the_kept_key_is_reused_by_the_next_start(builds):
+    *_, data_dir = builds["no key again"]
+    assert (data_dir / "secret_key").read_text() == builds["first key"]
+
+
+def test_a_given_secret_key_makes_no_key_file(builds):
+    *_, data_dir = builds["given key"]
+    assert not (data_dir / "secret_key").exists()
+
+
+def test_production_without_secret_key_warns_once_and_still_starts(builds):
+    returncode, _, stderr, data_dir = builds["production without key"]
+    assert returncode == 0, stderr
+    assert "SECRET_KEY" in stderr and "Traceback" not in stderr
+    assert (data_dir / "secret_key").exists()
