@@ -33,8 +33,14 @@ def test_login_chat_list_and_conversation_have_no_serious_accessibility_violatio
     assert serious_violations(page) == []
     screenshot(page, "conversation")
 
-    page.get_by_test_id("back-button").evaluate("button => button.click()")
     page.goto("/#/")
     expect(page.get_by_test_id("chat-item")).to_have_count(1)
     assert serious_violations(page) == []
     screenshot(page)
+
+    page.get_by_test_id("settings-button").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+    assert serious_violations(page) == []
+    page.goto(f"/u/{omid}")
+    expect(page.get_by_test_id("profile-send")).to_be_visible()
+    assert serious_violations(page) == []

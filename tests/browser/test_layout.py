@@ -54,3 +54,26 @@ def test_phone_shows_one_panel_at_a_time_with_back_navigation(people, screenshot
     expect(sidebar).to_be_visible()
     expect(main).to_be_hidden()
     screenshot(page)
+
+
+def test_dark_theme_follows_the_system_and_shift_enter_breaks_the_line(people, screenshot):
+    _, omid = people.register("omid")
+    page, _ = people.register("sara")
+    light = page.evaluate("() => getComputedStyle(document.querySelector('.sidebar')).backgroundColor")
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate("() => getComputedStyle(document.querySelector('.sidebar')).backgroundColor")
+    assert light != dark
+
+    open_chat(page, omid)
+    composer = page.get_by_test_id("composer")
+    composer.press_sequentially("first line")
+    composer.press("Shift+Enter")
+    composer.press_sequentially("second line")
+    expect(composer).to_have_value("first line\nsecond line")
+    composer.press("Enter")
+    expect(page.get_by_test_id("message-text")).to_have_text("first line\nsecond line")
+    expect(composer).to_have_value("")
+    mine = page.get_by_test_id("message").bounding_box()
+    log = page.get_by_test_id("messages").bounding_box()
+    assert mine["x"] < log["x"] + log["width"] / 2, "in Persian my bubbles sit on the left (the inline end)"
+    screenshot(page)
