@@ -40,6 +40,7 @@ def _start(data_dir: Path, **overrides: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{data_dir}/payambar.db", "LOG_LEVEL": "warning"}
     env.pop("SECRET_KEY", None)
     env.pop("ENVIRONMENT", None)
+    env.pop("DATA_DIR", None)
     env.update(overrides)
     command = [sys.executable, "-c", "import app; app.app"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
