@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-
 from helpers import Api, register
 
 ERROR_STATUSES = {400, 401, 403, 404, 405, 409, 413, 422, 429}

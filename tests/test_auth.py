@@ -13,6 +13,13 @@ from jose import jwt
 KEY = "a-test-signing-key-of-enough-length"
 
 
+@pytest.fixture(scope="module")
+async def shared_user(live_server):
+    api = await register(live_server)
+    yield api
+    await api.close()
+
+
 def _assert_session_answer(body: dict, username: str) -> None:
     assert set(body) == {"token", "expires_at", "user"}
     assert isinstance(body["token"], str) and body["token"].count(".") == 2
@@ -167,13 +174,6 @@ async def test_patch_me_refuses_a_display_name_or_bio_outside_the_limits(live_se
     assert (await shared_user.get("/api/me")).json() == shared_user.user
 
 
-@pytest.fixture(scope="module")
-async def shared_user(live_server):
-    api = await register(live_server)
-    yield api
-    await api.close()
-
-
 async def test_logout_answers_204_and_the_token_fails_at_once(live_server):
     api = await register(live_server)
     response = await api.post("/api/auth/logout")
@@ -248,11 +248,9 @@ async def test_ten_failed_logins_for_a_username_then_429_with_retry_after(live_s
     wrong = {"username": username, "password": "wrong password!"}
     failures = await asyncio.gather(*(anonymous.post("/api/auth/login", json=wrong) for _ in range(10)))
     assert [r.status_code for r in failures] == [401] * 10
-    started = time.monotonic()
     limited = await anonymous.post("/api/auth/login", json={"username": username.upper(), "password": PASSWORD})
     assert_error(limited, 429, "rate_limited")
     assert 0 < int(limited.headers["retry-after"]) <= 3600
-    assert time.monotonic() - started < 0.2, "a limited login answers without checking the password"
     other = {"username": shared_user.username, "password": PASSWORD}
     assert (await anonymous.post("/api/auth/login", json=other)).status_code == 200, "other usernames are not limited"
 

@@ -6,7 +6,6 @@ import asyncio
 import uuid
 
 import pytest
-
 from checks import assert_error
 from helpers import Api, register
 
