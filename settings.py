@@ -28,6 +28,7 @@ class Settings:
     environment: str
     sqlite_synchronous: str
     data_dir: Path
+    outbox_limit: int
 
     @property
     def is_sqlite(self) -> bool:
@@ -104,4 +105,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         environment=environment,
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
+        outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
     )

@@ -12,7 +12,18 @@ class Subscriber:
     """Frames waiting for one connection. A connection that falls `limit` frames behind is
     told to go (`overflowed`) rather than silently missing updates: it resumes from its cursor."""
 
-    __slots__ = ("user_id", "session_id", "_frames", "_ready", "overflowed", "limit", "closed", "kicked", "woken")
+    __slots__ = (
+        "user_id",
+        "session_id",
+        "_frames",
+        "_ready",
+        "overflowed",
+        "limit",
+        "closed",
+        "kicked",
+        "woken",
+        "on_overflow",
+    )
 
     def __init__(self, user_id: int, session_id: str = "", limit: int = OUTBOX_LIMIT) -> None:
         self.user_id = user_id
@@ -24,13 +35,17 @@ class Subscriber:
         self.overflowed = False
         self.closed = False
         self.limit = limit
+        self.on_overflow = None  # called once, when the outbox overflows
 
     def deliver(self, text: str, seq: int | None = None) -> None:
         if self.closed:
             return
         if len(self._frames) >= self.limit:
-            self.overflowed = True
-            self._ready.set()
+            if not self.overflowed:
+                self.overflowed = True
+                self._ready.set()
+                if self.on_overflow is not None:
+                    self.on_overflow()
             return
         self._frames.append((seq, text))
         self._ready.set()

@@ -68,7 +68,6 @@ class Session:
                 await websocket.close(subscriber.kicked)
                 return
             if subscriber.overflowed:
-                await websocket.close(TOO_FAR_BEHIND, "too far behind; resume from your cursor")
                 return
             if subscriber.closed:
                 return
@@ -92,6 +91,18 @@ class Session:
                 return
 
     # ---- reading -------------------------------------------------------------------------
+
+    async def read_loop(self) -> None:
+        websocket = self.websocket
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self.reply(_error("bad_request", "Frames are JSON text, not binary."))
+                continue
+            await self.handle(text)
 
     async def handle(self, text: str) -> None:
         try:
@@ -233,13 +244,13 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         return
     user_id, session_id, after = identity
     store = state.store
-    subscriber = Subscriber(user_id, session_id)
+    subscriber = Subscriber(user_id, session_id, state.settings.outbox_limit)
     session = Session(websocket, state, user_id, subscriber)
     peer_ids = await store.peer_ids(user_id)
     await store.load_names([user_id, *peer_ids])
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.realtime.attach(subscriber, peer_ids)
-    writer = None
+    tasks: list[asyncio.Task] = []
     try:
         cursor = await store.last_seq(user_id)
         user = user_dict(await store.user_by_id(user_id), private=True)
@@ -251,30 +262,33 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         for frame in state.realtime.online_peers(peer_ids):
             session.reply(frame)
         writer = asyncio.create_task(session.write_loop())
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            text = message.get("text")
-            if text is None:
-                session.reply(_error("bad_request", "Frames are JSON text, not binary."))
-                continue
-            await session.handle(text)
+        reader = asyncio.create_task(session.read_loop())
+        tasks = [writer, reader]
+        # A client that stops reading blocks the writer inside a send; the outbox overflowing
+        # then ends the connection from here, since no close frame could get through.
+        subscriber.on_overflow = writer.cancel
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
         state.realtime.detach(subscriber)
-        if writer is not None:
-            if not writer.done():
-                writer.cancel()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             try:
-                await writer
+                await task
             except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ConnectionError):
                 pass
             except Exception:
-                log.exception("writing to a connection failed")
-        if websocket.client_state == WebSocketState.CONNECTED:
-            try:
-                await websocket.close()
-            except (RuntimeError, ConnectionError):
-                pass
+                log.exception("a connection's task failed")
+        if subscriber.overflowed:
+            await _close_quickly(websocket, TOO_FAR_BEHIND, "too far behind; resume from your cursor")
+        elif websocket.client_state == WebSocketState.CONNECTED:
+            await _close_quickly(websocket, 1000, "")
+
+
+async def _close_quickly(websocket: WebSocket, code: int, reason: str) -> None:
+    try:
+        await asyncio.wait_for(websocket.close(code, reason), 1.0)
+    except (TimeoutError, RuntimeError, ConnectionError, WebSocketDisconnect):
+        pass  # the transport is closed when this endpoint returns
