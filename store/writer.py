@@ -24,7 +24,7 @@ from store.records import MESSAGE_COLUMNS
 log = logging.getLogger("payambar.store")
 
 MAX_BATCH = 1024
-RECENT_CLIENT_IDS = 100_000  # sends remembered for retries without asking the database
+RECENT_CLIENT_IDS = 20_000  # sends remembered for retries without asking the database
 
 
 @dataclass(slots=True)
