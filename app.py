@@ -43,7 +43,7 @@ API_ROUTES = [
 ROUTES = [
     Route("/health", health.health),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.websocket_endpoint),
+    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
 ]
 

@@ -11,12 +11,13 @@ import asyncio
 import logging
 
 import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.types import Receive, Scope, Send
 
 from broadcast import Subscriber
 from routes import validate
 from routes.http import ApiError, authenticate
 from routes.messages import send_operation
+from routes.wire import Disconnected, Wire, app_state
 from store import StoreError
 from store.operations import MarkDelivered, MarkRead
 from store.records import user_dict
@@ -43,7 +44,7 @@ def _error(code: str, message: str, ref=None, field: str | None = None) -> dict:
 class Session:
     """One authenticated connection."""
 
-    def __init__(self, websocket: WebSocket, state, user_id: int, subscriber: Subscriber) -> None:
+    def __init__(self, websocket: Wire, state, user_id: int, subscriber: Subscriber) -> None:
         self.websocket = websocket
         self.state = state
         self.store = state.store
@@ -95,11 +96,11 @@ class Session:
     async def read_loop(self) -> None:
         websocket = self.websocket
         while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
+            try:
+                text = await websocket.receive()
+            except Disconnected:
                 return
-            text = message.get("text")
-            if text is None:
+            if not isinstance(text, str):
                 self.reply(_error("bad_request", "Frames are JSON text, not binary."))
                 continue
             await self.handle(text)
@@ -206,14 +207,14 @@ HANDLERS = {
 }
 
 
-async def _authenticate(websocket: WebSocket, state) -> tuple[int, str, int | None] | None:
+async def _authenticate(websocket: Wire, state) -> tuple[int, str, int | None] | None:
     """(user id, session id, cursor or None) from the first frame, or None after closing."""
     try:
-        text = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_SECONDS)
+        text = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
         await websocket.close(NOT_AUTHENTICATED, "authenticate within 5 seconds")
         return None
-    except (WebSocketDisconnect, KeyError, RuntimeError):
+    except Disconnected:
         return None
     try:
         frame = orjson.loads(text)
@@ -236,9 +237,19 @@ async def _authenticate(websocket: WebSocket, state) -> tuple[int, str, int | No
     return claims[0], claims[1], after
 
 
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    await websocket.accept()
-    state = websocket.app.state
+class WebSocketEndpoint:
+    """The ASGI app at /ws."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = Wire(receive, send)
+        try:
+            await websocket.accept()
+            await _serve(websocket, app_state(scope))
+        except (Disconnected, OSError, RuntimeError):
+            pass  # the client went away; nothing is owed to it
+
+
+async def _serve(websocket: Wire, state) -> None:
     identity = await _authenticate(websocket, state)
     if identity is None:
         return
@@ -268,7 +279,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         # then ends the connection from here, since no close frame could get through.
         subscriber.on_overflow = writer.cancel
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+    except (Disconnected, OSError, RuntimeError):
         pass
     finally:
         state.realtime.detach(subscriber)
@@ -277,18 +288,18 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         for task in tasks:
             try:
                 await task
-            except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, ConnectionError):
+            except (asyncio.CancelledError, Disconnected, OSError, RuntimeError):
                 pass
             except Exception:
                 log.exception("a connection's task failed")
         if subscriber.overflowed:
             await _close_quickly(websocket, TOO_FAR_BEHIND, "too far behind; resume from your cursor")
-        elif websocket.client_state == WebSocketState.CONNECTED:
+        else:
             await _close_quickly(websocket, 1000, "")
 
 
-async def _close_quickly(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close_quickly(websocket: Wire, code: int, reason: str) -> None:
     try:
         await asyncio.wait_for(websocket.close(code, reason), 1.0)
-    except (TimeoutError, RuntimeError, ConnectionError, WebSocketDisconnect):
+    except (TimeoutError, RuntimeError, OSError, Disconnected):
         pass  # the transport is closed when this endpoint returns
