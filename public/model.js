@@ -276,6 +276,13 @@ function stopTyping(peer) {
   emit('typing', peer);
 }
 
+export function removeMessage(message) {
+  const peer = peerOf(message);
+  const conv = conversation(peer);
+  conv.messages = conv.messages.filter((known) => !sameMessage(known, message));
+  emit('messages', peer);
+}
+
 export function findMessage(peer, key) {
   return conversation(peer).messages.find((message) => messageKey(message) === key);
 }

@@ -2,7 +2,7 @@
 // in the order they were written. The server dedupes by client_id, so a retry is always safe.
 import { api } from '/api.js';
 import * as db from '/db.js';
-import { state, upsertMessage } from '/model.js';
+import { removeMessage, state, upsertMessage } from '/model.js';
 
 const RETRY_AFTER = 3000;
 const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found']);
@@ -97,6 +97,8 @@ async function sendOne(item) {
   }
 }
 
-export async function discardFailed(clientId) {
-  await db.outboxRemove(clientId);
+// A message the server refused for good stays visible until its writer deletes it.
+export async function discardFailed(message) {
+  await db.outboxRemove(message.client_id);
+  removeMessage(message);
 }

@@ -28,10 +28,18 @@ export class Connection {
     this.pending = new Map();
     this.timers = {};
     this.polling = false;
+    this.pollGeneration = 0;
     this.pollAbort = null;
     this.stopped = true;
-    this.onOnline = () => this.reconnectNow();
-    this.onOffline = () => this.setState('offline');
+    this.onOnline = () => {
+      this.reconnectNow();
+      if (this.polling) this.restartPolling();
+    };
+    // A socket open across a network change is usually dead without knowing it yet.
+    this.onOffline = () => {
+      this.setState('offline');
+      this.socket?.close();
+    };
   }
 
   start() {
@@ -206,23 +214,30 @@ export class Connection {
   startPolling() {
     if (this.polling) return;
     this.polling = true;
-    this.poll();
+    this.poll(++this.pollGeneration);
   }
 
   stopPolling() {
     this.polling = false;
+    this.pollGeneration += 1;
     this.pollAbort?.abort();
     this.pollAbort = null;
   }
 
-  async poll() {
+  restartPolling() {
+    this.stopPolling();
+    this.startPolling();
+  }
+
+  async poll(generation) {
+    const current = () => this.polling && !this.stopped && generation === this.pollGeneration;
     let errors = 0;
     let first = true;
-    while (this.polling && !this.stopped) {
+    while (current()) {
       this.pollAbort = new AbortController();
       try {
         const answer = await api.updates(this.handlers.cursor(), first ? 0 : POLL_TIMEOUT, this.pollAbort.signal);
-        if (!this.polling) return;
+        if (!current()) return;
         errors = 0;
         this.setState('polling');
         if (first) this.handlers.onReady({ type: 'ready', cursor: answer.cursor, polling: true });
@@ -230,7 +245,7 @@ export class Connection {
         for (const update of answer.updates) this.handlers.onUpdate(update);
         this.handlers.onPollCursor(answer.cursor);
       } catch (error) {
-        if (!this.polling || error.name === 'AbortError') return;
+        if (!current() || error.name === 'AbortError') return;
         if (error.status === 401) return this.handlers.onAuthError(4001);
         this.setState('connecting');
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(Math.min(errors++, 5))));

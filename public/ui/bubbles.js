@@ -27,7 +27,8 @@ export function renderBubble(message, { replied, peerName }) {
       mine ? statusMark(message.status) : null,
     ),
   );
-  const actions = message.deleted || message.id == null ? null : h('button', { type: 'button', class: 'msg-actions', 'data-testid': 'message-actions', 'aria-label': t('message_actions'), 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, icon('more'));
+  const canAct = !message.deleted && (message.id != null || message.status === 'failed');
+  const actions = !canAct ? null : h('button', { type: 'button', class: 'msg-actions', 'data-testid': 'message-actions', 'aria-label': t('message_actions'), 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, icon('more'));
   return h(
     'div',
     {
@@ -53,8 +54,10 @@ function replyQuote(replied, peerName) {
 // Opens the actions menu under a bubble; `choose(action)` runs the picked one.
 export function openMenu(button, message, choose) {
   closeMenus();
-  const items = [['reply', t('reply')], ['copy', t('copy')]];
-  if (isMine(message)) items.push(['edit', t('edit')], ['delete', t('delete')]);
+  const sent = message.id != null;
+  const items = sent ? [['reply', t('reply')], ['copy', t('copy')]] : [['copy', t('copy')]];
+  if (isMine(message) && sent) items.push(['edit', t('edit')]);
+  if (isMine(message)) items.push(['delete', t('delete')]);
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },

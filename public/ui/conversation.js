@@ -4,7 +4,7 @@ import { api } from '/api.js';
 import { on } from '/events.js';
 import { t } from '/i18n.js';
 import * as model from '/model.js';
-import { queueMessage } from '/outbox.js';
+import { discardFailed, queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble } from '/ui/bubbles.js';
 import { createComposer } from '/ui/composer.js';
@@ -135,6 +135,7 @@ export function renderConversation(main, peer) {
   function runAction(action, message) {
     if (action === 'reply') composer.startReply(message);
     else if (action === 'edit') composer.startEdit(message);
+    else if (action === 'delete' && message.id == null) discardFailed(message);
     else if (action === 'delete') deleteMessage(message.id).catch(() => {});
     else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
   }
