@@ -14,6 +14,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
+# Leaves where py-spy (without --native, which cannot be nonblocking) sees a waiting thread as busy.
+IDLE_LEAVES = ("aiosqlite/core.py:59)", "concurrent/futures/thread.py:81)", "threading.py:327)", "threading.py:320)")
 _FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
@@ -38,15 +40,15 @@ def summarise(path: Path, top: int = 30) -> dict:
         if not stack or not n.isdigit():
             continue
         n = int(n)
-        frames = [
-            short(f) for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")
-        ]
-        if not frames:
+        raw = [f for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")]
+        if not raw:
             continue
+        if any(w in raw[-1] for w in IDLE_LEAVES):  # a worker thread waiting for work is not a cost
+            idle += n
+            continue
+        frames = [short(f) for f in raw]
         total += n
         leaf = frames[-1]
-        if "select (" in leaf or "run_forever" in leaf and len(frames) < 4:
-            idle += n
         self_c[leaf] += n
         for f in set(frames):
             incl_c[f] += n
@@ -54,7 +56,10 @@ def summarise(path: Path, top: int = 30) -> dict:
 
 
 def render(s: dict, per_message_us: float | None = None) -> str:
-    out = [f"{s['total']} samples ({s['idle']} idle in the event loop's select)"]
+    out = [
+        f"{s['total']} busy samples ({s['idle']} more were worker threads waiting for work, left out);"
+        " 'Runner.run' on top means uvloop's own C code: socket reads and writes, callbacks, epoll"
+    ]
     for title, rows in (("self (top of stack)", s["self"]), ("inclusive (anywhere on the stack)", s["inclusive"])):
         out.append(f"\n{title}:")
         for func, n in rows:

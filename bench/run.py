@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import platform
 import shutil
 import sqlite3
@@ -909,6 +910,9 @@ class Bench:
         if not spy.exists():
             print("  (py-spy not installed: .venv/bin/pip install py-spy==0.4.3)", flush=True)
             return
+        extra = os.environ.get("BENCH_PYSPY_ARGS", "").split()  # e.g. --native (which cannot be nonblocking)
+        if "--native" not in extra:
+            extra.append("--nonblocking")
         out = RESULTS / "profile-chat.txt"
         RESULTS.mkdir(parents=True, exist_ok=True)
         self.spy = subprocess.Popen(
@@ -925,7 +929,7 @@ class Bench:
                 "raw",
                 "-o",
                 str(out),
-                "--nonblocking",
+                *extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
