@@ -34,8 +34,11 @@ chromium:
 # Every test on SQLite, then the protocol and store tests again on PostgreSQL where one answers
 # (CI starts one, so there they always run).
 POSTGRES_TEST_SERVER ?= postgresql://postgres@127.0.0.1:5432
+# The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
+# tests each want the main thread's event loop.
 test: install-dev chromium
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --ignore=tests/browser
+	$(BIN)/python -m pytest -q tests/browser
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
 	  echo "== the same protocol and store tests on PostgreSQL"; \
 	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests/test_ws.py tests/test_ws_resume.py tests/test_store.py; \
