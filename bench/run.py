@@ -716,6 +716,9 @@ class Bench:
                     ramp_cpu = srv.cpu_rss()[0] - cpu_before
                     time.sleep(1.0)
                     held = srv.rss()
+                    c0, t_idle = srv.cpu_rss()[0], time.monotonic()
+                    time.sleep(3.0)  # all held, nobody talking: what do idle sockets cost?
+                    idle_cpu_pct = 100 * (srv.cpu_rss()[0] - c0) / (time.monotonic() - t_idle)
                     health = httpx.get(srv.base + "/health", timeout=10).json()
                     groups = self.chat_groups(names[:active], tokens, p["conn_active_pairs"], 0, 0)
                     chat = self.run_chat(
@@ -745,6 +748,7 @@ class Bench:
                 "rss_after_chat_mb": after_rss / 2**20,
                 "per_conn_kb": (held - before) / max(1, ok) / 1024,
                 "server_cpu_ms_per_connect": 1000 * ramp_cpu / max(1, ok),
+                "server_cpu_pct_all_idle": idle_cpu_pct,
                 "health": health,
                 "chat": chat,
                 "connect": dist(samples([r["connect_lat"] for r in ramped])),
@@ -784,6 +788,7 @@ class Bench:
             )
             t.add(tag, "time to connect + authenticate all", r["ramp_s"], "s", fmt="{:.1f}")
             t.add(tag, "server CPU per connect + auth", r["server_cpu_ms_per_connect"], "ms", fmt="{:.2f}")
+            t.add(tag, "server CPU with all held and silent", r["server_cpu_pct_all_idle"], "%", fmt="{:.1f}")
             cl = r["chat"]["deliver"]
             t.add(
                 tag,
