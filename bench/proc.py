@@ -18,6 +18,9 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
+# Where the server's code lives: this checkout, or another one (e.g. an older commit unpacked
+# with `git archive`) for a before/after of a server change, driven by this same bench.
+SERVER_DIR = Path(os.environ.get("BENCH_SERVER_DIR") or ROOT).resolve()
 
 
 def raise_nofile() -> int:
@@ -36,7 +39,7 @@ def free_port() -> int:
 
 def procfile_command() -> str:
     """The `web:` line of the Procfile, as production runs it."""
-    path = ROOT / "Procfile"
+    path = SERVER_DIR / "Procfile"
     if path.exists():
         for line in path.read_text().splitlines():
             if line.startswith("web:"):
@@ -105,6 +108,7 @@ class Server:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "payambar.db"
+        self.app = app
         self.argv = server_argv(self.port, app=app, ws=ws)
         self.env = dict(os.environ)
         self.env["PATH"] = f"{VENV_BIN}:{self.env.get('PATH', '')}"
@@ -143,7 +147,7 @@ class Server:
 
         self.proc = subprocess.Popen(
             self.argv,
-            cwd=ROOT,
+            cwd=ROOT if self.app and self.app.startswith("bench.") else SERVER_DIR,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -173,6 +173,10 @@ def mint_tokens(db_path: Path, secret: str, names: list[str], ttl_s: int = 86400
     For scenario 4's 10 000 users only: their logins are setup, not what is measured, and over
     HTTP they take minutes on a busy machine. Uses `security.make_token`, so the format follows it.
     """
+    from bench.proc import SERVER_DIR
+
+    if str(SERVER_DIR) not in sys.path:
+        sys.path.insert(0, str(SERVER_DIR))
     import security  # the server's module: its token format, not a copy of it
 
     db = sqlite3.connect(db_path)
@@ -897,6 +901,15 @@ class Bench:
             ratio=None,
             fmt="{:,.0f}",
         )
+        if server.get("cpu_pct") and res["total_per_s"]:
+            res["server_us_per_req"] = server["cpu_pct"] / 100 * 1e6 / res["total_per_s"]
+            t.add(
+                "5 at 1M",
+                "server CPU per request (1 core ÷ this = capacity)",
+                res["server_us_per_req"],
+                "µs",
+                fmt="{:,.0f}",
+            )
         t.add("5 at 1M", "server CPU / generator CPU", f"{server['cpu_pct'] or 0:.0f} % / {res['gen_cpu_pct']:.0f} %")
         t.add(
             "5 at 1M",
@@ -985,6 +998,8 @@ class Bench:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
+        if os.environ.get("BENCH_SERVER_DIR"):
+            commit += f" (server from {os.environ['BENCH_SERVER_DIR']})"
         meta = {
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "commit": commit or "none",
