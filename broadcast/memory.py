@@ -50,14 +50,11 @@ class MemoryBroadcaster:
             subscribers = subscribers_of(notice.user_id)
             if not subscribers:
                 continue
-            text = None
             for subscriber in subscribers:
-                if subscriber is notice.origin and notice.origin_payload is not None:
-                    subscriber.deliver(_text(notice.origin_payload), notice.seq)
-                elif notice.payload:
-                    if text is None:
-                        text = _text(notice.payload)
-                    subscriber.deliver(text, notice.seq)
+                if subscriber is notice.origin and notice.origin_text is not None:
+                    subscriber.deliver(notice.origin_text, notice.seq)
+                elif notice.text is not None:
+                    subscriber.deliver(notice.text, notice.seq)
 
     def send(self, user_id: int, payload: dict) -> None:
         """Delivers an event that is not part of the update stream (typing, presence)."""

@@ -26,6 +26,19 @@ def _numbered(sql: str) -> str:
     return _PLACEHOLDER.sub(lambda _: f"${next(counter)}", sql)
 
 
+def _write_steps(connection, steps) -> None:
+    """On the database thread: BEGIN, every step, COMMIT (or ROLLBACK and raise)."""
+    connection.execute("BEGIN")
+    try:
+        for sql, rows in steps:
+            connection.executemany(sql, rows)
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 class RawConnection:
     """One held connection, speaking plain SQL with positional parameters."""
 
@@ -72,6 +85,19 @@ class RawConnection:
             await self._driver.executemany(sql, rows)
         else:
             await self._driver.executemany(self._sql(sql), rows)
+
+    async def write_in_transaction(self, steps: list[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """Runs (statement, rows) steps as one transaction, in a single trip to the driver."""
+        if not steps:
+            return
+        if self.dialect == "sqlite":
+            # aiosqlite runs functions on its connection's thread; this is the call its own
+            # methods use, so the whole transaction costs one hand-over instead of one per step.
+            await self._driver._execute(_write_steps, self._driver._conn, steps)
+            return
+        async with self._driver.transaction():
+            for sql, rows in steps:
+                await self._driver.executemany(self._sql(sql), rows)
 
     async def execute_script(self, statements: list[str]) -> None:
         for statement in statements:

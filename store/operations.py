@@ -27,7 +27,10 @@ from store.records import (
     READ_BY_PEER,
     READ_BY_SELF,
     STATUS_CHANGE,
+    ack_frame,
+    dumps,
     message_dict,
+    message_frame,
     now_ms,
 )
 from store.writer import Batch, Notice
@@ -35,6 +38,8 @@ from store.writer import Batch, Notice
 
 @dataclass(slots=True)
 class SendMessage:
+    in_memory = True  # everything it checks is read before the transaction
+
     sender_id: int
     recipient_id: int
     text: str
@@ -57,8 +62,8 @@ class SendMessage:
         if existing is not None:
             message = message_dict(existing, batch.names)
             if self.origin is not None:
-                ack = {"type": "ack", "ref": self.ref, "seq": None, "message": message}
-                batch.notify(Notice(self.sender_id, None, {}, self.origin, ack))
+                ack = ack_frame(self.ref, None, dumps(message))
+                batch.notify(Notice(self.sender_id, None, None, self.origin, ack))
             return message, False
         row = [
             batch.new_message_id(),
@@ -81,15 +86,14 @@ class SendMessage:
         if self.recipient_id != self.sender_id:
             batch.chat_rows.append((self.recipient_id, self.sender_id, message_id))
         message = message_dict(row, batch.names)
+        message_json = dumps(message)
         sender_seq = batch.add_update(self.sender_id, NEW_MESSAGE, message_id)
-        update = {"type": "message", "seq": sender_seq, "message": message}
-        ack = None
-        if self.origin is not None:
-            ack = {"type": "ack", "ref": self.ref, "seq": sender_seq, "message": message}
+        ack = ack_frame(self.ref, sender_seq, message_json) if self.origin is not None else None
+        update = message_frame("message", sender_seq, message_json)
         batch.notify(Notice(self.sender_id, sender_seq, update, self.origin, ack))
         if self.recipient_id != self.sender_id:
             recipient_seq = batch.add_update(self.recipient_id, NEW_MESSAGE, message_id)
-            update = {"type": "message", "seq": recipient_seq, "message": message}
+            update = message_frame("message", recipient_seq, message_json)
             batch.notify(Notice(self.recipient_id, recipient_seq, update))
         return message, True
 
@@ -97,6 +101,8 @@ class SendMessage:
 @dataclass(slots=True)
 class MarkDelivered:
     """A device of the recipient has these messages; ids that are not theirs are ignored."""
+
+    in_memory = True
 
     user_id: int
     message_ids: list[int]
@@ -111,7 +117,7 @@ class MarkDelivered:
             batch.status_rows.append((DELIVERED, message_id, DELIVERED))
             sender_id = row[M_SENDER]
             seq = batch.add_update(sender_id, STATUS_CHANGE, message_id)
-            update = {"type": "status", "seq": seq, "message": message_dict(row, batch.names)}
+            update = message_frame("status", seq, dumps(message_dict(row, batch.names)))
             batch.notify(Notice(sender_id, seq, update))
             changed.append(message_id)
         return changed
@@ -144,10 +150,10 @@ class MarkRead:
         if self.peer_id != self.reader_id:
             seq = batch.add_update(self.peer_id, READ_BY_PEER, self.up_to, self.reader_id)
             update = {"type": "read", "seq": seq, "peer": reader, "reader": reader, "up_to": self.up_to}
-            batch.notify(Notice(self.peer_id, seq, update))
+            batch.notify(Notice(self.peer_id, seq, dumps(update)))
         seq = batch.add_update(self.reader_id, READ_BY_SELF, self.up_to, self.peer_id)
         update = {"type": "read", "seq": seq, "peer": peer, "reader": reader, "up_to": self.up_to}
-        batch.notify(Notice(self.reader_id, seq, update))
+        batch.notify(Notice(self.reader_id, seq, dumps(update)))
         return self.up_to
 
 
@@ -167,9 +173,10 @@ async def _own_message(batch: Batch, user_id: int, message_id: int) -> list:
 
 def _tell_both(batch: Batch, row: list, kind: int, kind_name: str) -> dict:
     message = message_dict(row, batch.names)
+    message_json = dumps(message)
     for user_id in {row[M_SENDER], row[M_RECIPIENT]}:
         seq = batch.add_update(user_id, kind, row[M_ID])
-        batch.notify(Notice(user_id, seq, {"type": kind_name, "seq": seq, "message": message}))
+        batch.notify(Notice(user_id, seq, message_frame(kind_name, seq, message_json)))
     batch.messages[row[M_ID]] = row
     return message
 

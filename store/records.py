@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
+
 STATUS_NAMES = ("sent", "delivered", "read")
 SENT, DELIVERED, READ = 0, 1, 2
 
@@ -22,11 +24,29 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_formatted_second = [-1, ""]  # the last second formatted, reused: most times share it
+
+
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     seconds, millis = divmod(ms, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+    if seconds != _formatted_second[0]:
+        _formatted_second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
+    return f"{_formatted_second[1]}.{millis:03d}Z"
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def message_frame(frame_type: str, seq: int, message_json: str) -> str:
+    """An update frame around a message already in JSON: each message is serialized once."""
+    return f'{{"type":"{frame_type}","seq":{seq},"message":{message_json}}}'
+
+
+def ack_frame(ref: Any, seq: int | None, message_json: str) -> str:
+    return f'{{"type":"ack","ref":{dumps(ref)},"seq":{dumps(seq)},"message":{message_json}}}'
 
 
 def message_dict(row: tuple | list, names: dict[int, str]) -> dict[str, Any]:

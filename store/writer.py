@@ -1,10 +1,11 @@
 """The single writer: every change goes through one connection, many changes per transaction.
 
 Operations queue up while a transaction commits; the next transaction takes all of them
-(group commit). Rows are gathered in memory and written with one executemany per table, so a
-batch of a thousand sends costs a handful of round trips to the database thread. Ids and each
-user's update sequence are assigned here, in memory, which is sound because this is the only
-writer of the database. Nothing is acknowledged before its transaction has committed.
+(group commit). Rows are gathered in memory and written with one executemany per table. A batch
+of sends and delivery receipts - the traffic of a busy server - is checked against memory and
+written in a single trip to the database thread: BEGIN, the inserts, COMMIT. Ids and each user's
+update sequence are assigned here, in memory, which is sound because this is the only writer of
+the database. Nothing is acknowledged before its transaction has committed.
 """
 
 from __future__ import annotations
@@ -24,18 +25,25 @@ from store.records import MESSAGE_COLUMNS
 log = logging.getLogger("payambar.store")
 
 MAX_BATCH = 1024
-RECENT_CLIENT_IDS = 20_000  # sends remembered for retries without asking the database
+RECENT = 20_000  # sends (client ids and rows) remembered so retries and receipts need no query
 
 
 @dataclass(slots=True)
 class Notice:
-    """Something to tell a user's live connections once the change is committed."""
+    """A frame to give a user's live connections once the change is committed."""
 
     user_id: int
     seq: int | None
-    payload: dict[str, Any]
+    text: str | None  # the frame for every connection of the user (None: nothing for them)
     origin: Any = None  # the connection that asked for the change, if any
-    origin_payload: dict[str, Any] | None = None  # what that connection gets instead
+    origin_text: str | None = None  # what that connection gets instead (its ack)
+
+
+def _trim(recent: dict, limit: int) -> None:
+    excess = len(recent) - limit
+    if excess > 0:
+        for key in list(itertools.islice(recent, excess)):
+            del recent[key]
 
 
 class Batch:
@@ -43,10 +51,11 @@ class Batch:
 
     def __init__(self, writer: Writer, careful: bool = False) -> None:
         self.writer = writer
-        # A careful batch asks the database about every client_id; a fast one trusts the memory
-        # of recent sends and lets the unique index catch the rest (then retries carefully).
+        # A careful batch reads everything it checks from the database; a fast one trusts the
+        # memory of recent sends and lets the unique index catch the rest (then retries carefully).
         self.careful = careful
         self.conn = writer.conn
+        self.names = writer.names
         self.message_rows: list[tuple] = []
         self.chat_rows: list[tuple] = []
         self.status_rows: list[tuple] = []
@@ -57,7 +66,6 @@ class Batch:
         self.new_client_ids: list[tuple[tuple[int, str], int]] = []  # sends stored by this batch
         self._seqs_before: dict[int, int] = {}
         self._ids_before = (writer.next_message_id, writer.next_user_id)
-        self.names = writer.names
 
     def new_message_id(self) -> int:
         self.writer.next_message_id += 1
@@ -102,20 +110,38 @@ class Batch:
         self.notices.append(notice)
 
     async def fetch_messages(self, ids) -> None:
-        """Reads into self.messages the rows of these ids not already there."""
-        wanted = [i for i in set(ids) if i not in self.messages]
+        """Puts into self.messages the rows of these ids: copies of recent ones, the rest read."""
+        recent = {} if self.careful else self.writer.recent_messages
+        wanted = []
+        for message_id in set(ids):
+            if message_id in self.messages:
+                continue
+            row = recent.get(message_id)
+            if row is None:
+                wanted.append(message_id)
+            else:
+                self.messages[message_id] = list(row)
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in await self.conn.fetch_all(
-                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({marks})", chunk
-            ):
+            sql = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id IN ({marks})"
+            for row in await self.conn.fetch_all(sql, chunk):
                 self.messages[row[0]] = list(row)
 
     async def fetch_client_ids(self, pairs: list[tuple[int, str]]) -> None:
-        """Reads into self.client_ids the stored messages with these (sender, client_id)."""
+        """Puts into self.client_ids the stored messages with these (sender, client_id) pairs:
+        from memory in a fast batch, from the database in a careful one."""
         wanted = [p for p in set(pairs) if p not in self.client_ids]
         if not wanted:
+            return
+        if not self.careful:
+            recent = self.writer.recent_client_ids
+            known = {pair: recent[pair] for pair in wanted if pair in recent}
+            if known:
+                await self.fetch_messages(known.values())
+                for pair, message_id in known.items():
+                    if message_id in self.messages:
+                        self.client_ids[pair] = self.messages[message_id]
             return
         senders = sorted({s for s, _ in wanted})
         client_ids = sorted({c for _, c in wanted})
@@ -126,41 +152,25 @@ class Batch:
         for row in await self.conn.fetch_all(sql, senders + client_ids):
             self.client_ids[(row[1], row[3])] = list(row)
 
-    async def fetch_recent_client_ids(self, pairs: list[tuple[int, str]]) -> None:
-        """Reads into self.client_ids the messages this process stored lately with these pairs."""
-        recent = self.writer.recent_client_ids
-        known = {pair: recent[pair] for pair in pairs if pair in recent and pair not in self.client_ids}
-        if not known:
-            return
-        await self.fetch_messages(known.values())
-        for pair, message_id in known.items():
-            row = self.messages.get(message_id)
-            if row is not None:
-                self.client_ids[pair] = row
-
-    async def flush(self) -> None:
-        conn = self.conn
-        if self.message_rows:
-            await conn.execute_many(
-                f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.message_rows
-            )
-            self.message_rows = []
-        if self.chat_rows:
-            await conn.execute_many(
+    def take_steps(self) -> list[tuple[str, list[tuple]]]:
+        """The buffered rows as (statement, rows) steps, emptying the buffers."""
+        steps = [
+            (f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.message_rows),
+            (
                 "INSERT INTO chats (user_id, peer_id, last_message_id) VALUES (?, ?, ?)"
                 " ON CONFLICT (user_id, peer_id) DO UPDATE SET last_message_id = excluded.last_message_id",
                 self.chat_rows,
-            )
-            self.chat_rows = []
-        if self.status_rows:
-            await conn.execute_many("UPDATE messages SET status = ? WHERE id = ? AND status < ?", self.status_rows)
-            self.status_rows = []
-        if self.update_rows:
-            await conn.execute_many(
-                "INSERT INTO updates (user_id, seq, kind, message_id, peer_id) VALUES (?, ?, ?, ?, ?)",
-                self.update_rows,
-            )
-            self.update_rows = []
+            ),
+            ("UPDATE messages SET status = ? WHERE id = ? AND status < ?", self.status_rows),
+            ("INSERT INTO updates (user_id, seq, kind, message_id, peer_id) VALUES (?, ?, ?, ?, ?)", self.update_rows),
+        ]
+        self.message_rows, self.chat_rows, self.status_rows, self.update_rows = [], [], [], []
+        return [(sql, rows) for sql, rows in steps if rows]
+
+    async def flush(self) -> None:
+        """Writes the buffered rows inside the open transaction."""
+        for sql, rows in self.take_steps():
+            await self.conn.execute_many(sql, rows)
 
     def undo_allocations(self) -> None:
         self.writer.next_message_id, self.writer.next_user_id = self._ids_before
@@ -176,11 +186,12 @@ class Writer:
         self.next_message_id = 0
         self.next_user_id = 0
         self.seqs: dict[int, int] = {}
+        self.recent_client_ids: dict[tuple[int, str], int] = {}  # (sender, client_id) -> message id
+        self.recent_messages: dict[int, list] = {}  # message id -> row as committed
         self._pending: deque[tuple[Any, asyncio.Future]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
-        self.recent_client_ids: dict[tuple[int, str], int] = {}  # (sender, client_id) -> message id
         self.batches = 0
         self.operations = 0
 
@@ -251,38 +262,62 @@ class Writer:
     async def _transaction(self, entries, careful: bool = False) -> tuple[list, list[Notice]]:
         batch = Batch(self, careful)
         operations = [operation for operation, _ in entries]
+        fast = not careful and all(getattr(operation, "in_memory", False) for operation in operations)
+        try:
+            if fast:
+                # Reads first (only this connection writes, so nothing changes meanwhile), then
+                # one trip to the database thread for the whole transaction.
+                await _prepare(batch, operations)
+                outcomes = await _apply(batch, operations)
+                await self.conn.write_in_transaction(batch.take_steps())
+            else:
+                outcomes = await self._slow_transaction(batch, operations)
+        except BaseException:
+            batch.undo_allocations()
+            raise
+        self._remember(batch, trust_rows=fast)
+        return outcomes, batch.notices
+
+    async def _slow_transaction(self, batch: Batch, operations: list) -> list:
+        """For batches with changes that read or write as they go (reads, edits, accounts)."""
         await self.conn.execute("BEGIN")
         try:
             await _prepare(batch, operations)
-            outcomes: list = []
-            for operation in operations:
-                try:
-                    outcomes.append(await operation.apply(batch))
-                except StoreError as refusal:  # refused before it wrote anything
-                    outcomes.append(refusal)
+            outcomes = await _apply(batch, operations)
             await batch.flush()
             await self.conn.execute("COMMIT")
         except BaseException:
-            batch.undo_allocations()
             try:
                 await self.conn.execute("ROLLBACK")
             except Exception:
                 log.exception("rollback failed")
             raise
-        self._remember_client_ids(batch.new_client_ids)
-        return outcomes, batch.notices
+        return outcomes
 
-    def _remember_client_ids(self, pairs: list[tuple[tuple[int, str], int]]) -> None:
-        recent = self.recent_client_ids
-        recent.update(pairs)
-        excess = len(recent) - RECENT_CLIENT_IDS
-        if excess > 0:
-            for pair in list(itertools.islice(recent, excess)):
-                del recent[pair]
+    def _remember(self, batch: Batch, trust_rows: bool) -> None:
+        self.recent_client_ids.update(batch.new_client_ids)
+        _trim(self.recent_client_ids, RECENT)
+        if trust_rows:
+            self.recent_messages.update(batch.messages)
+            _trim(self.recent_messages, RECENT)
+        else:
+            # Changes made by statements (a read receipt, an edit) are not all in the batch's
+            # rows: forget the remembered rows rather than trust a stale one.
+            self.recent_messages.clear()
 
 
 def _is_constraint_error(error: Exception) -> bool:
     return "constraint" in str(error).lower() or "unique" in str(error).lower()
+
+
+async def _apply(batch: Batch, operations: list) -> list:
+    outcomes: list = []
+    for operation in operations:
+        try:
+            outcomes.append(await operation.apply(batch))
+        except StoreError as refusal:  # refused before it wrote anything
+            outcomes.append(refusal)
+    return outcomes
 
 
 async def _prepare(batch: Batch, operations: list) -> None:
@@ -297,14 +332,12 @@ async def _prepare(batch: Batch, operations: list) -> None:
             client_pairs.append(pair)
         users.extend(getattr(operation, "stream_users", ()))
     if client_pairs:
-        if batch.careful:
-            await batch.fetch_client_ids(client_pairs)
-        else:
-            await batch.fetch_recent_client_ids(client_pairs)
+        await batch.fetch_client_ids(client_pairs)
     if message_ids:
         await batch.fetch_messages(message_ids)
-        users.extend(row[1] for row in batch.messages.values())
-        users.extend(row[2] for row in batch.messages.values())
+    for row in batch.messages.values():
+        users.append(row[1])
+        users.append(row[2])
     if users:
         await batch.load_seqs(users)
         await batch.load_names(users)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 
 from store import Forbidden, Store
@@ -129,5 +130,27 @@ async def test_notices_are_published_after_commit_with_their_seq(store):
     sara, omid = await two_users(store)
     message, _ = await store.send_message(SendMessage(sara, omid, "hello", "c1", None))
     by_user = {notice.user_id: notice for notice in store.notices}
-    assert by_user[omid].seq == 1 and by_user[omid].payload["message"] == message
+    assert by_user[omid].seq == 1 and orjson.loads(by_user[omid].text)["message"] == message
     assert by_user[sara].seq == 1
+
+
+async def test_a_late_delivery_receipt_after_a_read_changes_nothing(store):
+    sara, omid = await two_users(store)
+    message, _ = await store.send_message(SendMessage(sara, omid, "hello", "c1", None))
+    await store.mark_read_up_to(omid, sara, message["id"])
+    store.notices.clear()
+    assert await store.mark_delivered(omid, [message["id"]]) == []
+    assert store.notices == []
+    page, _ = await store.history(sara, omid, None, 10)
+    assert page[0]["status"] == "read"
+
+
+async def test_delivery_receipts_change_each_message_once(store):
+    sara, omid = await two_users(store)
+    sent = [await store.send_message(SendMessage(sara, omid, f"m{n}", f"c{n}", None)) for n in range(3)]
+    ids = [message["id"] for message, _ in sent]
+    first, second = await asyncio.gather(store.mark_delivered(omid, ids), store.mark_delivered(omid, ids))
+    assert sorted(first + second) == ids
+    assert await store.mark_delivered(sara, ids) == []  # the sender cannot mark their own as delivered
+    statuses = [u["message"]["status"] for u in await store.updates_after(sara, 0) if u["type"] == "status"]
+    assert statuses == ["delivered"] * 3
