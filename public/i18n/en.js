@@ -38,6 +38,7 @@ export default {
   back: 'Back',
   language: 'Language',
   lang_switch: 'فارسی',
+  messages: 'Messages',
   message: 'Message',
   write_message: 'Write a message…',
   send: 'Send',

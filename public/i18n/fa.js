@@ -38,6 +38,7 @@ export default {
   back: 'بازگشت',
   language: 'زبان',
   lang_switch: 'English',
+  messages: 'پیام‌ها',
   message: 'پیام',
   write_message: 'پیام بنویسید…',
   send: 'ارسال',

@@ -34,7 +34,8 @@ export function renderChatList(container) {
   let searchTimer = null;
 
   function renderChats() {
-    const chats = sortedChats();
+    // A chat opened from search shows up once it has a message, or while it is open.
+    const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer);
     list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
     updateEmpty();
   }

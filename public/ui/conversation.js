@@ -23,7 +23,7 @@ export function renderConversation(main, peer) {
   const status = h('p', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
   const header = h('header', { class: 'conversation-header' }, back, avatarSlot, h('div', { class: 'peer-info' }, title, status));
   const inner = h('div', { class: 'messages-inner' });
-  const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('message'), 'data-testid': 'messages' }, inner);
+  const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('messages'), 'data-testid': 'messages' }, inner);
   const toBottom = h('button', { type: 'button', class: 'to-bottom', 'aria-label': t('new_messages'), hidden: true }, icon('down'));
   const composer = createComposer({
     peerName: peerUser.display_name || peer,

@@ -20,7 +20,7 @@ def test_the_server_rules_are_shown_inline_before_any_request(people, screenshot
     screenshot(page)
 
 
-def test_a_taken_username_is_reported_on_its_field(people):
+def test_a_taken_username_is_reported_on_its_field(people, screenshot):
     _, taken = people.register("sara")
     page = people.open()
     page.goto("/")
@@ -29,6 +29,7 @@ def test_a_taken_username_is_reported_on_its_field(people):
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_test_id("auth-submit").click()
     expect(page.get_by_test_id("error-username")).to_have_text("این نام کاربری گرفته شده است.")
+    screenshot(page)
 
 
 def test_profile_link_offers_send_message_through_sign_up(people, screenshot):
@@ -63,7 +64,7 @@ def test_profile_edit_saves_name_and_bio_and_logout_forgets_the_session(people, 
     screenshot(page)
 
 
-def test_an_ageing_token_is_renewed_quietly(people):
+def test_an_ageing_token_is_renewed_quietly(people, screenshot):
     page, _ = people.register("sara")
     old = page.evaluate("JSON.parse(localStorage.getItem('payambar.session'))")
     page.evaluate(
@@ -83,3 +84,4 @@ def test_an_ageing_token_is_renewed_quietly(people):
     new = page.evaluate("JSON.parse(localStorage.getItem('payambar.session'))")
     assert new["expires_at"] >= old["expires_at"]  # the real expiry, not the faked one
     expect(page.get_by_test_id("search-input")).to_be_visible()
+    screenshot(page)

@@ -3,6 +3,14 @@
 from browser_helpers import message_with_text, messages, open_chat, send, wait_for_service_worker
 from playwright.sync_api import expect
 
+CACHED_PATHS = """async () => {
+    const paths = [];
+    for (const name of await caches.keys()) {
+        for (const request of await (await caches.open(name)).keys()) paths.push(new URL(request.url).pathname);
+    }
+    return paths;
+}"""
+
 
 def test_offline_messages_survive_reload_and_arrive_in_order_exactly_once(people, screenshot):
     omid_page, omid = people.register("omid")
@@ -37,4 +45,7 @@ def test_offline_messages_survive_reload_and_arrive_in_order_exactly_once(people
     omid_page.reload()  # what the server holds, not just what arrived live
     expect(omid_page.get_by_test_id("message-text")).to_have_text(expected)
     expect(messages(sara_page)).to_have_count(4)
+    cached = sara_page.evaluate(CACHED_PATHS)
+    assert "/index.html" in cached and "/app.js" in cached
+    assert not [path for path in cached if path.startswith("/api/")], "private API answers never go to the cache"
     screenshot(omid_page)

@@ -45,7 +45,7 @@ def test_dropped_websocket_reconnects_and_resumes_without_gaps_or_repeats(people
     screenshot(page)
 
 
-def test_backoff_doubles_from_one_second_to_a_thirty_second_cap_with_jitter(people):
+def test_backoff_doubles_from_one_second_to_a_thirty_second_cap_with_jitter(people, screenshot):
     page = people.open()
     page.goto("/")
     delays = page.evaluate(
@@ -65,3 +65,4 @@ def test_backoff_doubles_from_one_second_to_a_thirty_second_cap_with_jitter(peop
         [15000, 30000],
         [15000, 30000],
     ]
+    screenshot(page)
