@@ -135,8 +135,11 @@ export async function saveProfile(fields) {
   return user;
 }
 
+let loggingOut = false;
+
 export async function logout() {
-  if (!currentSession()) return;
+  if (!currentSession() || loggingOut) return;
+  loggingOut = true;
   api.logout().catch(() => {});
   connection?.stop();
   clearInterval(refreshTimer);

@@ -8,7 +8,8 @@ import { discardFailed, queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble } from '/ui/bubbles.js';
 import { createComposer } from '/ui/composer.js';
-import { h, icon } from '/ui/dom.js';
+import { h, icon, toast } from '/ui/dom.js';
+import { describeApiError } from '/ui/validate.js';
 import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
 
 const NEAR_BOTTOM = 120;
@@ -28,7 +29,7 @@ export function renderConversation(main, peer) {
   const composer = createComposer({
     peerName: peerUser.display_name || peer,
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
-    edit: (message, text) => editMessage(message.id, text).catch(() => {}),
+    edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
   });
   main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
@@ -136,8 +137,13 @@ export function renderConversation(main, peer) {
     if (action === 'reply') composer.startReply(message);
     else if (action === 'edit') composer.startEdit(message);
     else if (action === 'delete' && message.id == null) discardFailed(message);
-    else if (action === 'delete') deleteMessage(message.id).catch(() => {});
+    else if (action === 'delete') deleteMessage(message.id).catch(showError);
     else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
+  }
+
+  function showError(error) {
+    const problem = describeApiError(error);
+    toast(problem.text ?? t(problem.key));
   }
 
   function onContextMenu(event) {

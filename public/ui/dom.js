@@ -43,3 +43,11 @@ export function autoDirection(field) {
   update();
   return update;
 }
+
+// A short message at the bottom of the screen that reads itself out and goes away.
+export function toast(text) {
+  document.querySelector('.toast')?.remove();
+  const element = h('div', { class: 'toast', role: 'alert', 'data-testid': 'toast' }, text);
+  document.body.append(element);
+  setTimeout(() => element.remove(), 4000);
+}

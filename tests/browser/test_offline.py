@@ -26,6 +26,15 @@ def test_offline_messages_survive_reload_and_arrive_in_order_exactly_once(people
         send(sara_page, text)
         expect(message_with_text(sara_page, text)).to_have_attribute("data-status", "pending")
 
+    earlier = message_with_text(sara_page, "before the tunnel")
+    earlier.hover()
+    earlier.get_by_test_id("message-actions").click()
+    sara_page.locator("[data-action=edit]").click()
+    sara_page.get_by_test_id("composer").fill("edited offline")
+    sara_page.get_by_test_id("composer").press("Enter")
+    expect(sara_page.get_by_test_id("toast")).to_have_text("به سرور دسترسی نیست. اتصال را بررسی کنید.")
+    expect(earlier).to_be_visible()  # an edit needs the server: it is refused, not faked
+
     sara_page.reload()
     expect(sara_page.get_by_test_id("offline-indicator")).to_be_visible()
     expect(sara_page.locator(f'[data-testid=chat-item][data-peer="{omid}"]')).to_be_visible()
