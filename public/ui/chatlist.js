@@ -37,6 +37,8 @@ export function renderChatList(container) {
     // A chat opened from search shows up once it has a message, or while it is open.
     const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer);
     list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
+    const unread = chats.reduce((total, chat) => total + (chat.unread_count || 0), 0);
+    document.title = unread ? `(${unread.toLocaleString(locale())}) ${t('app_name')}` : t('app_name');
     updateEmpty();
   }
 

@@ -180,7 +180,8 @@ export function renderConversation(main, peer) {
   renderStatus();
   renderMessages();
   model.loadConversation(peer).then(acknowledgeLoaded, () => {});
-  composer.focus();
+  // On touch screens a focused composer would pop the keyboard over the chat at once.
+  if (matchMedia('(hover: hover)').matches) composer.focus();
 
   return {
     destroy() {

@@ -18,13 +18,15 @@ def test_two_people_chat_live_with_marks_typing_edit_and_delete(people, screensh
     omid_page.goto("/")  # omid comes back: his app receives the message and reports delivery
     chat = omid_page.locator(f'[data-testid=chat-item][data-peer="{sara}"]')
     expect(chat.get_by_test_id("chat-preview")).to_contain_text("سلام! how are you?")
-    expect(chat.get_by_test_id("unread-badge")).to_be_visible()
+    expect(chat.get_by_test_id("unread-badge")).to_have_text("۱")
+    expect(omid_page).to_have_title("(۱) پیام‌بر")
     expect(first).to_have_attribute("data-status", "delivered")
 
     chat.click()
     expect(message_with_text(omid_page, "سلام! how are you?")).to_be_visible()
     expect(first).to_have_attribute("data-status", "read")
     expect(chat.get_by_test_id("unread-badge")).to_have_count(0)
+    expect(omid_page).to_have_title("پیام‌بر")
 
     send(sara_page, "second one, live")
     expect(message_with_text(omid_page, "second one, live")).to_be_visible()
