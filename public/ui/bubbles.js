@@ -12,7 +12,7 @@ export function bubbleSignature(message, replied) {
 export function renderBubble(message, { replied, peerName }) {
   const mine = isMine(message);
   const children = [];
-  if (message.reply_to != null && !message.deleted) children.push(replyQuote(replied, peerName));
+  if (message.reply_to != null && !message.deleted) children.push(replyQuote(message.reply_to, replied, peerName));
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
   } else {
@@ -45,10 +45,16 @@ export function renderBubble(message, { replied, peerName }) {
   );
 }
 
-function replyQuote(replied, peerName) {
+// The quoted message; activating it scrolls to the original.
+function replyQuote(replyTo, replied, peerName) {
   const author = !replied ? '' : isMine(replied) ? t('you') : peerName;
   const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text;
-  return h('div', { class: 'reply-quote', 'data-testid': 'reply-quote' }, h('span', { class: 'reply-author', dir: 'auto' }, author), h('span', { class: 'reply-text', dir: 'auto' }, text));
+  return h(
+    'button',
+    { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },
+    h('span', { class: 'reply-author', dir: 'auto' }, author),
+    h('span', { class: 'reply-text', dir: 'auto' }, text),
+  );
 }
 
 // Opens the actions menu under a bubble; `choose(action)` runs the picked one.

@@ -125,7 +125,17 @@ export function renderConversation(main, peer) {
     }
   }
 
+  function jumpToQuoted(quote) {
+    const original = inner.querySelector(`.msg[data-id="${CSS.escape(quote.dataset.replyTo)}"]`);
+    if (!original) return;
+    original.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    original.classList.add('highlight');
+    setTimeout(() => original.classList.remove('highlight'), 1500);
+  }
+
   function onMessageAction(event) {
+    const quote = event.target.closest('.reply-quote');
+    if (quote) return jumpToQuoted(quote);
     const button = event.target.closest('.msg-actions');
     if (!button) return;
     const message = model.findMessage(peer, button.closest('.msg').dataset.key);
