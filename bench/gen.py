@@ -24,6 +24,7 @@ import httpx
 import psutil
 import uvloop
 
+from bench.httpclient import LeanHTTP
 from bench.proc import raise_nofile
 from bench.wsclient import LeanWS, connect_ws
 
@@ -344,61 +345,61 @@ async def idle_main(cfg: dict, conn: Connection) -> None:
 
 
 async def http_main(cfg: dict, conn: Connection) -> None:
-    """K concurrent clients repeat GET requests (path, token) picked at random, for a time."""
+    """K keep-alive connections repeat GET requests (path, token) picked at random, for a time."""
     reqs = cfg["requests"]
     conc = cfg.get("concurrency", 16)
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=cfg["base"], limits=limits, timeout=30) as client:
-        # One request per connection first, so every keep-alive connection is open.
-        await asyncio.gather(
-            *(
-                client.get(reqs[i % len(reqs)][0], headers={"authorization": f"Bearer {reqs[i % len(reqs)][1]}"})
-                for i in range(conc)
-            )
-        )
-        conn.send(("ready", {}))
-        msg = await _wait_parent(conn)
-        duration, max_requests = msg[1]["duration"], msg[1].get("max_requests", 10**9)
-        lats: dict[str, array] = {}
-        status: dict[int, int] = {}
-        count = 0
-        errors = Errors()
-        end = time.monotonic() + duration
+    clients = [LeanHTTP(cfg["base"]) for _ in range(conc)]
+    # One request per connection first, so every keep-alive connection is open.
+    await asyncio.gather(*(c.get(reqs[i % len(reqs)][0], reqs[i % len(reqs)][1]) for i, c in enumerate(clients)))
+    conn.send(("ready", {}))
+    msg = await _wait_parent(conn)
+    duration, max_requests = msg[1]["duration"], msg[1].get("max_requests", 10**9)
+    lats: dict[str, array] = {}
+    status: dict[int, int] = {}
+    count = 0
+    body_bytes = 0
+    errors = Errors()
+    end = time.monotonic() + duration
 
-        async def loop() -> None:
-            nonlocal count
-            rnd = random.Random(os.getpid() ^ id(asyncio.current_task()))
-            while time.monotonic() < end and count < max_requests:
-                count += 1
-                path, token, kind = reqs[rnd.randrange(len(reqs))]
-                t = now_us()
-                try:
-                    r = await client.get(path, headers={"authorization": f"Bearer {token}"})
-                except httpx.HTTPError as e:
-                    errors.add(repr(e))
-                    continue
-                lats.setdefault(kind, array("q")).append(now_us() - t)
-                status[r.status_code] = status.get(r.status_code, 0) + 1
-                if r.status_code != 200:
-                    errors.add(f"{r.status_code} {path}: {r.text[:200]}")
+    async def loop(client: LeanHTTP) -> None:
+        nonlocal count, body_bytes
+        rnd = random.Random(os.getpid() ^ id(client))
+        while time.monotonic() < end and count < max_requests:
+            count += 1
+            path, token, kind = reqs[rnd.randrange(len(reqs))]
+            t = now_us()
+            try:
+                code, size = await asyncio.wait_for(client.get(path, token), 30)
+            except (OSError, TimeoutError, ConnectionError) as e:
+                errors.add(repr(e))
+                client.close()
+                continue
+            lats.setdefault(kind, array("q")).append(now_us() - t)
+            status[code] = status.get(code, 0) + 1
+            body_bytes += size
+            if code != 200:
+                errors.add(f"{code} {path}")
 
-        cpu0, t0 = cpu_seconds(), time.monotonic()
-        await asyncio.gather(*(loop() for _ in range(conc)))
-        t1 = time.monotonic()
-        conn.send(
-            (
-                "done",
-                {
-                    "t_start": t0,
-                    "t_end": t1,
-                    "cpu_s": cpu_seconds() - cpu0,
-                    "count": count,
-                    "status": status,
-                    "lat": {k: v.tobytes() for k, v in lats.items()},
-                    "errors": errors.result(),
-                },
-            )
+    cpu0, t0 = cpu_seconds(), time.monotonic()
+    await asyncio.gather(*(loop(c) for c in clients))
+    t1 = time.monotonic()
+    for c in clients:
+        c.close()
+    conn.send(
+        (
+            "done",
+            {
+                "t_start": t0,
+                "t_end": t1,
+                "cpu_s": cpu_seconds() - cpu0,
+                "count": count,
+                "status": status,
+                "body_bytes": body_bytes,
+                "lat": {k: v.tobytes() for k, v in lats.items()},
+                "errors": errors.result(),
+            },
         )
+    )
 
 
 # --------------------------------------------------------------------------- login storm
