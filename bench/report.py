@@ -85,3 +85,29 @@ class Table:
 def write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def main() -> None:
+    """Print the table of a results file (default: the latest full run) as Markdown, for the README."""
+    import sys
+
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent / "results" / "latest.json"
+    data = json.loads(path.read_text())
+    m = data["meta"]
+    t = Table()
+    t.rows = data["table"]
+    print(
+        f"{m['date']}, commit {m['commit']}, {m['machine']}; machine CPU busy before the run: "
+        f"{data.get('machine_busy_before_pct', 0):.0f} % of all cores; run took {m['elapsed_s']:.0f} s.\n"
+    )
+    print(t.render())
+    for g in m.get("generator_cpu", []):
+        print(
+            f"\ngenerator CPU in {g['scenario']}: {g['pct']:.0f} % of one core over {g['processes']} process(es)",
+            end="",
+        )
+    print()
+
+
+if __name__ == "__main__":
+    main()

@@ -921,6 +921,125 @@ class Bench:
             fmt="{:,.0f}",
         )
 
+    # --- 8
+
+    def s8_postgres(self) -> None:
+        """Scenario 2 again with DATABASE_URL=postgresql://… (the local server, trust auth)."""
+        p = self.p
+        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], capture_output=True).returncode != 0:
+            print("  PostgreSQL is not running on 127.0.0.1:5432: skipped", flush=True)
+            self.table.add("8 PostgreSQL", "chat throughput", "skipped: no PostgreSQL on 127.0.0.1:5432")
+            return
+        name = f"payambar_bench_{os.getpid()}"
+        url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+        def psql(sql: str, db: str = "postgres") -> str:
+            r = subprocess.run(
+                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql],
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode != 0:
+                raise RuntimeError(f"psql: {r.stderr.strip()}")
+            return r.stdout
+
+        psql(f"DROP DATABASE IF EXISTS {name}")
+        psql(f"CREATE DATABASE {name}")
+        try:
+            n = p["chat_pairs"] * 2 + p["chat_fans"] * (1 + p["fan_k"])
+            d = self.tmp / "pg"
+            d.mkdir(parents=True, exist_ok=True)
+            env = {"DATABASE_URL": url}
+            with Server(d, log_path=self.tmp / "pg.log", env=env, ws=self.args.ws):
+                pass  # the first start migrates the schema
+            # Loader-style users (the shared cheap hash), written before the server starts again.
+            import bcrypt
+
+            pw = bcrypt.hashpw(loader.PASSWORD.encode(), bcrypt.gensalt(4)).decode()
+            now = int(time.time() * 1000)
+            psql(
+                "INSERT INTO users (id, username, username_key, display_name, bio, password_hash, created_at)"
+                f" SELECT i, 'user' || lpad(i::text, 5, '0'), 'user' || lpad(i::text, 5, '0'), 'User ' || i, '',"
+                f" '{pw}', {now} FROM generate_series(1, {n}) AS i",
+                name,
+            )
+            names = [loader.username(i) for i in range(1, n + 1)]
+            with Server(d, log_path=self.tmp / "pg.log", env=env, ws=self.args.ws) as srv:
+                tokens = login_all(srv, names)
+                groups = self.chat_groups(names, tokens, p["chat_pairs"], p["chat_fans"], p["fan_k"])
+                res = self.run_chat(
+                    srv,
+                    groups,
+                    workers=p["chat_workers"],
+                    duration=p["chat_duration"],
+                    warmup=p["chat_warmup"],
+                    label="chat-pg",
+                )
+            acked = res.pop("_acked_rows")
+            rows = [
+                tuple(line.split("|", 2))
+                for line in psql(
+                    "SELECT u.username, m.id, m.client_id FROM messages m JOIN users u ON u.id = m.sender_id", name
+                ).splitlines()
+                if line
+            ]
+            by_key: dict = {}
+            for uname, mid, cid in rows:
+                by_key.setdefault((uname, cid), []).append(int(mid))
+            bad = sum(1 for u, c, m in acked if by_key.get((u, c)) != [m])
+            ok = bad == 0 and len({(u, c) for u, c, _ in acked}) == len(acked) and bool(acked)
+            if not ok:
+                self.fail(f"postgres: {bad} of {len(acked)} acknowledged messages not stored exactly once")
+            size = int(
+                psql(
+                    "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'",
+                    name,
+                )
+                or 0
+            )
+            res["stored"] = {"acked": len(acked), "rows": len(rows), "not_exactly_once": bad, "ok": ok}
+            res["disk_per_message"] = size / max(1, len(rows))
+            self.data["scenarios"]["8_postgres"] = res
+            t, r = self.table, res["rate"]
+            t.add(
+                "8 PostgreSQL",
+                "persisted messages/s (scenario 2 on PostgreSQL)",
+                r,
+                "msg/s",
+                target="≥ 10 000 and ≥ 0.40 × relay",
+                met=r >= 10_000 and (self.ratio(r) or 0) >= 0.40,
+                ratio=self.ratio(r),
+                fmt="{:,.0f}",
+            )
+            t.add(
+                "8 PostgreSQL",
+                "acked messages stored exactly once",
+                f"{len(acked):,} acked, {len(rows):,} rows",
+                target="all",
+                met=ok,
+            )
+            dl = res["deliver"]
+            t.add("8 PostgreSQL", "send → recipient p50 / p99", f"{dl['p50'] or 0:.1f} / {dl['p99'] or 0:.1f}", "ms")
+            t.add(
+                "8 PostgreSQL",
+                "server CPU per message (PostgreSQL's own CPU not counted)",
+                res["server_us_per_msg"],
+                "µs",
+            )
+            t.add(
+                "8 PostgreSQL",
+                "disk per message (tables + indexes + TOAST)",
+                res["disk_per_message"],
+                "B",
+                fmt="{:,.0f}",
+            )
+        finally:
+            try:
+                psql(f"DROP DATABASE IF EXISTS {name}")
+            except RuntimeError as e:
+                print(f"  could not drop {name}: {e}", flush=True)
+
     # --- profile
 
     def profile_during(self, srv: Server, duration: float) -> None:
@@ -978,10 +1097,13 @@ class Bench:
             ("7", self.s7_catchup),
             ("4", self.s4_connections),
             ("5", self.s5_history),
+            ("8", self.s8_postgres),
         ]
         self.data["machine_busy_before_pct"] = self.quiet_check()
         started = time.monotonic()
         for key, step in steps:
+            if key == "8" and self.args.smoke and not (only and "8" in only):
+                continue  # the smoke stays on SQLite unless asked (--only …,8)
             if only and key not in only and not (key == "3" and "6" in only):
                 continue
             print(f"[{time.monotonic() - started:6.1f}s] scenario {key}: {step.__doc__ or step.__name__}", flush=True)
