@@ -132,7 +132,7 @@ export function ensureChat(user) {
   return chat;
 }
 
-export function saveChat(chat) {
+function saveChat(chat) {
   state.chats.set(chat.peer.username, chat);
   db.putChats([chat]);
   emit('chats');

@@ -17,7 +17,7 @@ export function attachConnection(live) {
   connection = live;
 }
 
-export function newClientId() {
+function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return [...bytes].map((byte) => byte.toString(16).padStart(2, '0')).join('');

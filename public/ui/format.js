@@ -43,7 +43,7 @@ export function formatLastSeen(iso) {
   return t('last_seen', { time: when });
 }
 
-export function initials(name) {
+function initials(name) {
   const words = (name || '?').trim().split(/\s+/).filter(Boolean);
   const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0] ?? '?'];
   return letters.map((word) => [...word][0]).join('').toUpperCase();
@@ -57,7 +57,7 @@ export function avatar(user, size = '') {
   return h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
 }
 
-export function statusLabel(status) {
+function statusLabel(status) {
   return t(`status_${status}`);
 }
 

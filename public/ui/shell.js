@@ -9,7 +9,7 @@ import { renderConversation } from '/ui/conversation.js';
 import { h } from '/ui/dom.js';
 import { renderSettings } from '/ui/settings.js';
 
-export function parseRoute(hash = location.hash) {
+function parseRoute(hash = location.hash) {
   const chat = hash.match(/^#\/chat\/([^/]+)$/);
   if (chat) return { view: 'chat', peer: decodeURIComponent(chat[1]) };
   if (hash === '#/settings') return { view: 'settings', peer: null };

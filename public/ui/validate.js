@@ -1,5 +1,5 @@
 // The server's account rules, checked before a request is made.
-export const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
+const USERNAME = /^[A-Za-z0-9_]{3,32}$/;
 
 export function usernameError(value) {
   return USERNAME.test(value) ? null : 'err_username';

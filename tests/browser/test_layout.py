@@ -1,6 +1,6 @@
 """Persian first, English on request; one panel with back navigation on a phone."""
 
-from browser_helpers import open_chat, register, unique_name
+from browser_helpers import open_chat, register, send, unique_name
 from playwright.sync_api import expect
 
 PHONE = {"width": 390, "height": 844}
@@ -40,6 +40,7 @@ def test_phone_shows_one_panel_at_a_time_with_back_navigation(people, screenshot
     open_chat(page, omid)
     expect(main).to_be_visible()
     expect(sidebar).to_be_hidden()
+    send(page, "سلام از گوشی")
     composer = page.get_by_test_id("composer").bounding_box()
     assert composer["x"] >= 0 and composer["x"] + composer["width"] <= PHONE["width"]
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
@@ -73,6 +74,7 @@ def test_dark_theme_follows_the_system_and_shift_enter_breaks_the_line(people, s
     composer.press("Enter")
     expect(page.get_by_test_id("message-text")).to_have_text("first line\nsecond line")
     expect(composer).to_have_value("")
+    expect(page.get_by_test_id("message")).to_have_attribute("data-status", "delivered")  # drawn for the last time
     mine = page.get_by_test_id("message").bounding_box()
     log = page.get_by_test_id("messages").bounding_box()
     assert mine["x"] < log["x"] + log["width"] / 2, "in Persian my bubbles sit on the left (the inline end)"
