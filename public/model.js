@@ -287,6 +287,7 @@ export function findMessage(peer, key) {
   return conversation(peer).messages.find((message) => messageKey(message) === key);
 }
 
+// Stable from the moment a message is written until it is deleted, across its ack.
 export function messageKey(message) {
-  return message.id != null ? `m${message.id}` : `c${message.client_id}`;
+  return message.client_id ? `${message.sender}:${message.client_id}` : `m${message.id}`;
 }

@@ -4,9 +4,19 @@ import { isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
 
-// What a bubble shows; when it changes the bubble is drawn again.
+// What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied) {
-  return [message.id, message.status, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted].join('\u0000');
+  const sent = message.id != null;
+  const failed = message.status === 'failed';
+  return [sent, failed, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted].join('\u0000');
+}
+
+// A new status changes only the mark, so an open menu or the focus inside the bubble stays.
+export function updateStatus(element, message) {
+  if (element.dataset.status === message.status) return;
+  element.dataset.status = message.status;
+  element.dataset.id = message.id ?? '';
+  element.querySelector('.meta .status')?.replaceWith(statusMark(message.status));
 }
 
 export function renderBubble(message, { replied, peerName }) {

@@ -6,7 +6,7 @@ import { t } from '/i18n.js';
 import * as model from '/model.js';
 import { discardFailed, queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
-import { bubbleSignature, closeMenus, openMenu, renderBubble } from '/ui/bubbles.js';
+import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
 import { createComposer } from '/ui/composer.js';
 import { h, icon, toast } from '/ui/dom.js';
 import { describeApiError } from '/ui/validate.js';
@@ -61,6 +61,8 @@ export function renderConversation(main, peer) {
       if (!entry || entry.signature !== signature) {
         entry = { signature, element: renderBubble(message, { replied, peerName: peerUser.display_name || peer }) };
         bubbles.set(key, entry);
+      } else {
+        updateStatus(entry.element, message);
       }
       seen.add(key);
       nodes.push(entry.element);
