@@ -27,6 +27,7 @@ class People:
         self.browser = browser
         self.server = server
         self.contexts: list[BrowserContext] = []
+        self.page_errors: list[str] = []
 
     def open(self, viewport: dict | None = None) -> Page:
         context = self.browser.new_context(
@@ -36,7 +37,7 @@ class People:
         )
         self.contexts.append(context)
         page = context.new_page()
-        page.on("pageerror", lambda error: print(f"page error: {error}"))
+        page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         return page
 
     def register(self, prefix: str, viewport: dict | None = None) -> tuple[Page, str]:

@@ -34,6 +34,7 @@ def people(browser: Browser, live_server) -> Iterator[People]:
     crowd = People(browser, live_server)
     yield crowd
     crowd.close()
+    assert crowd.page_errors == [], "uncaught errors in the page"
 
 
 @pytest.fixture
