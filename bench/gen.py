@@ -143,6 +143,8 @@ class ChatWorker:
         rec = self
 
         def flush() -> None:
+            if not to_ack:
+                return
             ids = to_ack[:]
             to_ack.clear()
             ws = user["ws"]
@@ -170,7 +172,8 @@ class ChatWorker:
                 to_ack.append(mid)
                 n = per_peer.get(m["sender"], 0) + 1
                 per_peer[m["sender"]] = n
-                if n % rec.read_every == 0:
+                if n % rec.read_every == 0:  # what the app does: delivered first, then read
+                    flush()
                     user["ws"].send({"type": "read", "peer": m["sender"], "up_to": mid})
                 cid = m["client_id"]
                 if cid.startswith(group.gid):
@@ -251,8 +254,13 @@ class ChatWorker:
         # Grace: let every message in flight be acknowledged, arrive and be receipted.
         sent = sum(g.sent for g in self.groups)
         grace_end = time.monotonic() + self.cfg.get("grace", 5.0)
+        last, quiet_since = -1, time.monotonic()
         while time.monotonic() < grace_end:
-            if not any(g.pending for g in self.groups) and self.receipts >= self.arrived:
+            if self.receipts != last:
+                last, quiet_since = self.receipts, time.monotonic()
+            settled = not any(g.pending for g in self.groups)
+            # Receipts: all in, or none for 0.3 s (a message read before its delivered ack has none).
+            if settled and (self.receipts >= self.arrived or time.monotonic() - quiet_since > 0.3):
                 break
             await asyncio.sleep(0.02)
         self.stopping = True

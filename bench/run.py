@@ -59,6 +59,7 @@ FULL = {
     "hist_workers": 2,
     "hist_conc": 16,
     "hist_clients": 50,
+    "idle_measure_s": 3.0,
 }
 SMOKE = {
     "chat_duration": 1.5,
@@ -86,6 +87,7 @@ SMOKE = {
     "hist_workers": 1,
     "hist_conc": 4,
     "hist_clients": 5,
+    "idle_measure_s": 0.5,
 }
 
 
@@ -721,7 +723,7 @@ class Bench:
                     time.sleep(1.0)
                     held = srv.rss()
                     c0, t_idle = srv.cpu_rss()[0], time.monotonic()
-                    time.sleep(3.0)  # all held, nobody talking: what do idle sockets cost?
+                    time.sleep(p["idle_measure_s"])  # all held, nobody talking: what do idle sockets cost?
                     idle_cpu_pct = 100 * (srv.cpu_rss()[0] - c0) / (time.monotonic() - t_idle)
                     health = httpx.get(srv.base + "/health", timeout=10).json()
                     groups = self.chat_groups(names[:active], tokens, p["conn_active_pairs"], 0, 0)
