@@ -7,7 +7,7 @@ import { autoDirection, h, icon } from '/ui/dom.js';
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
 
-export function createComposer({ peerName, send, edit, typing }) {
+export function createComposer({ peerName, send, edit, typing, lastOwnMessage }) {
   const input = h('textarea', {
     class: 'composer-input',
     'data-testid': 'composer',
@@ -62,6 +62,13 @@ export function createComposer({ peerName, send, edit, typing }) {
     await send(text, current?.reply?.id ?? null);
   }
 
+  function startEdit(message) {
+    setMode({ edit: message });
+    input.value = message.text;
+    resize();
+    input.focus();
+  }
+
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     submit();
@@ -71,6 +78,12 @@ export function createComposer({ peerName, send, edit, typing }) {
     if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       submit();
+    } else if (event.key === 'ArrowUp' && !input.value && !mode) {
+      // As in Telegram: the up arrow in an empty composer edits your last message.
+      const last = lastOwnMessage();
+      if (!last) return;
+      event.preventDefault();
+      startEdit(last);
     } else if (event.key === 'Escape' && mode) {
       if (mode.edit) input.value = '';
       setMode(null);
@@ -95,11 +108,6 @@ export function createComposer({ peerName, send, edit, typing }) {
       setMode({ reply: message });
       input.focus();
     },
-    startEdit(message) {
-      setMode({ edit: message });
-      input.value = message.text;
-      resize();
-      input.focus();
-    },
+    startEdit,
   };
 }

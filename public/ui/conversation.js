@@ -31,6 +31,7 @@ export function renderConversation(main, peer) {
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
     edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
+    lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
   main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
   title.id = 'peer-title';

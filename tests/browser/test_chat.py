@@ -39,11 +39,16 @@ def test_two_people_chat_live_with_marks_typing_edit_and_delete(people, screensh
     expect(message_with_text(sara_page, "خوبم، ممنون")).to_be_visible()
     expect(sara_page.get_by_test_id("peer-status")).not_to_have_attribute("data-kind", "typing")
 
+    composer = sara_page.get_by_test_id("composer")
+    composer.press("ArrowUp")  # the up arrow edits the last own message, as in Telegram
+    expect(composer).to_have_value("second one, live")
+    composer.press("Escape")
+    expect(composer).to_have_value("")
+
     second = message_with_text(sara_page, "second one, live")
     second.hover()
     second.get_by_test_id("message-actions").click()
     sara_page.get_by_role("menuitem").and_(sara_page.locator("[data-action=edit]")).click()
-    composer = sara_page.get_by_test_id("composer")
     expect(composer).to_have_value("second one, live")
     composer.fill("second one, edited")
     composer.press("Enter")
