@@ -49,11 +49,13 @@ export function renderConversation(main, peer) {
     const nodes = [];
     const seen = new Set();
     let lastDay = null;
+    let lastSender = null;
     for (const message of conv.messages) {
       const day = dayKey(message.created_at);
       if (day !== lastDay) {
         nodes.push(separator(day, message.created_at));
         lastDay = day;
+        lastSender = null;
       }
       const key = model.messageKey(message);
       const replied = message.reply_to != null ? byId.get(message.reply_to) : null;
@@ -65,6 +67,8 @@ export function renderConversation(main, peer) {
       } else {
         updateStatus(entry.element, message);
       }
+      entry.element.classList.toggle('follow', message.sender === lastSender);
+      lastSender = message.sender;
       seen.add(key);
       nodes.push(entry.element);
     }
