@@ -24,4 +24,4 @@ EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import urllib.request,os; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ['PORT'])"
 
-CMD ["sh", "-c", "exec uvicorn app:app --host 0.0.0.0 --port ${PORT} --proxy-headers --forwarded-allow-ips '*' --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 131072 --ws-per-message-deflate false --no-access-log --timeout-graceful-shutdown 10"]
+CMD ["sh", "-c", "exec uvicorn app:app --host 0.0.0.0 --port ${PORT} --proxy-headers --forwarded-allow-ips '*' --loop uvloop --http httptools --ws websockets-sansio --ws-max-size 131072 --ws-per-message-deflate false --no-access-log --log-level warning --timeout-graceful-shutdown 10"]

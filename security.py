@@ -18,7 +18,7 @@ ALGORITHM = "HS256"
 # under a login storm logins wait their turn while messages keep flowing.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
 _bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
-MAX_WAITING_HASHES = 32 * _BCRYPT_THREADS
+MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
 _waiting = 0
 
 
@@ -55,10 +55,10 @@ def make_token(secret_key: str, user_id: int, session_id: str, expires_at_ms: in
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
 
 
-def read_token(secret_key: str, token: str) -> tuple[int, str] | None:
-    """(user id, session id) from a valid, unexpired token; None for anything else."""
+def read_token(secret_key: str, token: str) -> tuple[int, str, int] | None:
+    """(user id, session id, expiry in seconds) from a valid, unexpired token; else None."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=[ALGORITHM])
-        return int(claims["sub"]), str(claims["sid"])
+        return int(claims["sub"]), str(claims["sid"]), int(claims["exp"])
     except (JWTError, KeyError, ValueError, TypeError):
         return None

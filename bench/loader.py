@@ -20,6 +20,8 @@ from pathlib import Path
 
 import bcrypt
 
+from store.migrations import for_dialect
+
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.sql"
 PASSWORD = "bench-password-1"
 WORDS = (
@@ -77,7 +79,8 @@ def load(
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA cache_size=-400000")
     db.execute("BEGIN")
-    schema = statements(SCHEMA_FILE.read_text())
+    # The schema exactly as the server applies it on SQLite (its dialect touches included).
+    schema = [for_dialect(statement, "sqlite") for statement in statements(SCHEMA_FILE.read_text())]
     tables = [
         s for s in schema if not s.upper().startswith("CREATE INDEX") and not s.upper().startswith("CREATE UNIQUE")
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -78,11 +79,30 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+_verified: dict[str, tuple[int, str, float]] = {}  # token -> (user id, session id, expiry)
+VERIFIED_LIMIT = 50_000
+
+
+def _verified_claims(secret_key: str, token: str) -> tuple[int, str] | None:
+    """The token's claims, checking its signature once and its expiry every time."""
+    known = _verified.get(token)
+    if known is not None and known[2] > time.time():
+        return known[0], known[1]
+    claims = read_token(secret_key, token)
+    if claims is None:
+        return None
+    if len(_verified) >= VERIFIED_LIMIT:
+        _verified.clear()
+    _verified[token] = (claims[0], claims[1], claims[2])
+    return claims[0], claims[1]
+
+
 async def authenticate(app_state, token: str | None) -> tuple[int, str] | None:
-    """(user id, session id) for a token of a live session, else None. The one token check."""
+    """(user id, session id) for a token of a live session, else None. The one token check:
+    the session behind the token must still be live, so a logout takes effect at once."""
     if not token:
         return None
-    claims = read_token(app_state.settings.secret_key, token)
+    claims = _verified_claims(app_state.settings.secret_key, token)
     if claims is None:
         return None
     user_id, session_id = claims

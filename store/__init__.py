@@ -181,8 +181,7 @@ class Store:
 
     async def conversations(self, user_id: int, limit: int, is_online: Callable[[int], bool]) -> list[dict]:
         async with self.connections.reader() as conn:
-            rows = await reads.chats(conn, user_id, limit)
-            unread = await reads.unread_counts(conn, user_id)
+            rows, unread = await reads.chats_and_unread(conn, user_id, limit)
         await self.load_names([user_id] + [row[0] for row in rows])
         conversations = []
         for row in rows:

@@ -39,6 +39,10 @@ def _write_steps(connection, steps) -> None:
         raise
 
 
+def _read_all(connection, queries) -> list[list[Row]]:
+    return [connection.execute(sql, params).fetchall() for sql, params in queries]
+
+
 class RawConnection:
     """One held connection, speaking plain SQL with positional parameters."""
 
@@ -60,6 +64,12 @@ class RawConnection:
         if self.dialect == "sqlite":
             return list(await self._driver.execute_fetchall(sql, params))
         return [tuple(record) for record in await self._driver.fetch(self._sql(sql), *params)]
+
+    async def fetch_several(self, queries: list[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The rows of several queries, read in one trip to the driver where it allows."""
+        if self.dialect == "sqlite":
+            return await self._driver._execute(_read_all, self._driver._conn, queries)
+        return [await self.fetch_all(sql, params) for sql, params in queries]
 
     async def fetch_one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)

@@ -38,24 +38,28 @@ async def session(conn: RawConnection, session_id: str) -> Row | None:
     return await conn.fetch_one("SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?", (session_id,))
 
 
-async def chats(conn: RawConnection, user_id: int, limit: int) -> list[Row]:
-    """(peer user columns…, message columns…) per chat, most recent first."""
-    user_columns = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
-    return await conn.fetch_all(
-        f"SELECT {user_columns}, {MESSAGE_COLUMNS_M} FROM chats c"
-        " JOIN messages m ON m.id = c.last_message_id JOIN users u ON u.id = c.peer_id"
-        " WHERE c.user_id = ? ORDER BY c.last_message_id DESC LIMIT ?",
-        (user_id, limit),
-    )
+USER_COLUMNS_U = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
 
 
-async def unread_counts(conn: RawConnection, user_id: int) -> dict[int, int]:
-    rows = await conn.fetch_all(
-        "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
-        " GROUP BY sender_id",
-        (user_id, READ),
+async def chats_and_unread(conn: RawConnection, user_id: int, limit: int) -> tuple[list[Row], dict[int, int]]:
+    """(peer user columns…, message columns…) per chat, most recent first, and the unread
+    count per peer: two queries, one trip."""
+    chats, unread = await conn.fetch_several(
+        [
+            (
+                f"SELECT {USER_COLUMNS_U}, {MESSAGE_COLUMNS_M} FROM chats c"
+                " JOIN messages m ON m.id = c.last_message_id JOIN users u ON u.id = c.peer_id"
+                " WHERE c.user_id = ? ORDER BY c.last_message_id DESC LIMIT ?",
+                (user_id, limit),
+            ),
+            (
+                "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
+                " GROUP BY sender_id",
+                (user_id, READ),
+            ),
+        ]
     )
-    return dict(rows)
+    return chats, dict(unread)
 
 
 async def peer_ids(conn: RawConnection, user_id: int) -> list[int]:
