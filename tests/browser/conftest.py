@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM_ARGS, People
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, People
 from playwright.sync_api import Browser, sync_playwright
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 # Module scope: sync Playwright keeps an event loop running while it is open, and the async
