@@ -138,7 +138,19 @@ def split(items: list, n: int) -> list[list]:
 # --------------------------------------------------------------------------- users
 
 
-async def _login_all(base: str, names: list[str], password: str, concurrency: int = 32) -> dict[str, str]:
+async def _post_patiently(client: httpx.AsyncClient, path: str, body: dict) -> httpx.Response:
+    """POST, waiting as told when the server answers 429 (its password checks are queued)."""
+    for _ in range(60):
+        r = await client.post(path, json=body)
+        if r.status_code != 429:
+            r.raise_for_status()
+            return r
+        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+    r.raise_for_status()
+    return r
+
+
+async def _login_all(base: str, names: list[str], password: str, concurrency: int = 8) -> dict[str, str]:
     tokens: dict[str, str] = {}
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -146,8 +158,7 @@ async def _login_all(base: str, names: list[str], password: str, concurrency: in
 
         async def one(name: str) -> None:
             async with sem:
-                r = await client.post("/api/auth/login", json={"username": name, "password": password})
-                r.raise_for_status()
+                r = await _post_patiently(client, "/api/auth/login", {"username": name, "password": password})
                 tokens[name] = r.json()["token"]
 
         await asyncio.gather(*(one(n) for n in names))
@@ -162,8 +173,7 @@ async def _register_all(base: str, names: list[str], password: str) -> dict[str,
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
 
         async def one(name: str) -> tuple[str, str]:
-            r = await client.post("/api/auth/register", json={"username": name, "password": password})
-            r.raise_for_status()
+            r = await _post_patiently(client, "/api/auth/register", {"username": name, "password": password})
             return name, r.json()["token"]
 
         return dict(await asyncio.gather(*(one(n) for n in names)))

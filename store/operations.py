@@ -127,6 +127,8 @@ class MarkDelivered:
 class MarkRead:
     """The reader has read everything the peer sent them up to a message id."""
 
+    in_memory = True  # the unread ids it changes are read before the transaction
+
     reader_id: int
     peer_id: int
     up_to: int
@@ -135,15 +137,21 @@ class MarkRead:
     def stream_users(self) -> tuple[int, int]:
         return (self.reader_id, self.peer_id)
 
-    async def apply(self, batch: Batch) -> int:
-        await batch.flush()
-        changed = await batch.conn.execute(
-            "UPDATE messages SET status = ? WHERE recipient_id = ? AND sender_id = ? AND id <= ? AND status < ?",
-            (READ, self.reader_id, self.peer_id, self.up_to, READ),
+    @property
+    def unread_query(self) -> tuple[str, tuple]:
+        return (
+            "SELECT id FROM messages WHERE recipient_id = ? AND sender_id = ? AND id <= ? AND status < ?",
+            (self.reader_id, self.peer_id, self.up_to, READ),
         )
-        for row in batch.messages.values():
-            if row[M_RECIPIENT] == self.reader_id and row[M_SENDER] == self.peer_id and row[M_ID] <= self.up_to:
+
+    async def apply(self, batch: Batch) -> int:
+        changed = 0
+        for message_id in batch.unread_ids.get(self.unread_query, ()):
+            row = batch.messages[message_id]
+            if row[M_STATUS] < READ:
                 row[M_STATUS] = READ
+                batch.status_rows.append((READ, message_id, READ))
+                changed += 1
         if not changed:
             return self.up_to
         reader, peer = batch.names[self.reader_id], batch.names[self.peer_id]

@@ -64,6 +64,7 @@ class Batch:
         self.messages: dict[int, list] = {}  # rows read or written in this batch, by id
         self.client_ids: dict[tuple[int, str], list] = {}  # (sender_id, client_id) -> row
         self.new_client_ids: list[tuple[tuple[int, str], int]] = []  # sends stored by this batch
+        self.unread_ids: dict[tuple, list[int]] = {}  # a read receipt's query -> the ids it changes
         self._seqs_before: dict[int, int] = {}
         self._ids_before = (writer.next_message_id, writer.next_user_id)
 
@@ -275,11 +276,11 @@ class Writer:
         except BaseException:
             batch.undo_allocations()
             raise
-        self._remember(batch, trust_rows=fast)
+        self._remember(batch)
         return outcomes, batch.notices
 
     async def _slow_transaction(self, batch: Batch, operations: list) -> list:
-        """For batches with changes that read or write as they go (reads, edits, accounts)."""
+        """For batches with changes that read or write as they go (edits, deletes, accounts)."""
         await self.conn.execute("BEGIN")
         try:
             await _prepare(batch, operations)
@@ -294,16 +295,13 @@ class Writer:
             raise
         return outcomes
 
-    def _remember(self, batch: Batch, trust_rows: bool) -> None:
+    def _remember(self, batch: Batch) -> None:
+        # Every change to a message goes through the batch's copy of its row (sends, receipts,
+        # reads, edits, deletes), so after a commit those copies are what the database holds.
         self.recent_client_ids.update(batch.new_client_ids)
         _trim(self.recent_client_ids, RECENT)
-        if trust_rows:
-            self.recent_messages.update(batch.messages)
-            _trim(self.recent_messages, RECENT)
-        else:
-            # Changes made by statements (a read receipt, an edit) are not all in the batch's
-            # rows: forget the remembered rows rather than trust a stale one.
-            self.recent_messages.clear()
+        self.recent_messages.update(batch.messages)
+        _trim(self.recent_messages, RECENT)
 
 
 def _is_constraint_error(error: Exception) -> bool:
@@ -331,6 +329,12 @@ async def _prepare(batch: Batch, operations: list) -> None:
         if pair:
             client_pairs.append(pair)
         users.extend(getattr(operation, "stream_users", ()))
+    unread_queries = [operation.unread_query for operation in operations if hasattr(operation, "unread_query")]
+    if unread_queries:
+        found = await batch.conn.fetch_several(unread_queries)
+        for query, rows in zip(unread_queries, found, strict=True):
+            batch.unread_ids[query] = [row[0] for row in rows]
+            message_ids.extend(batch.unread_ids[query])
     if client_pairs:
         await batch.fetch_client_ids(client_pairs)
     if message_ids:
