@@ -74,7 +74,3 @@ class Subscriber:
     def close(self) -> None:
         self.closed = True
         self._ready.set()
-
-    @property
-    def pending(self) -> int:
-        return len(self._frames)

@@ -8,6 +8,7 @@ from starlette.responses import Response
 import security
 from routes import validate
 from routes.http import JSON, ApiError, read_json, require_user
+from routes.realtime import LOGGED_OUT
 from store import Conflict
 from store.records import iso, now_ms, user_dict
 
@@ -77,7 +78,7 @@ async def logout(request: Request) -> Response:
     user_id, session_id = await require_user(request)
     state = request.app.state
     await state.store.revoke_session(user_id, session_id)
-    state.realtime.kick_session(session_id, 4003)
+    state.realtime.kick_session(session_id, LOGGED_OUT)
     return Response(status_code=204)
 
 
@@ -117,6 +118,6 @@ async def change_password(request: Request) -> JSON:
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")
     await state.store.update_profile(user_id, password_hash=await security.hash_password(new))
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
-        state.realtime.kick_session(revoked, 4003)
+        state.realtime.kick_session(revoked, LOGGED_OUT)
     user_row = await state.store.user_by_id(user_id)
     return JSON(await _token_answer(request, user_row, session_id))

@@ -11,6 +11,7 @@ from store.records import iso, now_ms
 
 log = logging.getLogger("payambar.realtime")
 
+LOGGED_OUT = 4003  # the close code of connections whose session ended
 OFFLINE_GRACE_SECONDS = 3.0  # a reconnect within this long is not announced as offline and back
 
 
