@@ -258,13 +258,12 @@ async def _serve(websocket: Wire, state) -> None:
     subscriber = Subscriber(user_id, session_id, state.settings.outbox_limit)
     session = Session(websocket, state, user_id, subscriber)
     peer_ids = await store.peer_ids(user_id)
-    await store.load_names([user_id, *peer_ids])
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.realtime.attach(subscriber, peer_ids)
     tasks: list[asyncio.Task] = []
     try:
-        cursor = await store.last_seq(user_id)
-        user = user_dict(await store.user_by_id(user_id), private=True)
+        user_row, cursor = await store.user_and_last_seq(user_id)
+        user = user_dict(user_row, private=True)
         await websocket.send_text(_dumps({"type": "ready", "user": user, "cursor": cursor}))
         if after is None:
             session.last_seq = cursor

@@ -201,8 +201,16 @@ class Store:
         return conversations
 
     async def peer_ids(self, user_id: int) -> list[int]:
+        """Everyone the user has a chat with; their names (and the user's) are known after."""
         async with self.connections.reader() as conn:
-            return await reads.peer_ids(conn, user_id)
+            rows = await reads.chat_partners(conn, user_id)
+        for partner_id, username in rows:
+            self.names[partner_id] = username
+        return [partner_id for partner_id, _ in rows if partner_id != user_id]
+
+    async def user_and_last_seq(self, user_id: int) -> tuple[tuple | None, int]:
+        async with self.connections.reader() as conn:
+            return await reads.user_and_last_seq(conn, user_id)
 
     # ---- the update stream ----------------------------------------------------------------
 

@@ -62,9 +62,26 @@ async def chats_and_unread(conn: RawConnection, user_id: int, limit: int) -> tup
     return chats, dict(unread)
 
 
-async def peer_ids(conn: RawConnection, user_id: int) -> list[int]:
-    rows = await conn.fetch_all("SELECT peer_id FROM chats WHERE user_id = ?", (user_id,))
-    return [row[0] for row in rows]
+async def chat_partners(conn: RawConnection, user_id: int) -> list[Row]:
+    """(id, username) of the user and of everyone they have a chat with: one trip."""
+    own, peers = await conn.fetch_several(
+        [
+            ("SELECT id, username FROM users WHERE id = ?", (user_id,)),
+            ("SELECT u.id, u.username FROM chats c JOIN users u ON u.id = c.peer_id WHERE c.user_id = ?", (user_id,)),
+        ]
+    )
+    return [*own, *peers]
+
+
+async def user_and_last_seq(conn: RawConnection, user_id: int) -> tuple[Row | None, int]:
+    """The user's row and the end of their update stream: one trip."""
+    user, seq = await conn.fetch_several(
+        [
+            (f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)),
+            ("SELECT MAX(seq) FROM updates WHERE user_id = ?", (user_id,)),
+        ]
+    )
+    return (user[0] if user else None), (seq[0][0] if seq else None) or 0
 
 
 async def history(conn: RawConnection, user_id: int, peer_id: int, before: int, limit: int) -> list[Row]:

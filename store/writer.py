@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from store import reads
 from store.connection import RawConnection
 from store.errors import StoreError
 from store.records import MESSAGE_COLUMNS
@@ -92,10 +93,7 @@ class Batch:
         missing = [u for u in set(user_ids) if u not in self.names]
         if not missing:
             return
-        marks = ",".join("?" * len(missing))
-        for user_id, username in await self.conn.fetch_all(
-            f"SELECT id, username FROM users WHERE id IN ({marks})", missing
-        ):
+        for user_id, username in await reads.usernames(self.conn, missing):
             self.names[user_id] = username
 
     def add_update(self, user_id: int, kind: int, message_id: int, peer_id: int | None = None) -> int:
