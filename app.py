@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -13,12 +14,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
-from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from media import sweeper
+from media.blobs import BlobStore
+from routes import auth, errors, files, health, messages, openapi, pages, updates, uploads, users, ws
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
+from store.files import FileStore
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -38,6 +42,16 @@ API_ROUTES = [
     Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
     Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
     Route("/updates", updates.long_poll),
+    # Media: tus uploads, downloads (issue 9)
+    Route("/uploads", uploads.create, methods=["POST"]),
+    Route("/uploads", uploads.options, methods=["OPTIONS"]),
+    Route("/uploads/{upload_id}", uploads.head, methods=["HEAD"]),
+    Route("/uploads/{upload_id}", uploads.append, methods=["PATCH"]),
+    Route("/uploads/{upload_id}", uploads.terminate, methods=["DELETE"]),
+    Route("/uploads/{upload_id}", uploads.options, methods=["OPTIONS"]),
+    Route("/files/{file_id}", files.download),
+    Route("/files/{file_id}/info", files.info),
+    Route("/files/{file_id}/thumbnail", files.thumbnail),
 ]
 
 ROUTES = [
@@ -62,9 +76,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
         await state.store.open(on_commit=state.broadcaster.publish)
         state.realtime = Realtime(state.store, state.broadcaster)
+        state.files = FileStore(state.store)
+        state.blobs = BlobStore(settings.media.files_dir)
+        await asyncio.to_thread(state.blobs.prepare)
+        sweeping = asyncio.create_task(
+            sweeper.sweep_forever(state.files, state.blobs, settings.media.sweep_seconds), name="payambar-sweeper"
+        )
         try:
             yield
         finally:
+            sweeping.cancel()
             await state.realtime.close()
             await state.store.close()
             await state.broadcaster.disconnect()
@@ -88,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.login_failures = FailureLimiter()
+    app.state.upload_limiter = FailureLimiter(settings.media.uploads_per_minute, 60)
     return app
 
 

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from media.settings import MediaSettings, load_media_settings
+
 log = logging.getLogger("payambar")
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/payambar.db"
@@ -29,6 +31,7 @@ class Settings:
     sqlite_synchronous: str
     data_dir: Path
     outbox_limit: int
+    media: MediaSettings
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,4 +109,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
+        media=load_media_settings(env, data_dir, _int),
     )
