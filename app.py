@@ -16,7 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from media import sweeper
 from media.blobs import BlobStore
-from routes import auth, errors, files, health, messages, openapi, pages, updates, uploads, users, ws
+from routes import auth, avatars, errors, files, health, messages, openapi, pages, updates, uploads, users, ws
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
@@ -52,6 +52,9 @@ API_ROUTES = [
     Route("/files/{file_id}", files.download),
     Route("/files/{file_id}/info", files.info),
     Route("/files/{file_id}/thumbnail", files.thumbnail),
+    Route("/me/avatar", avatars.set_avatar, methods=["PUT"]),
+    Route("/me/avatar", avatars.delete_avatar, methods=["DELETE"]),
+    Route("/users/{username}/avatar", avatars.serve),
 ]
 
 ROUTES = [
