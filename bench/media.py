@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import base64
 import io
+import os
 import statistics
 import tempfile
 import time
@@ -153,6 +154,51 @@ def photo_processing_ms(rounds: int) -> dict:
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
 
 
+async def storage_choice(size: int) -> None:
+    """Where shared bytes could live: a shared folder (FILES_DIR) or PostgreSQL in 256 KiB rows."""
+    import asyncpg
+
+    data = payload(size)
+    chunks = [data[i : i + 256 * 1024] for i in range(0, size, 256 * 1024)]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "blob"
+        started = time.perf_counter()
+        await asyncio.to_thread(_write_file, path, chunks)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        await asyncio.to_thread(path.read_bytes)
+        read = time.perf_counter() - started
+    print(f"shared folder: write {size / 2**20 / written:.0f} MB/s (fsync), read {size / 2**20 / read:.0f} MB/s")
+    try:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres", timeout=3)
+    except (OSError, asyncpg.PostgresError) as error:
+        print(f"PostgreSQL chunks: not measured ({error})")
+        return
+    try:
+        await conn.execute("CREATE TEMP TABLE blob_chunks (n INTEGER PRIMARY KEY, bytes BYTEA NOT NULL)")
+        started = time.perf_counter()
+        async with conn.transaction():
+            await conn.executemany("INSERT INTO blob_chunks VALUES ($1, $2)", list(enumerate(chunks)))
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        rows = await conn.fetch("SELECT bytes FROM blob_chunks ORDER BY n")
+        read = time.perf_counter() - started
+        assert b"".join(row[0] for row in rows) == data
+        print(
+            f"PostgreSQL 256 KiB chunks: write {size / 2**20 / written:.0f} MB/s, read {size / 2**20 / read:.0f} MB/s"
+        )
+    finally:
+        await conn.close()
+
+
+def _write_file(path: Path, chunks: list[bytes]) -> None:
+    with open(path, "wb") as handle:
+        for chunk in chunks:
+            handle.write(chunk)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 async def run(quick: bool) -> None:
     size = (8 if quick else 20) * 1024 * 1024
     with tempfile.TemporaryDirectory() as folder:
@@ -193,6 +239,7 @@ async def run(quick: bool) -> None:
                 )
         finally:
             server.stop()
+    await storage_choice(size)
     photo = photo_processing_ms(3 if quick else 10)
     print(f"photo 4000x3000 JPEG: clean + thumbnail + blurhash {photo['median_ms']:.0f} ms median", end="")
     print(f", {photo['max_ms']:.0f} ms max")

@@ -247,3 +247,20 @@ async def test_too_many_uploads_started_is_429_with_retry_after(limited_server):
     assert_refused(response, 429, "rate_limited")
     assert int(response.headers["retry-after"]) > 0
     await sara.close()
+
+
+async def test_two_instances_sharing_files_dir_continue_and_serve_each_others_uploads(server_factory, tmp_path):
+    shared = {"FILES_DIR": str(tmp_path / "shared-files"), "SECRET_KEY": "shared-secret-key-for-two-instances"}
+    first = server_factory(**shared)
+    sara = await register(first)  # before the second starts: this version allocates user ids in the process
+    second = server_factory(DATABASE_URL=first.env["DATABASE_URL"], **shared)
+    data = unique_bytes(300_000)
+    location = await tus.start(sara, len(data), "shared.txt")
+    assert (await tus.append(sara, location, 0, data[:100_000])).status_code == 204
+    on_second = Api(second, sara.token, sara.user)
+    assert (await tus.head(on_second, location)).headers["upload-offset"] == "100000"
+    assert (await tus.append(on_second, location, 100_000, data[100_000:])).status_code == 204
+    file_id = location.rsplit("/", 1)[1]
+    assert (await sara.get(f"/api/files/{file_id}")).content == data
+    assert (await on_second.get(f"/api/files/{file_id}")).content == data
+    await close_all(sara, on_second)
