@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from routes.http import JSON
+from routes.openapi_media import MEDIA_PATHS, MEDIA_SCHEMAS
 
 
 def _ref(name: str) -> dict:
@@ -260,9 +261,9 @@ DOCUMENT = {
         "version": "1",
         "description": "A self-hosted 1-to-1 messenger. WebSocket protocol: see README.",
     },
-    "paths": PATHS,
+    "paths": {**PATHS, **MEDIA_PATHS},
     "components": {
-        "schemas": SCHEMAS,
+        "schemas": {**SCHEMAS, **MEDIA_SCHEMAS},
         "responses": {"Error": _answer("An error", _ref("Error"))},
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
     },
