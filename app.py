@@ -99,8 +99,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["authorization", "content-type"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"],
+                allow_headers=["authorization", "content-type", *uploads.TUS_REQUEST_HEADERS],
+                expose_headers=uploads.TUS_RESPONSE_HEADERS,
                 max_age=600,
             )
         )

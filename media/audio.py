@@ -79,7 +79,7 @@ def read_ogg(handle: BinaryIO) -> VoiceInfo:
                 packet_size = 0
         if granule >= 0:
             last_granule = granule
-    if last_granule < 0:
+    if last_granule < 0 or not packets:
         raise NotVoice("no audio in the Ogg stream")
     duration_ms = max(0, last_granule - pre_skip) * 1000 // OPUS_RATE
     return VoiceInfo(duration_ms, waveform(packets))

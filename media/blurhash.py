@@ -37,7 +37,8 @@ def encode(image: Image.Image, x_components: int = 4, y_components: int = 3) -> 
     sample = image.convert("RGB")
     sample.thumbnail((SAMPLE_SIDE, SAMPLE_SIDE))
     width, height = sample.size
-    linear = [tuple(_to_linear(c) for c in pixel) for pixel in sample.getdata()]
+    raw = sample.tobytes()
+    linear = [(_to_linear(raw[i]), _to_linear(raw[i + 1]), _to_linear(raw[i + 2])) for i in range(0, len(raw), 3)]
     factors = []
     for j in range(y_components):
         cos_y = [math.cos(math.pi * j * y / height) for y in range(height)]

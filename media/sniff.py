@@ -10,7 +10,8 @@ import re
 from pathlib import Path
 
 HEAD_BYTES = 4096  # enough for every signature below, and for a WebM's track list
-VIDEO_CODEC_ID = re.compile(rb"\x86[\x81-\xbf]V_")  # a Matroska CodecID element naming a video codec
+# A Matroska CodecID element (0x86, then its size in 1 to 4 bytes) naming a video codec.
+VIDEO_CODEC_ID = re.compile(rb"\x86(?:[\x80-\xff]|[\x40-\x7f].|[\x20-\x3f]..|[\x10-\x1f]...)V_", re.DOTALL)
 
 ZIP_DOCUMENTS = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

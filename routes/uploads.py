@@ -32,6 +32,10 @@ OFFSET_TYPE = "application/offset+octet-stream"
 WRITE_CHUNK = 256 * 1024  # bytes gathered before each write: a cut loses at most this much
 NAME_MAX = 200
 LOCK_WAIT_SECONDS = 3
+# What a browser on another origin (CORS_ORIGINS) may send and read.
+TUS_REQUEST_HEADERS = ["tus-resumable", "upload-length", "upload-metadata", "upload-offset"]
+TUS_RESPONSE_HEADERS = ["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable",
+                        "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-File"]  # fmt: skip
 
 
 def tus_error(status: int, code: str, message: str, **headers: str) -> ApiError:

@@ -34,6 +34,7 @@ MEDIA = [
     " duration_ms INTEGER, waveform TEXT, blurhash TEXT, thumbnail_sha256 TEXT, created_at BIGINT NOT NULL)",
     "CREATE INDEX files_by_owner ON files (owner_id)",
     "ALTER TABLE messages ADD COLUMN file_id TEXT",
+    "ALTER TABLE messages ADD COLUMN attachment TEXT",  # the file object as JSON: files never change
     "CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL",
     "CREATE TABLE avatars (user_id INTEGER PRIMARY KEY, version TEXT NOT NULL, small_sha256 TEXT NOT NULL,"
     " medium_sha256 TEXT NOT NULL, large_sha256 TEXT NOT NULL, updated_at BIGINT NOT NULL)",
