@@ -99,16 +99,25 @@ async def file(conn, file_id: str) -> StoredFile | None:
 
 
 async def file_for(conn, file_id: str, user_id: int) -> StoredFile | None:
-    """The file, if this user may fetch it: they uploaded it, or it is in a message (not deleted)
-    of a conversation they are part of."""
+    """The file, if this user may fetch it: it is in a message (not deleted) of a conversation
+    they are part of, or they uploaded it and have not sent it yet. Deleting the message that
+    carried a file ends access for both sides, its sender included."""
     found = await file(conn, file_id)
-    if found is None or found.owner_id == user_id:
-        return found
-    shared = await conn.fetch_value(
-        "SELECT 1 FROM messages WHERE file_id = ? AND deleted = 0 AND (sender_id = ? OR recipient_id = ?) LIMIT 1",
-        (file_id, user_id, user_id),
+    if found is None:
+        return None
+    shared, sent = await conn.fetch_several(
+        [
+            (
+                "SELECT 1 FROM messages WHERE file_id = ? AND deleted = 0 AND (sender_id = ? OR recipient_id = ?)"
+                " LIMIT 1",
+                (file_id, user_id, user_id),
+            ),
+            ("SELECT 1 FROM messages WHERE file_id = ? LIMIT 1", (file_id,)),
+        ]
     )
-    return found if shared else None
+    if shared or (found.owner_id == user_id and not sent):
+        return found
+    return None
 
 
 async def files_by_id(conn, file_ids: list[str]) -> dict[str, StoredFile]:
