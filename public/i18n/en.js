@@ -75,6 +75,8 @@ export default {
   loading: 'Loading…',
   too_long: 'The message is too long.',
   // media
+  photo: 'Photo',
+  voice_message: 'Voice message',
   attach: 'Attach a file',
   record_voice: 'Record a voice message',
   send_voice: 'Stop and send',

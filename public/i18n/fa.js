@@ -75,6 +75,8 @@ export default {
   loading: 'در حال بارگذاری…',
   too_long: 'پیام بیش از اندازه بلند است.',
   // media
+  photo: 'عکس',
+  voice_message: 'پیام صوتی',
   attach: 'پیوست فایل',
   record_voice: 'ضبط پیام صوتی',
   send_voice: 'توقف و ارسال',

@@ -87,6 +87,13 @@ function kindOf(file) {
   return 'file';
 }
 
+// A file message without text, in the chat list.
+export function attachmentLabel(file) {
+  if (!file) return '';
+  const kind = kindOf(file);
+  return kind === 'photo' ? t('photo') : kind === 'voice' ? `${t('voice_message')} ${formatDuration(file.duration_ms)}` : file.name;
+}
+
 // What changes a bubble's attachment part (for the bubble signature).
 export function attachmentSignature(message) {
   const file = message.attachment;
