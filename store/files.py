@@ -204,6 +204,9 @@ class SetAvatar:
 
     async def apply(self, batch) -> None:
         await batch.conn.execute("DELETE FROM avatars WHERE user_id = ?", (self.user_id,))
+        version = None if self.avatar is None else self.avatar.version
+        # users.avatar names the version, so every read of a user has it without a join.
+        await batch.conn.execute("UPDATE users SET avatar = ? WHERE id = ?", (version, self.user_id))
         if self.avatar is None:
             return
         a = self.avatar

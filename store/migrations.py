@@ -36,6 +36,7 @@ MEDIA = [
     "ALTER TABLE messages ADD COLUMN file_id TEXT",
     "ALTER TABLE messages ADD COLUMN attachment TEXT",  # the file object as JSON: files never change
     "CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL",
+    "ALTER TABLE users ADD COLUMN avatar TEXT",  # the profile photo's version, NULL without one
     "CREATE TABLE avatars (user_id INTEGER PRIMARY KEY, version TEXT NOT NULL, small_sha256 TEXT NOT NULL,"
     " medium_sha256 TEXT NOT NULL, large_sha256 TEXT NOT NULL, updated_at BIGINT NOT NULL)",
 ]
