@@ -75,6 +75,8 @@ export default {
   loading: 'Loading…',
   too_long: 'The message is too long.',
   // media
+  previous_photo: 'Previous photo',
+  next_photo: 'Next photo',
   photo: 'Photo',
   voice_message: 'Voice message',
   attach: 'Attach a file',

@@ -75,6 +75,8 @@ export default {
   loading: 'در حال بارگذاری…',
   too_long: 'پیام بیش از اندازه بلند است.',
   // media
+  previous_photo: 'عکس قبلی',
+  next_photo: 'عکس بعدی',
   photo: 'عکس',
   voice_message: 'پیام صوتی',
   attach: 'پیوست فایل',

@@ -162,7 +162,8 @@ function photo(file) {
     image.src = URL.createObjectURL(file.blob);
   } else {
     objectUrl(file.thumbnail ?? `/api/files/${file.id}`).then((url) => (image.src = url), () => {});
-    frame.addEventListener('click', () => openViewer(file));
+    frame.photoFile = file; // the viewer walks the chat's photos through this
+    frame.addEventListener('click', () => openViewer(file, chatPhotos(frame)));
   }
   return frame;
 }
@@ -264,34 +265,82 @@ function voice(file) {
 
 // ---- the photo viewer --------------------------------------------------------------------------
 
-export function openViewer(file) {
-  const image = h('img', { class: 'viewer-image', alt: file.name, 'data-testid': 'viewer-image' });
-  const status = h('p', { class: 'viewer-status', 'aria-live': 'polite' }, t('loading'));
+function chatPhotos(frame) {
+  const log = frame.closest('[data-testid=messages]') ?? document;
+  return [...log.querySelectorAll('.photo')].map((element) => element.photoFile).filter(Boolean);
+}
+
+const SWIPE_PX = 50;
+
+// Full size over everything: click to zoom, arrows or a swipe for the chat's other photos,
+// download, Escape or the close button to leave.
+export function openViewer(file, photos = [file]) {
+  let index = Math.max(0, photos.findIndex((photo) => photo.id === file.id));
+  const image = h('img', { class: 'viewer-image', alt: '', 'data-testid': 'viewer-image' });
+  const status = h('p', { class: 'viewer-status', 'aria-live': 'polite' });
   const close = h('button', { type: 'button', class: 'viewer-button', 'aria-label': t('close'), 'data-testid': 'viewer-close' }, mediaIcon('close'));
   const download = h('button', { type: 'button', class: 'viewer-button', 'aria-label': t('download') }, mediaIcon('download'));
-  const viewer = h('div', { class: 'viewer', role: 'dialog', 'aria-modal': 'true', 'aria-label': file.name, 'data-testid': 'viewer' }, h('div', { class: 'viewer-bar' }, download, close), image, status);
+  const previous = h('button', { type: 'button', class: 'viewer-button viewer-previous', 'aria-label': t('previous_photo'), 'data-testid': 'viewer-previous' }, '‹');
+  const next = h('button', { type: 'button', class: 'viewer-button viewer-next', 'aria-label': t('next_photo'), 'data-testid': 'viewer-next' }, '›');
+  const viewer = h('div', { class: 'viewer', role: 'dialog', 'aria-modal': 'true', 'data-testid': 'viewer' }, h('div', { class: 'viewer-bar' }, download, close), previous, image, next, status);
   const before = document.activeElement;
+  let loading = null;
+
+  function show(at) {
+    index = (at + photos.length) % photos.length;
+    const shown = photos[index];
+    loading?.abort();
+    loading = new AbortController();
+    viewer.setAttribute('aria-label', shown.name);
+    viewer.dataset.stage = 'loading';
+    viewer.dataset.index = String(index);
+    image.classList.remove('zoomed');
+    image.alt = shown.name;
+    previous.hidden = next.hidden = photos.length < 2;
+    status.textContent = t('loading');
+    objectUrl(shown.thumbnail ?? `/api/files/${shown.id}`).then((url) => viewer.dataset.stage === 'loading' && (image.src = url), () => {});
+    fetchBlob(`/api/files/${shown.id}`, (loaded, total) => total && (status.textContent = `${Math.floor((loaded / total) * 100).toLocaleString(locale())}٪`), loading.signal).then(
+      (blob) => {
+        image.src = URL.createObjectURL(blob);
+        viewer.dataset.stage = 'full';
+        status.textContent = '';
+      },
+      (error) => error.name !== 'AbortError' && (status.textContent = t('err_network')),
+    );
+  }
+
   const shut = () => {
+    loading?.abort();
     viewer.remove();
     document.removeEventListener('keydown', keys);
     before?.focus?.();
   };
-  const keys = (event) => event.key === 'Escape' && shut();
+  // In a right-to-left page the next photo is to the left.
+  const forward = (step) => show(index + (document.dir === 'rtl' ? -step : step));
+  const keys = (event) => {
+    if (event.key === 'Escape') shut();
+    else if (event.key === 'ArrowRight') forward(1);
+    else if (event.key === 'ArrowLeft') forward(-1);
+  };
   close.addEventListener('click', shut);
-  download.addEventListener('click', () => saveFile(file).catch(() => toast(t('err_network'))));
-  image.addEventListener('click', () => image.classList.toggle('zoomed'));
-  viewer.addEventListener('click', (event) => event.target === viewer && shut());
+  download.addEventListener('click', () => saveFile(photos[index]).catch(() => toast(t('err_network'))));
+  previous.addEventListener('click', () => show(index - 1));
+  next.addEventListener('click', () => show(index + 1));
+  let swipeFrom = null;
+  let swiped = false; // a swipe ends in a click, which must not zoom or close
+  image.addEventListener('click', () => (swiped ? (swiped = false) : image.classList.toggle('zoomed')));
+  viewer.addEventListener('click', (event) => (swiped ? (swiped = false) : event.target === viewer && shut()));
+  viewer.addEventListener('pointerdown', (event) => (swipeFrom = event.clientX));
+  viewer.addEventListener('pointerup', (event) => {
+    const moved = swipeFrom == null ? 0 : event.clientX - swipeFrom;
+    swipeFrom = null;
+    swiped = Math.abs(moved) > SWIPE_PX && !image.classList.contains('zoomed');
+    if (swiped) forward(moved < 0 ? 1 : -1);
+  });
   document.addEventListener('keydown', keys);
   document.body.append(viewer);
   close.focus();
-  fetchBlob(`/api/files/${file.id}`, (loaded, total) => total && (status.textContent = `${Math.floor((loaded / total) * 100).toLocaleString(locale())}٪`)).then(
-    (blob) => {
-      image.src = URL.createObjectURL(blob);
-      viewer.dataset.stage = 'full';
-      status.remove();
-    },
-    () => (status.textContent = t('err_network')),
-  );
+  show(index);
 }
 
 // ---- the composer's controls -------------------------------------------------------------------
