@@ -39,12 +39,13 @@ export async function createUpload(blob, name, signal) {
   return response.headers.get('location');
 }
 
-// The server's offset, or null when the upload is gone (expired, or never finished creating).
-export async function uploadOffset(location, signal) {
+// {offset, length} as the server has them, or null when the upload is gone (expired, or
+// never finished creating). A finished upload answers offset = length (its file's size).
+export async function uploadState(location, signal) {
   const response = await call('HEAD', location, {}, undefined, signal);
   if (response.status === 404) return null;
   if (!response.ok) throw new ApiError(response.status, `http_${response.status}`);
-  return Number(response.headers.get('upload-offset'));
+  return { offset: Number(response.headers.get('upload-offset')), length: Number(response.headers.get('upload-length')) };
 }
 
 // One PATCH by XMLHttpRequest, the one browser API that reports upload progress.
@@ -78,7 +79,9 @@ function patch(location, offset, chunk, onBytes, signal) {
 // Sends the Blob (resuming at `location` when given); returns the file id. `onLocation` is told
 // the address as soon as it exists, so the caller can keep it for a resume after a reload.
 export async function uploadBlob({ blob, name, location = null, onLocation, onProgress, signal }) {
-  let offset = location ? await uploadOffset(location, signal) : null;
+  const known = location ? await uploadState(location, signal) : null;
+  if (known && known.offset === known.length) return location.slice(location.lastIndexOf('/') + 1); // done before a reload
+  let offset = known?.offset ?? null;
   if (offset == null) {
     location = await createUpload(blob, name, signal);
     await onLocation?.(location);
