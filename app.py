@@ -83,7 +83,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.blobs = BlobStore(settings.media.files_dir)
         await asyncio.to_thread(state.blobs.prepare)
         sweeping = asyncio.create_task(
-            sweeper.sweep_forever(state.files, state.blobs, settings.media.sweep_seconds), name="payambar-sweeper"
+            sweeper.sweep_forever(
+                state.files, state.blobs, settings.media.sweep_seconds, settings.media.upload_expiry_seconds
+            ),
+            name="payambar-sweeper",
         )
         try:
             yield

@@ -1,34 +1,55 @@
-"""Cleans up uploads left unfinished past their expiry: their rows and their partial bytes."""
+"""Cleans up uploads left unfinished past their expiry (rows and partial bytes), and files that
+a crash left half-made in the temporary folder."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from pathlib import Path
 
 from store.records import now_ms
 
 log = logging.getLogger("payambar.media")
 
+TEMP_FILE_HOURS = 1
 
-async def sweep_once(files, blobs) -> int:
+
+def _remove_older_than(folder: Path, cutoff: float) -> int:
+    removed = 0
+    for path in folder.iterdir():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+async def sweep_once(files, blobs, expiry_seconds: int) -> int:
+    """Removes what has expired; the number of uploads removed."""
     expired = await files.expired_uploads(now_ms())
-    if not expired:
-        return 0
-    await files.delete_uploads(expired)
+    if expired:
+        await files.delete_uploads(expired)
 
     def remove() -> None:
         for upload_id in expired:
             blobs.partial_path(upload_id).unlink(missing_ok=True)
+        now = time.time()
+        # Untouched longer than any upload lives: its row is gone (or never was, after a crash).
+        _remove_older_than(blobs.partial, now - expiry_seconds)
+        _remove_older_than(blobs.tmp, now - TEMP_FILE_HOURS * 3600)
 
     await asyncio.to_thread(remove)
     return len(expired)
 
 
-async def sweep_forever(files, blobs, every_seconds: int) -> None:
+async def sweep_forever(files, blobs, every_seconds: int, expiry_seconds: int) -> None:
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            removed = await sweep_once(files, blobs)
+            removed = await sweep_once(files, blobs, expiry_seconds)
         except Exception:  # a failed sweep is tried again next time; it must not end the loop
             log.exception("sweeping expired uploads failed")
             continue
