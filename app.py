@@ -16,13 +16,20 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from media import sweeper
 from media.blobs import BlobStore
-from routes import auth, avatars, errors, files, health, messages, openapi, pages, updates, uploads, users, ws
+from routes import auth, avatars, errors, files, health, messages, openapi, pages, updates, uploads, users
+from routes.countlimit import CountLimiter
+from routes.delivery import publisher
 from routes.headers import SecurityHeaders
+from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
-from routes.realtime import Realtime
+from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
 from store.files import FileStore
+from store.migrations import SchemaTooNew
+
+# uvicorn stops (and does not restart workers) when a worker exits with this code.
+STARTUP_FAILURE = 3
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -60,9 +67,14 @@ API_ROUTES = [
 ROUTES = [
     Route("/health", health.health),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
 ]
+
+
+def _refuse_start(reason: str) -> None:
+    print(f"payambar: {reason}", file=sys.stderr, flush=True)
+    os._exit(STARTUP_FAILURE)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -74,11 +86,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
-        state.broadcaster = create_broadcaster()
-        await state.broadcaster.connect()
+        state.broadcaster = create_broadcaster(settings.redis_url)
+        try:
+            await state.broadcaster.connect()
+        except Exception as error:
+            _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        await state.store.open(on_commit=state.broadcaster.publish)
-        state.realtime = Realtime(state.store, state.broadcaster)
+        try:
+            await state.store.open(on_commit=publisher(state.store, state.broadcaster))
+        except SchemaTooNew as error:
+            _refuse_start(str(error))
+        state.broadcaster.on_revoke = state.store.forget_session
+        state.presence = Presence(state.store, state.broadcaster)
+        state.login_failures = FailureLimiter(state.broadcaster.backend)
+        state.upload_limiter = CountLimiter(state.broadcaster.backend, "upload", settings.media.uploads_per_minute, 60)
         state.files = FileStore(state.store)
         state.blobs = BlobStore(settings.media.files_dir)
         await asyncio.to_thread(state.blobs.prepare)
@@ -92,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             sweeping.cancel()
-            await state.realtime.close()
+            await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
 
@@ -115,8 +136,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_failures = FailureLimiter()
-    app.state.upload_limiter = FailureLimiter(settings.media.uploads_per_minute, 60)
     return app
 
 
@@ -134,6 +153,6 @@ def __getattr__(name: str):
         application = create_app()
     except SettingsError as error:
         print(f"payambar: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     globals()["app"] = application
     return application

@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from store.records import now_ms
+from store.rows import now_ms
 
 log = logging.getLogger("payambar.media")
 

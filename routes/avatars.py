@@ -15,8 +15,10 @@ from media import process, sniff
 from media.blobs import UPLOAD_ID
 from media.images import AVATAR_SIZES
 from routes import validate
+from routes.bodies import read_json
 from routes.files import content_disposition, stream_blob
-from routes.http import JSON, ApiError, invalid, read_json, require_user
+from routes.responses import JSON, ApiError, invalid, rate_limited
+from routes.tokens import require_user
 from store.files import Avatar
 
 DEFAULT_SIZE = 256
@@ -40,13 +42,9 @@ async def set_avatar(request: Request) -> JSON:
         raise ApiError(404, "file_not_found", "No such file.")
     if photo.mime not in sniff.IMAGE_TYPES:
         raise invalid("file_id", "A profile photo must be a JPEG, PNG, GIF or WebP image.")
-    limit_key = (str(user_id), "avatar")
-    wait = state.upload_limiter.retry_after(limit_key)
+    wait = await state.upload_limiter.take(f"{user_id}:avatar")
     if wait:
-        raise ApiError(
-            429, "rate_limited", "Too many photo changes; try again later.", headers={"Retry-After": str(wait)}
-        )
-    state.upload_limiter.failed(limit_key)
+        raise rate_limited(wait, "Too many photo changes; try again later.")
     source = state.blobs.path(photo.sha256)
     try:
         sizes = await asyncio.to_thread(
@@ -57,7 +55,7 @@ async def set_avatar(request: Request) -> JSON:
     avatar = Avatar(sizes[640][:16], sizes[64], sizes[256], sizes[640])
     await state.files.set_avatar(user_id, avatar)
     user = await state.store.user_by_id(user_id)
-    return JSON({"avatar": avatar_url(user[1], avatar.version)})
+    return JSON({"avatar": avatar_url(user.username, avatar.version)})
 
 
 async def delete_avatar(request: Request) -> Response:

@@ -15,7 +15,9 @@ from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSati
 
 from media import sniff
 from media.blobs import UPLOAD_ID
-from routes.http import JSON, ApiError, error_body, require_user
+from routes.protocol import error_body
+from routes.responses import JSON, ApiError
+from routes.tokens import require_user
 from store.files import StoredFile
 
 # Revalidated on every use (cheap with the ETag), so a deleted message stops a cached copy too.

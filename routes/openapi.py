@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from routes.http import JSON
 from routes.openapi_media import MEDIA_PATHS, MEDIA_SCHEMAS
+from routes.responses import JSON
 
 
 def _ref(name: str) -> dict:

@@ -22,9 +22,10 @@ from starlette.responses import Response
 
 from media import process, sniff
 from media.blobs import UPLOAD_ID
-from routes.http import ApiError, require_user
+from routes.responses import ApiError
+from routes.tokens import require_user
 from store.files import QuotaExceeded, StoredFile, Upload
-from store.records import now_ms
+from store.rows import now_ms
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
@@ -127,11 +128,9 @@ async def create(request: Request) -> Response:
     metadata = parse_metadata(request.headers.get("upload-metadata", ""))
     name = safe_name(metadata.get("filename") or metadata.get("name") or "")
     state = request.app.state
-    limit_key = (str(user_id), "upload")
-    wait = state.upload_limiter.retry_after(limit_key)
+    wait = await state.upload_limiter.take(f"{user_id}:create")
     if wait:
         raise tus_error(429, "rate_limited", "Too many uploads started; try again later.", **{"Retry-After": str(wait)})
-    state.upload_limiter.failed(limit_key)  # every creation counts towards the limit
     created = now_ms()
     upload = Upload(
         secrets.token_urlsafe(16), user_id, name, length, created, created + media.upload_expiry_seconds * 1000

@@ -12,7 +12,8 @@ import orjson
 
 from store.connection import Row
 from store.errors import NotFound, StoreError
-from store.records import now_ms
+from store.operations import Operation
+from store.rows import now_ms
 
 UPLOAD_COLUMNS = "id, user_id, name, length, created_at, expires_at"
 FILE_COLUMNS = (
@@ -145,7 +146,7 @@ async def avatar_versions(conn, user_ids: list[int]) -> dict[int, str]:
 
 
 @dataclass(slots=True)
-class CreateUpload:
+class CreateUpload(Operation):
     """Starts an upload unless the user's files and open uploads would pass their quota."""
 
     upload: Upload
@@ -168,7 +169,7 @@ class CreateUpload:
 
 
 @dataclass(slots=True)
-class FinishUpload:
+class FinishUpload(Operation):
     """The upload is complete: its row becomes a file row under the same id."""
 
     stored: StoredFile
@@ -189,7 +190,7 @@ class FinishUpload:
 
 
 @dataclass(slots=True)
-class DeleteUploads:
+class DeleteUploads(Operation):
     upload_ids: list[str]
 
     async def apply(self, batch) -> int:
@@ -198,7 +199,7 @@ class DeleteUploads:
 
 
 @dataclass(slots=True)
-class SetAvatar:
+class SetAvatar(Operation):
     user_id: int
     avatar: Avatar | None  # None removes it
 
