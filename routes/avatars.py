@@ -17,6 +17,7 @@ from media.images import AVATAR_SIZES
 from routes import validate
 from routes.bodies import read_json
 from routes.files import content_disposition, stream_blob
+from routes.protocol import profile_frame
 from routes.responses import JSON, ApiError, invalid, rate_limited
 from routes.tokens import require_user
 from store.files import Avatar
@@ -54,14 +55,25 @@ async def set_avatar(request: Request) -> JSON:
         raise ApiError(refusal.status, refusal.code, refusal.message) from None
     avatar = Avatar(sizes[640][:16], sizes[64], sizes[256], sizes[640])
     await state.files.set_avatar(user_id, avatar)
-    user = await state.store.user_by_id(user_id)
+    user = await _tell_peers(state, user_id)
     return JSON({"avatar": avatar_url(user.username, avatar.version)})
 
 
 async def delete_avatar(request: Request) -> Response:
     user_id, _ = await require_user(request)
-    await request.app.state.files.set_avatar(user_id, None)
+    state = request.app.state
+    await state.files.set_avatar(user_id, None)
+    await _tell_peers(state, user_id)
     return Response(status_code=204)
+
+
+async def _tell_peers(state, user_id: int):
+    """The `profile` frame to the people the user chats with; the user as now stored."""
+    user = await state.store.user_by_id(user_id)
+    frame = profile_frame(user)
+    for peer_id in await state.store.peer_ids(user_id):
+        state.broadcaster.send(peer_id, frame)
+    return user
 
 
 async def serve(request: Request) -> Response:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from media.blobs import UPLOAD_ID
 from routes import validate
 from routes.bodies import query_int, read_json
-from routes.protocol import iso, message_object, user_object
+from routes.protocol import dumps, iso, message_object, user_object
 from routes.responses import JSON, ApiError
 from routes.tokens import require_user, user_id_of
 from store.operations import SendMessage
@@ -58,13 +59,30 @@ async def send(request: Request) -> JSON:
 
 async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=None, ref=None) -> SendMessage:
     """Checks a send request (HTTP body or WebSocket frame) and makes its store operation."""
-    text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    file_id, attachment = await attached_file(state, user_id, body.get("file_id"))
+    text = body.get("text")
+    if file_id is not None and text in (None, ""):
+        text = ""  # a file may go without a caption
+    else:
+        text = validate.message_text(text, state.settings.max_message_length)
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         raise validate.invalid("reply_to", "reply_to must be a message of this conversation.")
-    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)
+    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, file_id, attachment)
+
+
+async def attached_file(state, user_id: int, file_id) -> tuple[str | None, str | None]:
+    """(file id, the file object as JSON) of a file the sender uploaded; (None, None) without one."""
+    if file_id is None:
+        return None, None
+    if not isinstance(file_id, str) or not UPLOAD_ID.fullmatch(file_id):
+        raise validate.invalid("file_id", "file_id must be the id of a file you uploaded.")
+    found = await state.files.file(file_id)
+    if found is None or found.owner_id != user_id:
+        raise ApiError(404, "file_not_found", "No such file.")
+    return file_id, dumps(found.as_dict())
 
 
 async def edit(request: Request) -> JSON:

@@ -33,8 +33,11 @@ class UpdateKind(IntEnum):
 # Update kinds whose message_id names a message (the read kinds carry a read-up-to id instead).
 MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateKind.DELETE)
 
-MESSAGE_COLUMNS = "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status"
-USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen"
+MESSAGE_COLUMNS = (
+    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status,"
+    " file_id, attachment"
+)
+USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen, avatar"
 UPDATE_COLUMNS = "user_id, seq, kind, message_id, peer_id"
 
 
@@ -54,6 +57,8 @@ class Message:
     edited_at: int | None
     deleted: int
     status: int
+    file_id: str | None = None  # a file sent with it (media)
+    attachment: str | None = None  # that file's object as JSON: files never change
 
     def values(self) -> tuple:
         """The row in MESSAGE_COLUMNS order, for INSERT."""
@@ -68,6 +73,8 @@ class Message:
             self.edited_at,
             self.deleted,
             self.status,
+            self.file_id,
+            self.attachment,
         )
 
     def copy(self) -> Message:
@@ -82,6 +89,7 @@ class User:
     bio: str
     created_at: int
     last_seen: int | None
+    avatar: str | None = None  # the profile photo's version
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ import io
 import pytest
 import tus
 from checks import close_all, register_many
-from helpers import Api
+from helpers import Api, Socket
 from media_samples import jpeg_with_gps, unique_bytes
 from PIL import Image
 
@@ -80,3 +80,35 @@ async def test_an_unknown_size_is_422_and_no_photo_is_404(users):
     url = await set_photo(sara)
     refused(await sara.get(f"{url}&size=100"), 422, "invalid_input")
     refused(await sara.get("/api/users/nobody_here_at_all/avatar"), 404, "avatar_not_found")
+
+
+async def test_user_objects_carry_the_photo_url_or_null(users):
+    sara, omid = users
+    await sara.send(omid.username, "hello")
+    url = await set_photo(sara)
+    assert (await omid.get(f"/api/users/{sara.username}")).json()["avatar"] == url
+    assert (await sara.get("/api/me")).json()["avatar"] == url
+    chats = (await omid.get("/api/conversations")).json()["conversations"]
+    assert next(c for c in chats if c["peer"]["username"] == sara.username)["peer"]["avatar"] == url
+    assert (await sara.delete("/api/me/avatar")).status_code == 204
+    assert (await omid.get(f"/api/users/{sara.username}")).json()["avatar"] is None
+
+
+async def test_the_people_you_chat_with_hear_of_a_new_photo(live_server, users):
+    sara, omid = users
+    await sara.send(omid.username, "hi")
+    socket = await Socket.open(live_server, omid.token)
+    url = await set_photo(sara)
+    frame = await socket.expect("profile")
+    assert frame["user"]["username"] == sara.username and frame["user"]["avatar"] == url
+    assert (await sara.delete("/api/me/avatar")).status_code == 204
+    frame = await socket.expect("profile")
+    assert frame["user"]["avatar"] is None
+    await socket.close()
+
+
+async def test_changing_the_photo_needs_a_token(live_server):
+    anonymous = Api(live_server)
+    refused(await anonymous.request("PUT", "/api/me/avatar", json={"file_id": "A" * 22}), 401, "unauthorized")
+    refused(await anonymous.delete("/api/me/avatar"), 401, "unauthorized")
+    await anonymous.close()
