@@ -1,0 +1,230 @@
+"""Photos, files and voice notes in the browser app, between two people, on a bad network."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+from browser_helpers import CHROMIUM, CHROMIUM_ARGS, People, open_chat, token_of
+from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+
+CHUNK = 256 * 1024
+FAKE_AUDIO = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium with a fake microphone (a beeping tone) that needs no permission prompt."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + FAKE_AUDIO)
+        yield chromium
+        chromium.close()
+
+
+def noisy_jpeg(path: Path, width: int, height: int) -> int:
+    """A photo-like JPEG (noise does not compress) of a few megabytes; its size."""
+    image = Image.merge("RGB", [Image.effect_noise((width, height), sigma) for sigma in (50, 70, 90)])
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=92)
+    path.write_bytes(buffer.getvalue())
+    return len(buffer.getvalue())
+
+
+def two_in_a_chat(people: People):
+    omid_page, omid = people.register("omid")
+    sara_page, sara = people.register("sara")
+    open_chat(sara_page, omid)
+    open_chat(omid_page, sara)
+    return sara_page, sara, omid_page, omid
+
+
+def test_a_photo_and_a_file_go_between_two_people(people, tmp_path, screenshot):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "sunset.jpg"
+    noisy_jpeg(photo_path, 800, 600)
+    sara_page.get_by_test_id("composer").fill("غروب")
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+
+    photo = omid_page.get_by_test_id("attachment-photo")
+    expect(photo.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
+    expect(omid_page.get_by_test_id("message-text").filter(has_text="غروب")).to_be_visible()
+    photo.get_by_test_id("photo").click()
+    viewer = omid_page.get_by_test_id("viewer")
+    expect(viewer).to_have_attribute("data-stage", "full")
+    size = omid_page.get_by_test_id("viewer-image").evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    assert size == [800, 600]
+    omid_page.get_by_test_id("viewer-close").click()
+    expect(viewer).to_have_count(0)
+
+    second = tmp_path / "second.jpg"
+    noisy_jpeg(second, 300, 500)
+    sara_page.get_by_test_id("file-picker").set_input_files(str(second))
+    expect(omid_page.get_by_test_id("photo")).to_have_count(2)
+    expect(omid_page.get_by_test_id("photo").nth(1)).to_have_attribute("data-stage", "thumbnail")
+    omid_page.get_by_test_id("photo").first.click()
+    expect(viewer).to_have_attribute("data-index", "0")
+    omid_page.get_by_test_id("viewer-next").click()
+    expect(viewer).to_have_attribute("data-index", "1")
+    expect(viewer).to_have_attribute("data-stage", "full")
+    size = omid_page.get_by_test_id("viewer-image").evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    assert size == [300, 500]
+    omid_page.keyboard.press("Escape")
+    expect(viewer).to_have_count(0)
+
+    notes = tmp_path / "یادداشت.txt"
+    content = ("سلام " + uuid.uuid4().hex + "\n").encode() * 50
+    notes.write_bytes(content)
+    sara_page.get_by_test_id("file-picker").set_input_files(str(notes))
+    card = omid_page.get_by_test_id("attachment-file")
+    expect(card.get_by_test_id("file-name")).to_have_text("یادداشت.txt")
+    with omid_page.expect_download() as download_info:
+        card.get_by_test_id("file-download").click()
+    download = download_info.value
+    assert download.suggested_filename == "یادداشت.txt"
+    assert Path(download.path()).read_bytes() == content
+    screenshot(omid_page)
+
+
+def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(people, tmp_path):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "big.jpg"
+    size = noisy_jpeg(photo_path, 1600, 1200)
+    offsets: list[int] = []  # Upload-Offset of every PATCH sent (each sends the chunk from there)
+    sara_page.on(
+        "request",
+        lambda request: (
+            request.method == "PATCH"
+            and "/api/uploads/" in request.url
+            and offsets.append(int(request.headers["upload-offset"]))
+        ),
+    )
+    network = sara_page.context.new_cdp_session(sara_page)
+    network.send("Network.enable")
+    slow = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 600 * 1024}
+    network.send("Network.emulateNetworkConditions", {"offline": False, **slow})
+
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    ring = sara_page.get_by_test_id("upload-progress")
+    sara_page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 45", timeout=30_000
+    )
+    sara_page.context.set_offline(True)
+    network.send("Network.emulateNetworkConditions", {"offline": True, **slow})
+    sent_before_cut = len(offsets)
+    sara_page.wait_for_timeout(1500)
+    expect(ring).to_be_visible()  # still waiting in the outbox
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    sara_page.context.set_offline(False)
+
+    expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail", timeout=30_000)
+    expect(ring).to_have_count(0)
+    assert offsets == sorted(offsets) and offsets.count(0) == 1, offsets  # never started over
+    assert offsets[sent_before_cut] > size * 0.3, offsets  # the first PATCH after the cut goes on from there
+    sent = sum(min(CHUNK, size - offset) for offset in offsets)
+    assert size <= sent <= size + CHUNK, (size, sent, offsets)  # each byte once, give or take a chunk
+
+
+def test_a_voice_note_recorded_with_the_microphone_plays_on_the_other_side(people, screenshot):
+    sara_page, sara, omid_page, _ = two_in_a_chat(people)
+    sara_page.get_by_test_id("record-button").click()
+    expect(sara_page.get_by_test_id("recorder")).to_be_visible()
+    sara_page.wait_for_timeout(2200)
+    expect(sara_page.get_by_test_id("record-timer")).not_to_have_text("۰:۰۰")
+    sara_page.get_by_test_id("record-stop").click()
+
+    voice = omid_page.get_by_test_id("attachment-voice")
+    expect(voice).to_be_visible(timeout=20_000)
+    messages = omid_page.request.get(
+        f"/api/conversations/{sara}/messages", headers={"authorization": f"Bearer {token_of(omid_page)}"}
+    ).json()["messages"]
+    attachment = messages[-1]["attachment"]
+    assert attachment["mime"] in ("audio/webm", "audio/ogg")
+    assert 1500 <= attachment["duration_ms"] <= 4000, attachment
+    assert len(attachment["waveform"]) == 64 and max(attachment["waveform"]) > 0
+    voice.get_by_test_id("voice-play").click()
+    expect(voice.get_by_test_id("voice-play")).to_have_attribute("data-state", "playing")
+    omid_page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=attachment-voice] .voice-bar.played').length > 0"
+    )
+    voice.get_by_test_id("voice-speed").click()
+    expect(voice.get_by_test_id("voice-speed")).to_have_text("۱٫۵×")
+    screenshot(omid_page)
+
+
+def test_recording_can_be_cancelled(people):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    sara_page.get_by_test_id("record-button").click()
+    sara_page.wait_for_timeout(800)
+    sara_page.get_by_test_id("record-cancel").click()
+    expect(sara_page.get_by_test_id("recorder")).to_be_hidden()
+    sara_page.wait_for_timeout(1000)
+    expect(omid_page.get_by_test_id("attachment-voice")).to_have_count(0)
+    expect(sara_page.get_by_test_id("attachment-voice")).to_have_count(0)
+
+
+def test_an_upload_cut_by_a_reload_resumes_from_its_offset(people, tmp_path):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "reload.jpg"
+    size = noisy_jpeg(photo_path, 1400, 1000)
+    offsets: list[int] = []
+    sara_page.on(
+        "request",
+        lambda request: (
+            request.method == "PATCH"
+            and "/api/uploads/" in request.url
+            and offsets.append(int(request.headers["upload-offset"]))
+        ),
+    )
+    network = sara_page.context.new_cdp_session(sara_page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 500 * 1024},
+    )
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    sara_page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 40", timeout=30_000
+    )
+    before_reload = len(offsets)
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    sara_page.reload()
+    expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail", timeout=30_000)
+    assert offsets.count(0) == 1, offsets
+    assert offsets[before_reload] > size * 0.25, offsets  # after the reload it went on, not from 0
+    assert sum(min(CHUNK, size - offset) for offset in offsets) <= size + CHUNK
+
+
+def test_a_profile_photo_is_cropped_square_and_shown(people, tmp_path):
+    omid_page, omid = people.register("omid")
+    page, username = people.register("nika")
+    open_chat(page, omid)
+    page.get_by_test_id("composer").fill("سلام")
+    page.get_by_test_id("composer").press("Enter")
+    page.goto("/")
+    photo_path = tmp_path / "me.jpg"
+    noisy_jpeg(photo_path, 900, 600)
+    page.get_by_test_id("settings-button").click()
+    page.get_by_test_id("avatar-picker").set_input_files(str(photo_path))
+    photo = page.locator(".settings-me .avatar-photo")
+    expect(photo).to_have_attribute("src", re.compile(rf"/api/users/{username}/avatar\?v=\w+&size=256"))
+    page.wait_for_function("() => document.querySelector('.settings-me .avatar-photo')?.naturalWidth === 256")
+    small = page.request.get(f"/api/users/{username}/avatar?size=64")
+    assert small.ok and Image.open(io.BytesIO(small.body())).size == (64, 64)
+
+    omid_page.reload()  # the chat list and the chat header show it
+    item = omid_page.locator(f'[data-testid=chat-item][data-peer="{username}"]')
+    expect(item.locator(".avatar-photo")).to_have_attribute("src", re.compile(r"avatar\?v=\w+&size=64"))
+    item.click()
+    expect(omid_page.locator(".conversation-header .avatar-photo")).to_be_visible()
