@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import fcntl
 import os
 import secrets
+import time
 import unicodedata
 from email.utils import formatdate
 
@@ -237,47 +239,73 @@ async def append(request: Request) -> Response:
 async def _append_locked(request: Request, upload: Upload, offset: int) -> Response:
     state = request.app.state
     path = state.blobs.partial_path(upload.id)
-    current = await asyncio.to_thread(_size, path)
-    if current < 0:
-        raise tus_error(404, "upload_not_found", "No such upload.")
-    if offset != current:
-        raise tus_error(409, "offset_mismatch", "Upload-Offset is not where the upload stands.", **{
-            "Upload-Offset": str(current)
-        })  # fmt: skip
-    handle = await asyncio.to_thread(open, path, "ab")
+    try:
+        handle = await asyncio.to_thread(open, path, "r+b")
+    except FileNotFoundError:
+        raise tus_error(404, "upload_not_found", "No such upload.") from None
+    try:
+        # The file lock keeps other worker processes (and instances sharing FILES_DIR, where the
+        # file system honours it) from writing the same upload at once.
+        if not await _lock(handle):
+            raise tus_error(423, "upload_busy", "Another request is writing this upload; try again.")
+        current = await asyncio.to_thread(_end_of, handle)
+        if offset != current:
+            raise tus_error(409, "offset_mismatch", "Upload-Offset is not where the upload stands.", **{
+                "Upload-Offset": str(current)
+            })  # fmt: skip
+        written = await _receive(request, state, upload, handle, current)
+        if written < upload.length:
+            return _answer(204, {"Upload-Offset": str(written), "Upload-Expires": _http_date(upload.expires_at)})
+        stored = await _finish(state, upload)
+        return _answer(204, {"Upload-Offset": str(written), "Upload-File": stored.id})
+    finally:
+        await asyncio.to_thread(handle.close)  # closing releases the file lock
+
+
+async def _lock(handle) -> bool:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # never blocks: no thread needed
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+
+
+def _end_of(handle) -> int:
+    return handle.seek(0, os.SEEK_END)
+
+
+async def _receive(request: Request, state, upload: Upload, handle, current: int) -> int:
+    """Streams the body to the end of the file, a buffer at a time; the new offset. What
+    arrived before a cut connection is kept."""
     written = current
     pending: list[bytes] = []
     pending_size = 0
-    too_long = False
     head_checked = current > 0
     try:
-        try:
-            async for chunk in request.stream():
-                if written + pending_size + len(chunk) > upload.length:
-                    too_long = True
-                    break
-                pending.append(chunk)
-                pending_size += len(chunk)
-                if not head_checked and pending_size >= min(sniff.HEAD_BYTES, upload.length):
-                    await _check_head(state, upload, b"".join(pending))
-                    head_checked = True
-                if pending_size >= WRITE_CHUNK:
-                    await asyncio.to_thread(_write, handle, pending)
-                    written += pending_size
-                    pending, pending_size = [], 0
-        except ClientDisconnect:
-            pass  # keep what arrived: the client asks HEAD for the offset and goes on from there
-        if pending and not too_long:
-            await asyncio.to_thread(_write, handle, pending)
-            written += pending_size
-    finally:
-        await asyncio.to_thread(handle.close)
-    if too_long:
-        raise tus_error(413, "beyond_length", "The body goes past Upload-Length.", **{"Upload-Offset": str(written)})
-    if written < upload.length:
-        return _answer(204, {"Upload-Offset": str(written), "Upload-Expires": _http_date(upload.expires_at)})
-    stored = await _finish(state, upload)
-    return _answer(204, {"Upload-Offset": str(written), "Upload-File": stored.id})
+        async for chunk in request.stream():
+            if written + pending_size + len(chunk) > upload.length:
+                raise tus_error(413, "beyond_length", "The body goes past Upload-Length.", **{
+                    "Upload-Offset": str(written)
+                })  # fmt: skip
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if not head_checked and pending_size >= min(sniff.HEAD_BYTES, upload.length):
+                await _check_head(state, upload, b"".join(pending))
+                head_checked = True
+            if pending_size >= WRITE_CHUNK:
+                await asyncio.to_thread(_write, handle, pending)
+                written += pending_size
+                pending, pending_size = [], 0
+    except ClientDisconnect:
+        pass  # keep what arrived: the client asks HEAD for the offset and goes on from there
+    if pending:
+        await asyncio.to_thread(_write, handle, pending)
+        written += pending_size
+    return written
 
 
 def _write(handle, chunks: list[bytes]) -> None:

@@ -169,6 +169,23 @@ async def test_an_exe_named_jpg_is_refused_415_from_its_bytes(users):
     assert_refused(await tus.head(sara, location), 404, "upload_not_found")
 
 
+async def _held_patch(server, token: str, location: str, offset: int, data: bytes, send: int):
+    """A PATCH that declares all of `data`, sends `send` bytes and waits; its writer."""
+    parts = urlsplit(server.url)
+    _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    writer.write(
+        (
+            f"PATCH {location} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
+            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
+            f"Upload-Offset: {offset}\r\nContent-Length: {len(data)}\r\n\r\n"
+        ).encode()
+        + data[:send]
+    )
+    await writer.drain()
+    await asyncio.sleep(0.3)
+    return writer
+
+
 async def _cut_patch(server, token: str, location: str, offset: int, data: bytes, send: int) -> None:
     """A PATCH that declares all of `data` but sends only `send` bytes, then drops the connection."""
     parts = urlsplit(server.url)
@@ -252,7 +269,7 @@ async def test_too_many_uploads_started_is_429_with_retry_after(limited_server):
 async def test_two_instances_sharing_files_dir_continue_and_serve_each_others_uploads(server_factory, tmp_path):
     shared = {"FILES_DIR": str(tmp_path / "shared-files"), "SECRET_KEY": "shared-secret-key-for-two-instances"}
     first = server_factory(**shared)
-    sara = await register(first)  # before the second starts: this version allocates user ids in the process
+    sara = await register(first)  # before the second starts (on SQLite ids are counted in the process)
     second = server_factory(DATABASE_URL=first.env["DATABASE_URL"], **shared)
     data = unique_bytes(300_000)
     location = await tus.start(sara, len(data), "shared.txt")
@@ -263,4 +280,36 @@ async def test_two_instances_sharing_files_dir_continue_and_serve_each_others_up
     file_id = location.rsplit("/", 1)[1]
     assert (await sara.get(f"/api/files/{file_id}")).content == data
     assert (await on_second.get(f"/api/files/{file_id}")).content == data
+    await close_all(sara, on_second)
+
+
+async def test_one_request_at_a_time_writes_an_upload_the_others_wait_then_get_423(live_server, users):
+    sara = users[2]
+    data = unique_bytes(400_000)
+    location = await tus.start(sara, len(data))
+    held = await _held_patch(live_server, sara.token, location, 0, data, 100_000)
+    response = await tus.append(sara, location, 0, data)
+    assert_refused(response, 423, "upload_busy")
+    held.transport.abort()
+    offset = 0
+    for _ in range(50):
+        offset = int((await tus.head(sara, location)).headers["upload-offset"])
+        if offset:
+            break
+        await asyncio.sleep(0.1)
+    assert (await tus.append(sara, location, offset, data[offset:])).status_code == 204
+    assert (await sara.get(f"/api/files/{location.rsplit('/', 1)[1]}")).content == data
+
+
+async def test_instances_sharing_files_dir_do_not_write_one_upload_at_once(server_factory, tmp_path):
+    shared = {"FILES_DIR": str(tmp_path / "shared-files"), "SECRET_KEY": "shared-secret-key-for-two-instances"}
+    first = server_factory(**shared)
+    sara = await register(first)
+    second = server_factory(DATABASE_URL=first.env["DATABASE_URL"], **shared)
+    data = unique_bytes(400_000)
+    location = await tus.start(sara, len(data))
+    held = await _held_patch(first, sara.token, location, 0, data, 100_000)
+    on_second = Api(second, sara.token, sara.user)
+    assert_refused(await tus.append(on_second, location, 0, data), 423, "upload_busy")  # the file lock
+    held.transport.abort()
     await close_all(sara, on_second)
