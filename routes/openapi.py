@@ -63,6 +63,7 @@ SCHEMAS = {
         created_at=TIME,
         online=BOOLEAN,
         last_seen=NULLABLE_TIME,
+        avatar={"type": ["string", "null"], "description": "profile photo URL (add &size=64|256|640)"},
     ),
     "Message": _object(
         ["id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status"],
@@ -76,6 +77,7 @@ SCHEMAS = {
         edited_at=NULLABLE_TIME,
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
+        attachment={"oneOf": [{"type": "null"}, _ref("File")]},
     ),
     "Session": _object(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=_ref("User")),
     "Update": {
@@ -214,11 +216,12 @@ PATHS = {
                 **_errors(400, 401, 404, 413, 422),
             },
             _object(
-                ["to", "text", "client_id"],
+                ["to", "client_id"],
                 to=STRING,
-                text=STRING,
+                text={"type": "string", "description": "required unless file_id is given (then a caption)"},
                 client_id=STRING,
                 reply_to={"type": ["integer", "null"]},
+                file_id={"type": "string", "description": "a file you uploaded (POST /api/uploads)"},
             ),
         )
     },
