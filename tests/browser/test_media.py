@@ -155,6 +155,16 @@ def test_a_voice_note_recorded_with_the_microphone_plays_on_the_other_side(peopl
     omid_page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=attachment-voice] .voice-bar.played').length > 0"
     )
+    voice.get_by_test_id("voice-play").click()
+    expect(voice.get_by_test_id("voice-play")).to_have_attribute("data-state", "paused")
+    wave = voice.get_by_test_id("voice-wave")
+    box = wave.bounding_box()
+    omid_page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)  # seek to 3/4
+    expect(wave).not_to_have_attribute("aria-valuenow", "0")
+    played = omid_page.evaluate(
+        "() => document.querySelectorAll('[data-testid=attachment-voice] .voice-bar.played').length"
+    )
+    assert 40 <= played <= 56, played
     voice.get_by_test_id("voice-speed").click()
     expect(voice.get_by_test_id("voice-speed")).to_have_text("۱٫۵×")
     screenshot(omid_page)
