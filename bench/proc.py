@@ -229,3 +229,47 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_ready() -> bool:
+    """Whether the local PostgreSQL answers (trust auth, user postgres)."""
+    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], capture_output=True).returncode == 0
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    """Run SQL through `psql` on the local server; its unaligned, tuples-only output."""
+    r = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        raise RuntimeError(f"psql: {r.stderr.strip()}")
+    return r.stdout
+
+
+class PostgresDB:
+    """A fresh database on the local server for one scenario, dropped on exit."""
+
+    def __init__(self, tag: str):
+        self.name = f"payambar_bench_{tag}_{os.getpid()}"
+        self.url = f"{PG_SERVER}/{self.name}"
+
+    def sql(self, statement: str) -> str:
+        return psql(statement, self.name)
+
+    def __enter__(self) -> PostgresDB:
+        psql(f"DROP DATABASE IF EXISTS {self.name}")
+        psql(f"CREATE DATABASE {self.name}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        except RuntimeError as e:
+            print(f"  could not drop {self.name}: {e}", flush=True)
