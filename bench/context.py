@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import psutil
+
 from bench.checks import stored_exactly_once
 from bench.proc import Server
 from bench.report import Table, dist, samples
@@ -27,7 +29,8 @@ FULL = {
     "chat_fans": 10,
     "fan_k": 3,
     "window": 4,
-    "chat_workers": 1,
+    "chat_workers": None,  # None: as many generator processes as scenario 1 found the relay needs
+    "relay_max_workers": 6,
     "steady_rate": 1000,
     "steady_pairs": 100,
     "steady_duration": 10.0,
@@ -55,7 +58,8 @@ SMOKE = {
     "chat_fans": 1,
     "fan_k": 2,
     "window": 4,
-    "chat_workers": 1,
+    "chat_workers": None,
+    "relay_max_workers": 2,
     "steady_rate": 100,
     "steady_pairs": 5,
     "steady_duration": 1.5,
@@ -87,6 +91,7 @@ class Bench:
         self.data: dict = {"scenarios": {}}
         self.failures: list[str] = []
         self.relay_rate: float | None = None
+        self.relay_workers: int | None = None  # generator processes the relay needed (scenario 1)
         self.gen_cpu: list[dict] = []
 
     def server(self, name: str, *, app: str | None = None, ws: str | None = None, keep: bool = False) -> Server:
@@ -95,6 +100,10 @@ class Bench:
             shutil.rmtree(d)
         d.mkdir(parents=True, exist_ok=True)
         return Server(d, app=app, ws=ws or self.args.ws, log_path=self.tmp / f"{name}.log")
+
+    def chat_workers(self) -> int:
+        """Generator processes for the chat pattern: `--chat-workers`, else what the relay needed, else 1."""
+        return self.p["chat_workers"] or self.relay_workers or 1
 
     def ratio(self, rate: float | None) -> float | None:
         return rate / self.relay_rate if rate and self.relay_rate else None
@@ -208,3 +217,45 @@ class Bench:
         if not acked:
             self.fail(f"{label}: no message was acknowledged")
         return check
+
+    def cpu_rows(self, tag: str, res: dict) -> None:
+        """Server, generator and whole-machine CPU of a chat run, and which of them was the limit."""
+        srv = res["server"]
+        server, machine = srv.get("cpu_pct") or 0, srv.get("machine_busy_pct") or 0
+        n = res["gen_processes"]
+        others = others_pct(res)
+        self.table.add(
+            tag,
+            "CPU: server / generator / whole machine (others)",
+            f"{server:.0f} % / {res['gen_cpu_pct']:.0f} % ({n} process{'es' if n > 1 else ''},"
+            f" busiest {res['gen_cpu_max_process_pct']:.0f} %) / {machine:.0f} % of {100 * CORES}"
+            f" ({others:.0f} %{BUSY if others >= BUSY_PCT else ''})",
+        )
+        self.table.add(tag, "generator CPU per message", res["gen_us_per_msg"], "µs")
+        self.table.add(tag, "limited by", limit(res))
+
+
+CORES = psutil.cpu_count() or 1
+BUSY_PCT = 20  # other processes using this much of the machine make wall-clock figures unreliable
+BUSY = ": BUSY MACHINE"
+
+
+def others_pct(res: dict) -> float:
+    """CPU used by everything but the server and the generator during a run (% of one core)."""
+    srv = res["server"]
+    return max(0.0, (srv.get("machine_busy_pct") or 0) - (srv.get("cpu_pct") or 0) - res["gen_cpu_pct"])
+
+
+def limit(res: dict) -> str:
+    """What held a closed-loop chat run back: the server's core, a generator's core, or the machine."""
+    srv = res["server"]
+    server, machine = srv.get("cpu_pct") or 0, srv.get("machine_busy_pct") or 0
+    workers = srv.get("workers", 1)
+    if server >= 90 * workers:
+        return f"server ({server:.0f} % of {workers} core{'s' if workers > 1 else ''})"
+    if res["gen_cpu_max_process_pct"] >= 90:
+        return f"generator (a process at {res['gen_cpu_max_process_pct']:.0f} % of a core)"
+    if machine >= 90 * CORES:
+        others = others_pct(res)
+        return f"machine ({machine:.0f} % of {100 * CORES} busy, {others:.0f} % of it other processes)"
+    return "neither core full: latency × window"

@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")
     ap.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folders")
-    ap.add_argument("--chat-workers", type=int, help="generator processes for scenarios 1 and 2")
+    ap.add_argument(
+        "--chat-workers",
+        type=int,
+        help="generator processes for the chat pattern (default: stepped in scenario 1 until the relay stops rising)",
+    )
     ap.add_argument("--window", type=int, help="messages in flight per sender in scenarios 1 and 2 (default 4)")
     args = ap.parse_args(argv)
     raise_nofile()

@@ -30,7 +30,7 @@ def run(b: Bench) -> None:
         res = b.run_chat(
             srv,
             groups,
-            workers=p["chat_workers"],
+            workers=b.chat_workers(),
             duration=p["chat_duration"],
             warmup=p["chat_warmup"],
             label="chat",
@@ -72,8 +72,8 @@ def run(b: Bench) -> None:
     t.add("2 chat", "delivered receipt at sender p99", res["receipt"]["p99"], "ms")
     t.add(
         "2 chat",
-        "server CPU / peak RSS",
-        f"{res['server']['cpu_pct'] or 0:.0f} % / {res['server']['rss_peak_mb']:.0f} MB",
+        "peak server RSS",
+        f"{res['server']['rss_peak_mb']:.0f} MB",
     )
     us, rus = res["server_us_per_msg"], b.data["scenarios"].get("1_relay", {}).get("server_us_per_msg")
     t.add(
@@ -83,8 +83,7 @@ def run(b: Bench) -> None:
         "µs",
         ratio=(rus / us) if us and rus else None,
     )
-    t.add("2 chat", "generator CPU (processes)", f"{res['gen_cpu_pct']:.0f} % ({res['gen_processes']})")
-    t.add("2 chat", "machine CPU busy, all processes", res["server"].get("machine_busy_pct"), "% of 200", fmt="{:.0f}")
+    b.cpu_rows("2 chat", res)
     dk = res["disk"]
     t.add(
         "2 chat",

@@ -50,7 +50,7 @@ def run(b: Bench) -> None:
             res = b.run_chat(
                 srv,
                 groups,
-                workers=p["chat_workers"],
+                workers=b.chat_workers(),
                 duration=p["chat_duration"],
                 warmup=p["chat_warmup"],
                 label="chat-pg",
@@ -90,6 +90,7 @@ def run(b: Bench) -> None:
         res["server_us_per_msg"],
         "µs",
     )
+    b.cpu_rows("8 PostgreSQL", res)
     t.add(
         "8 PostgreSQL",
         "disk per message (tables + indexes + TOAST)",
