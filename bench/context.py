@@ -135,6 +135,7 @@ class Bench:
         rate: float | None = None,
         label: str = "chat",
         extra: Workers | None = None,
+        check_seq: bool = True,
     ) -> dict:
         cfgs = [
             {
@@ -145,6 +146,7 @@ class Bench:
                 "prefix": f"{label}{i}",
                 "deflate": not self.args.no_deflate,
                 "grace": 5.0,
+                "check_seq": check_seq,
             }
             for i, gs in enumerate(split(groups, workers))
         ]
@@ -171,6 +173,10 @@ class Bench:
             "dup_arrivals": sum(d["dup_arrivals"] for d in done),
             "unsettled": sum(d["unsettled"] for d in done),
             "closed_unexpectedly": sum(d["closed_unexpectedly"] for d in done),
+            "seq_gaps": sum(d["seq_gaps"] for d in done),
+            "seq_repeats": sum(d["seq_repeats"] for d in done),
+            "frames_in": sum(d["frames_in"] for d in done),
+            "batches_in": sum(d["batches_in"] for d in done),
             "errors": sum(d["errors"]["count"] for d in done),
             "error_samples": [s for d in done for s in d["errors"]["samples"]][:5],
             "deliver": dist(samples([d["lat_deliver"] for d in done])),
