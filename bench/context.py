@@ -166,6 +166,7 @@ class Bench:
             "connections": sum(r["connections"] for r in ready),
             "extensions": ready[0]["extensions"],
             "window_s": t1 - t0,
+            "t_window": (t0, t1),
             "sent": sum(d["sent"] for d in done),
             "acked": len(acked),
             "arrived": sum(d["arrived"] for d in done),

@@ -122,8 +122,8 @@ class ChatWorker:
 
         async def one(group: Group, user: dict) -> LeanWS:
             async with sem:
-                ws, _ = await connect_ws(
-                    self.url, user["token"], deflate=self.deflate, on_frame=self.handler(group, user)
+                ws, _ = await connect_ws(  # a user may name its own instance (scale-out scenarios)
+                    user.get("url") or self.url, user["token"], deflate=self.deflate, on_frame=self.handler(group, user)
                 )
             user["ws"] = ws
             ws.closed.add_done_callback(self._closed)

@@ -6,6 +6,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -273,3 +274,139 @@ class PostgresDB:
             psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
         except RuntimeError as e:
             print(f"  could not drop {self.name}: {e}", flush=True)
+
+
+# --------------------------------------------------------------------------- services beside the server
+
+
+class ProcessCPU:
+    """CPU of a changing set of processes (e.g. one database's PostgreSQL backends), sampled.
+
+    `find` returns the processes to watch now; the CPU of one that has exited stays counted
+    at its last sample.
+    """
+
+    def __init__(self, find):
+        self.find = find
+        self._last: dict[int, float] = {}
+        self._samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def total(self) -> float:
+        for p in self.find():
+            try:
+                t = p.cpu_times()
+                self._last[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return sum(self._last.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._samples.append((time.monotonic(), self.total()))
+
+    def start(self) -> ProcessCPU:
+        self._samples.append((time.monotonic(), self.total()))
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def cpu_pct(self, t0: float, t1: float) -> float | None:
+        """% of one core between two monotonic times."""
+        s = [x for x in self._samples if t0 - 0.25 <= x[0] <= t1 + 0.25]
+        if len(s) < 2:
+            return None
+        return 100.0 * (s[-1][1] - s[0][1]) / max(1e-9, s[-1][0] - s[0][0])
+
+
+def postgres_backends(dbname: str):
+    """A `find` for ProcessCPU: the PostgreSQL backends serving one database (their title names it)."""
+
+    def find() -> list[psutil.Process]:
+        out = []
+        for p in psutil.process_iter(["name", "cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or ())
+            if cmd.startswith("postgres: ") and f" {dbname} " in f"{cmd} ":
+                out.append(p)
+        return out
+
+    return find
+
+
+class RedisServer:
+    """A Redis of the scenario's own on a free port (no persistence), so its CPU is measurable
+    and nothing else on the machine shares it."""
+
+    def __init__(self, data_dir: Path):
+        self.port = free_port()
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+        self.cpu: ProcessCPU | None = None
+
+    def __enter__(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            r = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+            if r.stdout.strip() == "PONG":
+                break
+            time.sleep(0.05)
+        else:
+            self.__exit__()
+            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        proc = psutil.Process(self.proc.pid)
+        self.cpu = ProcessCPU(lambda: [proc]).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.cpu:
+            self.cpu.stop()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None
+
+
+class Cluster:
+    """Several server instances seen as one by the chat pattern: CPU and RSS summed."""
+
+    def __init__(self, servers: list[Server], processes_each: int = 1):
+        self.servers = servers
+        self.processes = len(servers) * processes_each
+
+    @property
+    def base(self) -> str:
+        return self.servers[0].base
+
+    @property
+    def ws_url(self) -> str:
+        return self.servers[0].ws_url
+
+    def window(self, t0: float, t1: float) -> dict:
+        each = [s.window(t0, t1) for s in self.servers]
+        cpu = [w["cpu_pct"] for w in each]
+        return {
+            "cpu_pct": None if None in cpu else sum(cpu),
+            "rss_peak_mb": sum(w["rss_peak_mb"] for w in each),
+            "machine_busy_pct": each[0].get("machine_busy_pct"),
+            "workers": self.processes,
+            "per_instance_cpu_pct": cpu,
+        }

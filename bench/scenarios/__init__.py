@@ -3,6 +3,16 @@
 Each module has `KEY` (its number in the table and for `--only`), `TITLE`, and `run(bench)`.
 """
 
-from bench.scenarios import bare_relay, catchup, chat, held, postgres, read_path, steady
+from bench.scenarios import (
+    bare_relay,
+    catchup,
+    chat,
+    held,
+    postgres,
+    read_path,
+    steady,
+    two_instances,
+    web_concurrency,
+)
 
-SCENARIOS = [bare_relay, chat, steady, catchup, held, read_path, postgres]
+SCENARIOS = [bare_relay, chat, steady, catchup, held, read_path, postgres, two_instances, web_concurrency]

@@ -7,7 +7,7 @@ import time
 from bench import loader
 from bench.checks import pg_disk, stored_exactly_once_pg
 from bench.context import Bench
-from bench.proc import PostgresDB, Server, postgres_ready
+from bench.proc import PostgresDB, ProcessCPU, Server, postgres_backends, postgres_ready
 from bench.users import login_all
 
 KEY = "8"
@@ -44,7 +44,9 @@ def run(b: Bench) -> None:
         with Server(d, log_path=b.tmp / "pg.log", env=env, ws=b.args.ws):
             pass  # the first start migrates the schema
         names = add_loader_users(db, n)
+        pg_cpu = ProcessCPU(postgres_backends(db.name))
         with Server(d, log_path=b.tmp / "pg.log", env=env, ws=b.args.ws) as srv:
+            pg_cpu.start()
             tokens = login_all(srv, names)
             groups = b.chat_groups(names, tokens, p["chat_pairs"], p["chat_fans"], p["fan_k"])
             res = b.run_chat(
@@ -55,6 +57,10 @@ def run(b: Bench) -> None:
                 warmup=p["chat_warmup"],
                 label="chat-pg",
             )
+        pg_cpu.stop()
+        pct = pg_cpu.cpu_pct(*res["t_window"])
+        res["postgres_cpu_pct"] = pct
+        res["postgres_us_per_msg"] = pct / 100 * 1e6 / res["rate"] if pct is not None and res["rate"] else None
         acked = res.pop("_acked_rows")
         check = stored_exactly_once_pg(db, acked)
         bad = check["missing"] + check["duplicated"] + check["wrong_id"]
@@ -90,6 +96,7 @@ def run(b: Bench) -> None:
         res["server_us_per_msg"],
         "µs",
     )
+    t.add("8 PostgreSQL", "PostgreSQL CPU per message (this database's backends)", res["postgres_us_per_msg"], "µs")
     b.cpu_rows("8 PostgreSQL", res)
     t.add(
         "8 PostgreSQL",
