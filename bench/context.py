@@ -248,9 +248,12 @@ BUSY = ": BUSY MACHINE"
 
 
 def others_pct(res: dict) -> float:
-    """CPU used by everything but the server and the generator during a run (% of one core)."""
+    """CPU used by everything but the server, its PostgreSQL backends and Redis (where measured)
+    and the generator during a run (% of one core)."""
     srv = res["server"]
-    return max(0.0, (srv.get("machine_busy_pct") or 0) - (srv.get("cpu_pct") or 0) - res["gen_cpu_pct"])
+    ours = (srv.get("cpu_pct") or 0) + res["gen_cpu_pct"]
+    ours += (res.get("postgres_cpu_pct") or 0) + (res.get("redis_cpu_pct") or 0)  # the database serving it
+    return max(0.0, (srv.get("machine_busy_pct") or 0) - ours)
 
 
 def limit(res: dict) -> str:

@@ -111,7 +111,8 @@ def scale_out_summary(data: dict) -> str:
     for label, r in runs:
         srv = r["server"]
         machine, server = srv.get("machine_busy_pct") or 0, srv.get("cpu_pct") or 0
-        others = max(0.0, machine - server - r["gen_cpu_pct"])
+        ours = server + r["gen_cpu_pct"] + (r.get("postgres_cpu_pct") or 0) + (r.get("redis_cpu_pct") or 0)
+        others = max(0.0, machine - ours)
         parts = [r.get("server_us_per_msg"), r.get("postgres_us_per_msg"), r.get("redis_us_per_msg")]
         total = sum(x for x in parts if x is not None) if parts[0] is not None else None
         stored = r.get("stored", {})
