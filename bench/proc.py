@@ -76,11 +76,29 @@ def _set_opt(argv: list[str], name: str, value: str | None) -> list[str]:
     return out
 
 
-def server_argv(port: int, app: str | None = None, ws: str | None = None, extra: list[str] | None = None) -> list[str]:
-    """The Procfile's command with $VARS expanded, bound to loopback, optionally another app or --ws."""
-    cmd = procfile_command()
-    cmd = re.sub(r"\$\{PORT(:-[^}]*)?\}|\$PORT\b", str(port), cmd)
-    argv = shlex.split(os.path.expandvars(cmd))
+def expand(cmd: str, env: dict) -> str:
+    """`$NAME`, `${NAME}` and `${NAME:-default}` as a shell expands them, from `env`."""
+
+    def one(m: re.Match) -> str:
+        name = m.group(1) or m.group(3)
+        value = env.get(name, "")
+        if m.group(2) is not None and not value:
+            return m.group(2)
+        return value
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", one, cmd)
+
+
+def server_argv(
+    port: int,
+    app: str | None = None,
+    ws: str | None = None,
+    extra: list[str] | None = None,
+    env: dict | None = None,
+) -> list[str]:
+    """The Procfile's command with its variables expanded from the server's environment, bound to
+    loopback, optionally another app or --ws."""
+    argv = shlex.split(expand(procfile_command(), {**(env or os.environ), "PORT": str(port)}))
     if argv and argv[0] == "exec":
         argv = argv[1:]
     argv = _set_opt(argv, "--host", "127.0.0.1")  # loopback only on this machine
@@ -110,7 +128,6 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "payambar.db"
         self.app = app
-        self.argv = server_argv(self.port, app=app, ws=ws)
         self.env = dict(os.environ)
         self.env["PATH"] = f"{VENV_BIN}:{self.env.get('PATH', '')}"
         self.env.update(
@@ -124,6 +141,7 @@ class Server:
             }
         )
         self.env.update(env or {})
+        self.argv = server_argv(self.port, app=app, ws=ws, env=self.env)
         self.log_path = log_path or (self.data_dir / "server.log")
         self.proc: subprocess.Popen | None = None
         self.ps: psutil.Process | None = None
