@@ -13,12 +13,18 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
-from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import auth, errors, health, messages, openapi, pages, updates, users
+from routes.delivery import publisher
 from routes.headers import SecurityHeaders
+from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
-from routes.realtime import Realtime
+from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
+from store.migrations import SchemaTooNew
+
+# uvicorn stops (and does not restart workers) when a worker exits with this code.
+STARTUP_FAILURE = 3
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -43,9 +49,14 @@ API_ROUTES = [
 ROUTES = [
     Route("/health", health.health),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
 ]
+
+
+def _refuse_start(reason: str) -> None:
+    print(f"payambar: {reason}", file=sys.stderr, flush=True)
+    os._exit(STARTUP_FAILURE)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -57,15 +68,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
-        state.broadcaster = create_broadcaster()
-        await state.broadcaster.connect()
+        state.broadcaster = create_broadcaster(settings.redis_url)
+        try:
+            await state.broadcaster.connect()
+        except Exception as error:
+            _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        await state.store.open(on_commit=state.broadcaster.publish)
-        state.realtime = Realtime(state.store, state.broadcaster)
+        try:
+            await state.store.open(on_commit=publisher(state.store, state.broadcaster))
+        except SchemaTooNew as error:
+            _refuse_start(str(error))
+        state.broadcaster.on_revoke = state.store.forget_session
+        state.presence = Presence(state.store, state.broadcaster)
+        state.login_failures = FailureLimiter(state.broadcaster.backend)
         try:
             yield
         finally:
-            await state.realtime.close()
+            await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
 
@@ -87,7 +106,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_failures = FailureLimiter()
     return app
 
 
@@ -105,6 +123,6 @@ def __getattr__(name: str):
         application = create_app()
     except SettingsError as error:
         print(f"payambar: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     globals()["app"] = application
     return application
