@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from contextlib import ExitStack
 
+from bench import loader
 from bench.checks import stored_exactly_once_pg
 from bench.context import Bench
 from bench.proc import (
@@ -44,17 +45,14 @@ def missing() -> str | None:
 
 def chat(b: Bench, label: str, *, instances: int = 1, web_concurrency: int = 1) -> dict:
     """One chat-pattern run on a fresh PostgreSQL database and a fresh Redis; checked."""
-    from bench.scenarios.postgres import add_loader_users
-
     p = b.p
     n = p["chat_pairs"] * 2 + p["chat_fans"] * (1 + p["fan_k"])
     d = b.tmp / label
     d.mkdir(parents=True, exist_ok=True)
     with PostgresDB(label.replace("-", "_")) as db, RedisServer(d / "redis") as redis, ExitStack() as stack:
         env = {"DATABASE_URL": db.url, "REDIS_URL": redis.url, "WEB_CONCURRENCY": str(web_concurrency)}
-        with Server(d, log_path=b.tmp / f"{label}.log", env=env, ws=b.args.ws):
-            pass  # the first start migrates the schema
-        names = add_loader_users(db, n)
+        loader.load(db.url, n)  # the store's migrations and users, as the server makes them
+        names = [loader.username(i) for i in range(1, n + 1)]
         servers = [
             stack.enter_context(Server(d, log_path=b.tmp / f"{label}-{i}.log", env=env, ws=b.args.ws))
             for i in range(instances)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from bench import loader
+from bench.context import SECRET
 from bench.proc import Server
 
 
@@ -55,35 +53,14 @@ async def register_all(base: str, names: list[str], password: str) -> dict[str, 
         return dict(await asyncio.gather(*(one(n) for n in names)))
 
 
-def mint_tokens(db_path: Path, secret: str, names: list[str], ttl_s: int = 86400) -> dict[str, str]:
-    """Sessions written straight into the database and tokens signed with the server's own code.
-
-    For scenario 4's 10 000 users only: their logins are setup, not what is measured, and over
-    HTTP they take minutes on a busy machine. Uses `security.make_token`, so the format follows it.
-    """
-    from bench.proc import SERVER_DIR
-
-    if str(SERVER_DIR) not in sys.path:
-        sys.path.insert(0, str(SERVER_DIR))
-    import security  # the server's module: its token format, not a copy of it
-
-    db = sqlite3.connect(db_path)
-    now = int(time.time() * 1000)
-    tokens, rows = {}, []
-    try:
-        ids = dict(db.execute("SELECT username, id FROM users").fetchall())
-        for name in names:
-            sid = security.new_session_id()
-            rows.append((sid, ids[name], now, now + ttl_s * 1000))
-            tokens[name] = security.make_token(secret, ids[name], sid, now + ttl_s * 1000)
-        db.executemany("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)", rows)
-        db.commit()
-    finally:
-        db.close()
-    return tokens
-
-
-def fresh_users(data_dir: Path, count: int, *, messages: int = 0, peers: int = 10) -> dict:
-    """A fresh database with `count` loader-made users (the cheap shared hash) before the server starts."""
+def fresh_users(
+    data_dir: Path, count: int, *, messages: int = 0, peers: int = 10, sessions_for: list[str] | None = None
+) -> dict:
+    """A fresh SQLite database with `count` loader-made users (the cheap shared hash) before the
+    server starts; with `sessions_for`, tokens for those users (sessions made by the store, tokens
+    signed with the server's code: for scenario 4's 10 000 users, whose logins are setup, not
+    what is measured, and over HTTP take minutes on a busy machine)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    return loader.load(data_dir / "payambar.db", count, messages, peers=peers, cost=4)
+    return loader.load(
+        data_dir / "payambar.db", count, messages, peers=peers, cost=4, sessions_for=sessions_for, secret=SECRET
+    )

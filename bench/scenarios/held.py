@@ -8,9 +8,9 @@ import time
 import httpx
 
 from bench import loader
-from bench.context import SECRET, Bench
+from bench.context import Bench
 from bench.report import dist, samples
-from bench.users import fresh_users, login_all, mint_tokens
+from bench.users import fresh_users, login_all
 from bench.workers import Workers, split
 
 KEY = "4"
@@ -21,9 +21,10 @@ def run(b: Bench) -> None:
     p = b.p
     c, active = p["conns"], p["conn_active_pairs"] * 2
     d = b.tmp / "conns"
-    info = fresh_users(d, c + active, messages=5 * (c + active), peers=6)  # everyone has chats: presence flows
     names = [loader.username(i) for i in range(1, c + active + 1)]
-    tokens = mint_tokens(d / "payambar.db", SECRET, names)
+    # Everyone has chats (presence flows) and a session made beforehand.
+    info = fresh_users(d, c + active, messages=5 * (c + active), peers=6, sessions_for=names)
+    tokens = info.pop("tokens")
     per_impl = {}
     for impl in p["ws_impls"]:
         with b.server("conns", ws=impl, keep=True) as srv:

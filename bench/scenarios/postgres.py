@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from bench import loader
 from bench.checks import pg_disk, stored_exactly_once_pg
 from bench.context import Bench
@@ -13,20 +11,6 @@ from bench.users import login_all
 KEY = "8"
 IN_SMOKE = False  # the smoke stays on SQLite unless asked (--smoke --only …,8)
 TITLE = "chat throughput on PostgreSQL"
-
-
-def add_loader_users(db: PostgresDB, n: int) -> list[str]:
-    """Loader-style users (the shared cheap hash) written into a migrated database."""
-    import bcrypt
-
-    pw = bcrypt.hashpw(loader.PASSWORD.encode(), bcrypt.gensalt(4)).decode()
-    now = int(time.time() * 1000)
-    db.sql(
-        "INSERT INTO users (id, username, username_key, display_name, bio, password_hash, created_at)"
-        f" SELECT i, 'user' || lpad(i::text, 5, '0'), 'user' || lpad(i::text, 5, '0'), 'User ' || i, '',"
-        f" '{pw}', {now} FROM generate_series(1, {n}) AS i"
-    )
-    return [loader.username(i) for i in range(1, n + 1)]
 
 
 def run(b: Bench) -> None:
@@ -41,9 +25,8 @@ def run(b: Bench) -> None:
         d = b.tmp / "pg"
         d.mkdir(parents=True, exist_ok=True)
         env = {"DATABASE_URL": db.url}
-        with Server(d, log_path=b.tmp / "pg.log", env=env, ws=b.args.ws):
-            pass  # the first start migrates the schema
-        names = add_loader_users(db, n)
+        loader.load(db.url, n)  # the store's migrations and users, as the server makes them
+        names = [loader.username(i) for i in range(1, n + 1)]
         pg_cpu = ProcessCPU(postgres_backends(db.name))
         with Server(d, log_path=b.tmp / "pg.log", env=env, ws=b.args.ws) as srv:
             pg_cpu.start()
