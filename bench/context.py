@@ -31,6 +31,7 @@ FULL = {
     "window": 4,
     "chat_workers": None,  # None: as many generator processes as scenario 1 found the relay needs
     "relay_max_workers": 6,
+    "scale_out_baseline": True,  # scenario 9 first runs one instance on PostgreSQL + Redis
     "steady_rate": 1000,
     "steady_pairs": 100,
     "steady_duration": 10.0,
@@ -60,6 +61,7 @@ SMOKE = {
     "window": 4,
     "chat_workers": None,
     "relay_max_workers": 2,
+    "scale_out_baseline": False,
     "steady_rate": 100,
     "steady_pairs": 5,
     "steady_duration": 1.5,
