@@ -238,3 +238,46 @@ def test_a_profile_photo_is_cropped_square_and_shown(people, tmp_path):
     expect(item.locator(".avatar-photo")).to_have_attribute("src", re.compile(r"avatar\?v=\w+&size=64"))
     item.click()
     expect(omid_page.locator(".conversation-header .avatar-photo")).to_be_visible()
+
+
+def test_cancelling_an_upload_removes_it_here_and_on_the_server(people, tmp_path):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "cancel.jpg"
+    noisy_jpeg(photo_path, 1400, 1000)
+    locations: list[str] = []
+    sara_page.on(
+        "response",
+        lambda response: (
+            response.request.method == "POST"
+            and response.url.endswith("/api/uploads")
+            and locations.append(response.headers["location"])
+        ),
+    )
+    network = sara_page.context.new_cdp_session(sara_page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 300 * 1024},
+    )
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    sara_page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 10", timeout=30_000
+    )
+    sara_page.get_by_test_id("upload-cancel").click()
+    expect(sara_page.get_by_test_id("attachment-photo")).to_have_count(0)
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    assert len(locations) == 1
+    token = token_of(sara_page)
+    head = {"authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"}
+    for _ in range(20):  # the termination request goes out right after the bubble leaves
+        if sara_page.request.head(locations[0], headers=head).status == 404:
+            break
+        sara_page.wait_for_timeout(100)
+    assert sara_page.request.head(locations[0], headers=head).status == 404
+    sara_page.reload()
+    expect(sara_page.get_by_test_id("composer")).to_be_visible()
+    expect(sara_page.get_by_test_id("attachment-photo")).to_have_count(0)  # not back from the outbox
+    expect(omid_page.get_by_test_id("attachment-photo")).to_have_count(0)
