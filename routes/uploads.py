@@ -198,45 +198,12 @@ async def _discard(state, upload_id: str) -> None:
     await asyncio.to_thread(state.blobs.partial_path(upload_id).unlink, True)
 
 
-class _Locks:
-    """One PATCH at a time per upload (in this instance)."""
-
-    def __init__(self) -> None:
-        self._held: dict[str, asyncio.Lock] = {}
-
-    async def acquire(self, upload_id: str) -> asyncio.Lock | None:
-        lock = self._held.setdefault(upload_id, asyncio.Lock())
-        try:
-            await asyncio.wait_for(lock.acquire(), LOCK_WAIT_SECONDS)
-        except TimeoutError:
-            return None
-        return lock
-
-    def release(self, upload_id: str, lock: asyncio.Lock) -> None:
-        lock.release()
-        if not lock.locked() and self._held.get(upload_id) is lock:
-            del self._held[upload_id]
-
-
-LOCKS = _Locks()
-
-
 async def append(request: Request) -> Response:
     user_id = await _caller(request)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != OFFSET_TYPE:
         raise tus_error(415, "bad_content_type", f"PATCH bodies are {OFFSET_TYPE}.")
     offset = _whole_number(request, "upload-offset")
     upload = await _own_upload(request, user_id)
-    lock = await LOCKS.acquire(upload.id)
-    if lock is None:
-        raise tus_error(423, "upload_busy", "Another request is writing this upload; try again.")
-    try:
-        return await _append_locked(request, upload, offset)
-    finally:
-        LOCKS.release(upload.id, lock)
-
-
-async def _append_locked(request: Request, upload: Upload, offset: int) -> Response:
     state = request.app.state
     path = state.blobs.partial_path(upload.id)
     try:
@@ -244,8 +211,9 @@ async def _append_locked(request: Request, upload: Upload, offset: int) -> Respo
     except FileNotFoundError:
         raise tus_error(404, "upload_not_found", "No such upload.") from None
     try:
-        # The file lock keeps other worker processes (and instances sharing FILES_DIR, where the
-        # file system honours it) from writing the same upload at once.
+        # One writer per upload: the lock is on the open file, so it holds between requests of
+        # this process, worker processes, and instances sharing FILES_DIR where the file system
+        # honours it.
         if not await _lock(handle):
             raise tus_error(423, "upload_busy", "Another request is writing this upload; try again.")
         current = await asyncio.to_thread(_end_of, handle)
