@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
 from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import search as search_routes
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
@@ -38,6 +39,8 @@ API_ROUTES = [
     Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
     Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
     Route("/updates", updates.long_poll),
+    # Search and push notifications
+    Route("/search", search_routes.search),
 ]
 
 ROUTES = [

@@ -251,6 +251,27 @@ PATHS = {
             ],
         )
     },
+    # Search and push notifications
+    "/api/search": {
+        "get": _operation(
+            "Search the messages of your chats, newest first",
+            {
+                "200": _answer(
+                    "Matches",
+                    _object(
+                        ["messages", "has_more"], messages={"type": "array", "items": _ref("Message")}, has_more=BOOLEAN
+                    ),
+                ),
+                **_errors(401, 404, 422, 429),
+            },
+            parameters=[
+                _query("q", STRING, "words; the last one may be the start of a word"),
+                _query("peer", STRING, "only the chat with this username"),
+                _query("before", INTEGER, "older than this id"),
+                _query("limit", INTEGER, "1-50"),
+            ],
+        )
+    },
 }
 
 DOCUMENT = {

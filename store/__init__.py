@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store import operations, reads
+from store import operations, reads, search
 from store.connection import ConnectionSet
 from store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError
 from store.migrations import migrate
@@ -41,6 +41,7 @@ class Store:
     async def open(self, on_commit: Callable[[list[Notice]], None]) -> None:
         await self.connections.open()
         await migrate(self.connections.writer)
+        await search.build_index(self.connections.writer)
         self.writer = Writer(self.connections.writer, self.names, on_commit)
         await self.writer.start()
 
@@ -178,6 +179,15 @@ class Store:
         rows = rows[:limit]
         await self.load_names((user_id, peer_id))
         return [message_dict(row, self.names) for row in reversed(rows)], has_more
+
+    async def search_messages(
+        self, user_id: int, peer_id: int | None, text: str, before: int | None, limit: int
+    ) -> tuple[list[dict], bool]:
+        """Messages of the user's chats matching the text, newest first, and whether more match."""
+        async with self.connections.reader() as conn:
+            rows = await search.search(conn, user_id, peer_id, text, before or 2**62, limit + 1)
+        await self.load_names([v for row in rows for v in (row[M_SENDER], row[M_RECIPIENT])])
+        return [message_dict(row, self.names) for row in rows[:limit]], len(rows) > limit
 
     async def conversations(self, user_id: int, limit: int, is_online: Callable[[int], bool]) -> list[dict]:
         async with self.connections.reader() as conn:

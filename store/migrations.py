@@ -23,9 +23,50 @@ def baseline() -> list[str]:
     return split_statements(SCHEMA_FILE.read_text())
 
 
+PUSH_SUBSCRIPTIONS = """CREATE TABLE push_subscriptions (
+    endpoint TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)"""
+
 # (version, statements). Append new steps; never change or reorder a released one.
-MIGRATIONS: list[tuple[int, list[str]]] = [
+MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
     (1, baseline()),
+    # Search, push subscriptions, forwarding and delete-for-me. message_search holds each message's
+    # folded words (search_text.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
+    # store/search.py keeps it in step with messages and fills it once for older databases.
+    (
+        3,
+        {
+            "sqlite": [
+                "CREATE VIRTUAL TABLE message_search USING fts5(words, parties,"
+                " tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id)) WITHOUT ROWID",
+                "ALTER TABLE messages ADD COLUMN forwarded_from INTEGER",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
+            ],
+            "postgresql": [
+                "CREATE TABLE message_search (message_id INTEGER PRIMARY KEY, words TSVECTOR NOT NULL)",
+                "CREATE INDEX message_search_words ON message_search USING GIN (words)",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id))",
+                "ALTER TABLE messages ADD COLUMN forwarded_from INTEGER",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
+            ],
+        },
+    ),
 ]
 
 
@@ -53,9 +94,11 @@ async def migrate(conn: RawConnection, migrations: list[tuple[int, list[str]]] |
     """Brings the database up to the newest version; returns that version."""
     steps = MIGRATIONS if migrations is None else migrations
     current = await schema_version(conn)
-    for version, statements in steps:
+    for version, statements in sorted(steps, key=lambda step: step[0]):
         if version <= current:
             continue
+        if isinstance(statements, dict):
+            statements = statements[conn.dialect]
         await conn.execute("BEGIN")
         try:
             await conn.execute_script([for_dialect(statement, conn.dialect) for statement in statements])

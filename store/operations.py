@@ -82,6 +82,7 @@ class SendMessage:
         batch.client_ids[self.client_pair] = row
         batch.new_client_ids.append((self.client_pair, message_id))
         batch.messages[message_id] = row
+        batch.search.added(row)
         batch.chat_rows.append((self.sender_id, self.recipient_id, message_id))
         if self.recipient_id != self.sender_id:
             batch.chat_rows.append((self.recipient_id, self.sender_id, message_id))
@@ -202,6 +203,7 @@ class EditMessage:
         await batch.conn.execute(
             "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", (row[M_TEXT], row[M_EDITED], row[M_ID])
         )
+        batch.search.changed(row)
         return _tell_both(batch, row, EDITED, "edit")
 
 
@@ -215,6 +217,7 @@ class DeleteMessage:
         row[M_TEXT] = ""
         row[M_DELETED] = 1
         await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (row[M_ID],))
+        batch.search.changed(row)
         return _tell_both(batch, row, DELETED, "delete")
 
 

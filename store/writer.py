@@ -22,6 +22,7 @@ from store import reads
 from store.connection import RawConnection
 from store.errors import StoreError
 from store.records import MESSAGE_COLUMNS
+from store.search import SearchRows
 
 log = logging.getLogger("payambar.store")
 
@@ -62,6 +63,7 @@ class Batch:
         self.status_rows: list[tuple] = []
         self.update_rows: list[tuple] = []
         self.notices: list[Notice] = []
+        self.search = SearchRows()  # index changes, written with the rows above
         self.messages: dict[int, list] = {}  # rows read or written in this batch, by id
         self.client_ids: dict[tuple[int, str], list] = {}  # (sender_id, client_id) -> row
         self.new_client_ids: list[tuple[tuple[int, str], int]] = []  # sends stored by this batch
@@ -164,7 +166,7 @@ class Batch:
             ("INSERT INTO updates (user_id, seq, kind, message_id, peer_id) VALUES (?, ?, ?, ?, ?)", self.update_rows),
         ]
         self.message_rows, self.chat_rows, self.status_rows, self.update_rows = [], [], [], []
-        return [(sql, rows) for sql, rows in steps if rows]
+        return [(sql, rows) for sql, rows in steps if rows] + self.search.take_steps(self.conn.dialect)
 
     async def flush(self) -> None:
         """Writes the buffered rows inside the open transaction."""
