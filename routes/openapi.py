@@ -137,12 +137,12 @@ PATHS = {
     },
     "/api/users": {
         "get": _operation(
-            "Find people by username prefix",
+            "Find people: usernames starting with q first, then display names with words starting so",
             {
                 "200": _answer("Matches", _object(["users"], users={"type": "array", "items": _ref("User")})),
-                **_errors(401, 422),
+                **_errors(401, 422, 429),
             },
-            parameters=[_query("q", STRING, "username prefix"), _query("limit", INTEGER, "1-50")],
+            parameters=[_query("q", STRING, "username prefix or display-name words"), _query("limit", INTEGER, "1-50")],
         )
     },
     "/api/users/{username}": {

@@ -87,9 +87,12 @@ class Store:
         async with self.connections.reader() as conn:
             return await reads.password_hash(conn, user_id)
 
-    async def search_users(self, prefix: str, exclude_id: int, limit: int) -> list[dict]:
+    async def search_users(self, text: str, exclude_id: int, limit: int, by_username: bool = True) -> list[dict]:
+        """Usernames starting with the text first, then display names with words starting so."""
         async with self.connections.reader() as conn:
-            rows = await reads.search_users(conn, prefix.lower(), exclude_id, limit)
+            rows = await reads.search_users(conn, text.lower(), exclude_id, limit) if by_username else []
+            found = [exclude_id, *(row[0] for row in rows)]
+            rows += await search.users_by_name(conn, text, found, limit - len(rows))
         return [user_dict(row) for row in rows]
 
     async def update_profile(self, user_id: int, **changes: str) -> None:

@@ -37,7 +37,8 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
     (1, baseline()),
     # Search, push subscriptions, forwarding and delete-for-me. message_search holds each message's
     # folded words (search_text.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
-    # store/search.py keeps it in step with messages and fills it once for older databases.
+    # users.display_name_key the folded words of the display name. store/search.py keeps both in
+    # step with their sources and fills them once for older databases.
     (
         3,
         {
@@ -49,6 +50,7 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
                 "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
                 " PRIMARY KEY (user_id, message_id)) WITHOUT ROWID",
                 "ALTER TABLE messages ADD COLUMN forwarded_from INTEGER",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
                 PUSH_SUBSCRIPTIONS,
                 "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
                 "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
@@ -61,6 +63,7 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
                 "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
                 " PRIMARY KEY (user_id, message_id))",
                 "ALTER TABLE messages ADD COLUMN forwarded_from INTEGER",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
                 PUSH_SUBSCRIPTIONS,
                 "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
                 "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from store import search
 from store.errors import Conflict, Forbidden, NotFound
 from store.records import (
     DELETED,
@@ -238,6 +239,7 @@ class CreateUser:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             row,
         )
+        await search.index_user_name(batch.conn, row[0], self.display_name)
         batch.writer.seqs[row[0]] = 0
         user_id, username, _key, display_name, bio, _hash, created_at, last_seen = row
         return (user_id, username, display_name, bio, created_at, last_seen)
@@ -303,6 +305,8 @@ class UpdateProfile:
                 await batch.conn.execute(
                     f"UPDATE users SET {column} = ? WHERE id = ?", (self.changes[column], self.user_id)
                 )
+        if "display_name" in self.changes:
+            await search.index_user_name(batch.conn, self.user_id, self.changes["display_name"])
 
 
 @dataclass(slots=True)

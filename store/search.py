@@ -12,7 +12,7 @@ from __future__ import annotations
 from search_text import words
 from store.connection import RawConnection, Row
 from store.reads import MESSAGE_COLUMNS_M
-from store.records import M_DELETED, M_ID, M_RECIPIENT, M_SENDER, M_TEXT
+from store.records import M_DELETED, M_ID, M_RECIPIENT, M_SENDER, M_TEXT, USER_COLUMNS
 
 MAX_QUERY_WORDS = 16
 BUILD_CHUNK = 2000
@@ -75,8 +75,31 @@ class SearchRows:
         return steps
 
 
+def name_key(display_name: str) -> str:
+    """A display name as people search it: its folded words, each after a space."""
+    return "".join(f" {word}" for word in words(display_name))
+
+
+async def index_user_name(conn: RawConnection, user_id: int, display_name: str) -> None:
+    await conn.execute("UPDATE users SET display_name_key = ? WHERE id = ?", (name_key(display_name), user_id))
+
+
+async def users_by_name(conn: RawConnection, text: str, exclude_ids: list[int], limit: int) -> list[Row]:
+    """Users whose display name has words starting with the text's words (in order), by username."""
+    key = name_key(text)
+    if not key or limit <= 0:
+        return []
+    marks = ",".join("?" * len(exclude_ids))
+    # The key holds letters, digits and spaces only, so LIKE's wildcards cannot come from it.
+    return await conn.fetch_all(
+        f"SELECT {USER_COLUMNS} FROM users WHERE display_name_key LIKE ? AND id NOT IN ({marks})"
+        " ORDER BY username_key LIMIT ?",
+        (f"%{key}%", *exclude_ids, limit),
+    )
+
+
 async def build_index(conn: RawConnection) -> int:
-    """Indexes the messages stored before search existed, once; returns how many it indexed."""
+    """Indexes the messages and names stored before search existed, once; returns how many messages."""
     if await conn.fetch_value("SELECT built FROM search_index_state") != 0:
         return 0
     make_row, insert = _ROW[conn.dialect], _INSERT[conn.dialect]
@@ -94,6 +117,8 @@ async def build_index(conn: RawConnection) -> int:
             await conn.execute_many(insert, [make_row(*row) for row in rows])
             indexed += len(rows)
             after = rows[-1][0]
+        for user_id, display_name in await conn.fetch_all("SELECT id, display_name FROM users"):
+            await index_user_name(conn, user_id, display_name)
         await conn.execute("UPDATE search_index_state SET built = 1")
         await conn.execute("COMMIT")
     except BaseException:
