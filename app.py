@@ -13,13 +13,19 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
+from push.dispatcher import Dispatcher, push_committed
+from push.sender import Sender
+from push.viewing import Viewing
 from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import push as push_routes
 from routes import search as search_routes
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
+from store.push import Subscriptions
+from store.records import user_dict
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -41,6 +47,9 @@ API_ROUTES = [
     Route("/updates", updates.long_poll),
     # Search and push notifications
     Route("/search", search_routes.search),
+    Route("/push/key", push_routes.public_key),
+    Route("/push/subscriptions", push_routes.subscribe, methods=["POST"]),
+    Route("/push/subscriptions", push_routes.unsubscribe, methods=["DELETE"]),
 ]
 
 ROUTES = [
@@ -63,11 +72,28 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.broadcaster = create_broadcaster()
         await state.broadcaster.connect()
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        await state.store.open(on_commit=state.broadcaster.publish)
+        state.viewing = Viewing()
+        state.push_subscriptions = Subscriptions(state.store)
+        state.push = Dispatcher(
+            state.push_subscriptions,
+            Sender(
+                settings.vapid_private_key, settings.vapid_subject, settings.push_allow_private, settings.push_ca_file
+            ),
+            state.viewing.is_viewing,
+            profile=lambda username: _profile(state.store, username),
+        )
+
+        def on_commit(notices) -> None:
+            state.broadcaster.publish(notices)
+            push_committed(state.push, state.store.names, notices)
+
+        await state.store.open(on_commit=on_commit)
         state.realtime = Realtime(state.store, state.broadcaster)
+        state.push.start()
         try:
             yield
         finally:
+            await state.push.close()
             await state.realtime.close()
             await state.store.close()
             await state.broadcaster.disconnect()
@@ -92,6 +118,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.login_failures = FailureLimiter()
     return app
+
+
+async def _profile(store: Store, username: str) -> dict | None:
+    row = await store.user_by_username(username)
+    return user_dict(row) if row else None
 
 
 def _configure_logging() -> None:

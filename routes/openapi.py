@@ -272,6 +272,29 @@ PATHS = {
             ],
         )
     },
+    "/api/push/key": {
+        "get": _operation(
+            "The server's VAPID public key, for PushManager.subscribe's applicationServerKey",
+            {"200": _answer("The key", _object(["key"], key=STRING))},
+            public=True,
+        )
+    },
+    "/api/push/subscriptions": {
+        "post": _operation(
+            "Receive Web Push in this browser (ends with this session)",
+            {"201": _answer("Subscribed", _object(["endpoint"], endpoint=STRING)), **_errors(400, 401, 413, 422, 429)},
+            _object(
+                ["endpoint", "keys"],
+                endpoint=STRING,
+                keys=_object(["p256dh", "auth"], p256dh=STRING, auth=STRING),
+            ),
+        ),
+        "delete": _operation(
+            "Stop Web Push to this browser",
+            {"204": _answer("Unsubscribed"), **_errors(400, 401, 404, 422, 429)},
+            _object(["endpoint"], endpoint=STRING),
+        ),
+    },
 }
 
 DOCUMENT = {

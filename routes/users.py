@@ -9,7 +9,6 @@ from routes.http import JSON, ApiError, invalid, query_int, require_user
 from routes.throttle import Throttle
 from store.records import user_dict
 
-
 # Finding someone takes a few searches; a script walking the whole user list meets this.
 throttle = Throttle(rate=2.0, burst=60)
 

@@ -17,6 +17,7 @@ from broadcast import Subscriber
 from routes import validate
 from routes.http import ApiError, authenticate
 from routes.messages import send_operation
+from routes.push import viewing_frame
 from routes.wire import Disconnected, Wire, app_state
 from store import StoreError
 from store.operations import MarkDelivered, MarkRead
@@ -204,6 +205,7 @@ HANDLERS = {
     "resume": _resume,
     "ping": _ping,
     "auth": _auth_again,
+    "viewing": viewing_frame,
 }
 
 
@@ -282,6 +284,7 @@ async def _serve(websocket: Wire, state) -> None:
         pass
     finally:
         state.realtime.detach(subscriber)
+        state.viewing.forget(user_id, subscriber)
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from store import search
+from store import push, search
 from store.errors import Conflict, Forbidden, NotFound
 from store.records import (
     DELETED,
@@ -291,6 +291,7 @@ class RevokeSessions:
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ?",
             [(revoked_at, session_id, self.user_id) for session_id in ids],
         )
+        await push.remove_for_sessions(batch, ids)
         return ids
 
 
