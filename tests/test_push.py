@@ -352,3 +352,17 @@ async def test_a_viewing_frame_with_a_bad_peer_is_answered_with_an_error(live_se
 def test_the_test_push_service_is_not_trusted_without_the_setting(push_service):
     with pytest.raises(httpx.ConnectError):
         httpx.post(push_service.url(), content=b"")
+
+
+async def test_viewing_a_chat_holds_back_only_your_own_pushes(push_server, push_service):
+    sara, omid, leila = await register_many(push_server, 3)
+    endpoint = push_service.url()
+    await subscribe(omid, endpoint)
+    stranger_socket = await Socket.open(push_server, leila.token)
+    await stranger_socket.send_frame({"type": "viewing", "peer": sara.username})
+    await stranger_socket.send_frame({"type": "ping"})
+    await stranger_socket.expect("pong")
+    await sara.send(omid.username, "leila viewing a chat with sara changes nothing for omid")
+    assert len(await push_service.wait_for(endpoint, 1)) == 1
+    await stranger_socket.close()
+    await close_all(sara, omid, leila)
