@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from push.keys import vapid_private_key
+
 log = logging.getLogger("payambar")
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/payambar.db"
@@ -117,8 +119,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
 
 def _push_settings(env: dict[str, str], data_dir: Path) -> dict:
-    from push.keys import vapid_private_key  # push/ owns the key's formats
-
     subject = env.get("VAPID_SUBJECT", "").strip() or "mailto:admin@payambar.invalid"
     if not subject.startswith(("mailto:", "https://")):
         raise SettingsError("VAPID_SUBJECT must be a mailto: or https: address")
