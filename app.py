@@ -16,16 +16,21 @@ from broadcast import create_broadcaster
 from push.dispatcher import Dispatcher, push_committed
 from push.sender import Sender
 from push.viewing import Viewing
-from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import auth, errors, health, messages, openapi, pages, updates, users
 from routes import push as push_routes
 from routes import search as search_routes
+from routes.delivery import publisher
 from routes.headers import SecurityHeaders
+from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
-from routes.realtime import Realtime
+from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
+from store.migrations import SchemaTooNew
 from store.push import Subscriptions
-from store.records import user_dict
+
+# uvicorn stops (and does not restart workers) when a worker exits with this code.
+STARTUP_FAILURE = 3
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -55,9 +60,14 @@ API_ROUTES = [
 ROUTES = [
     Route("/health", health.health),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
 ]
+
+
+def _refuse_start(reason: str) -> None:
+    print(f"payambar: {reason}", file=sys.stderr, flush=True)
+    os._exit(STARTUP_FAILURE)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -69,8 +79,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
-        state.broadcaster = create_broadcaster()
-        await state.broadcaster.connect()
+        state.broadcaster = create_broadcaster(settings.redis_url)
+        try:
+            await state.broadcaster.connect()
+        except Exception as error:
+            _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
         state.viewing = Viewing()
         state.push_subscriptions = Subscriptions(state.store)
@@ -80,21 +93,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 settings.vapid_private_key, settings.vapid_subject, settings.push_allow_private, settings.push_ca_file
             ),
             state.viewing.is_viewing,
-            profile=lambda username: _profile(state.store, username),
+            profile=state.store.user_by_username,
         )
+        publish = publisher(state.store, state.broadcaster)
 
-        def on_commit(notices) -> None:
-            state.broadcaster.publish(notices)
-            push_committed(state.push, state.store.names, notices)
+        def on_commit(committed) -> None:
+            publish(committed)
+            push_committed(state.push, state.store.names, committed)
 
-        await state.store.open(on_commit=on_commit)
-        state.realtime = Realtime(state.store, state.broadcaster)
+        try:
+            await state.store.open(on_commit=on_commit)
+        except SchemaTooNew as error:
+            _refuse_start(str(error))
+        state.broadcaster.on_revoke = state.store.forget_session
+        state.presence = Presence(state.store, state.broadcaster)
+        state.login_failures = FailureLimiter(state.broadcaster.backend)
         state.push.start()
         try:
             yield
         finally:
             await state.push.close()
-            await state.realtime.close()
+            await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
 
@@ -116,13 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_failures = FailureLimiter()
     return app
-
-
-async def _profile(store: Store, username: str) -> dict | None:
-    row = await store.user_by_username(username)
-    return user_dict(row) if row else None
 
 
 def _configure_logging() -> None:
@@ -139,6 +152,6 @@ def __getattr__(name: str):
         application = create_app()
     except SettingsError as error:
         print(f"payambar: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     globals()["app"] = application
     return application

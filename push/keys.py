@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -58,7 +59,19 @@ def vapid_private_key(given: str, data_dir: Path) -> str:
         pass
     data_dir.mkdir(parents=True, exist_ok=True)
     key = _raw(ec.generate_private_key(ec.SECP256R1()))
-    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker process made it first: use theirs
+        return _written_key(key_file)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(key)
     return key
+
+
+def _written_key(key_file: Path) -> str:
+    for _ in range(50):
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise ValueError(f"{key_file} stays empty")

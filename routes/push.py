@@ -10,8 +10,10 @@ from starlette.responses import Response
 from push.endpoint import EndpointRefused, check
 from push.keys import b64url_decode
 from routes import validate
-from routes.http import JSON, ApiError, invalid, read_json, require_user
+from routes.bodies import read_json
+from routes.responses import JSON, ApiError, invalid
 from routes.throttle import Throttle
+from routes.tokens import require_user
 
 # A browser subscribes once per login and again when its subscription changes: a handful a day.
 throttle = Throttle(rate=0.2, burst=30)
@@ -80,9 +82,9 @@ async def unsubscribe(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def viewing_frame(session, frame: dict) -> None:
+async def viewing_frame(connection, frame: dict) -> None:
     """{"type": "viewing", "peer": username or null}: no answer."""
     peer = frame.get("peer")
     if peer is not None:
         validate.username(peer, "peer")
-    session.state.viewing.set(session.user_id, session.subscriber, peer)
+    connection.state.viewing.set(connection.user_id, connection.subscriber, peer)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 
-from routes.http import ApiError
+from routes.responses import ApiError
 
 MAX_KEYS = 100_000
 

@@ -4,15 +4,19 @@ registered them (a logout or password change ends them with the session)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from store.records import now_ms
-from store.writer import Batch
+from store.operations import Operation
+from store.rows import now_ms
+
+if TYPE_CHECKING:
+    from store.batch import Batch
 
 MAX_PER_USER = 20  # the oldest subscription of a user goes when a newer one would be one too many
 
 
 @dataclass(slots=True)
-class AddSubscription:
+class AddSubscription(Operation):
     """Registers an endpoint for the user's session; an endpoint seen before is taken over."""
 
     user_id: int
@@ -37,7 +41,7 @@ class AddSubscription:
 
 
 @dataclass(slots=True)
-class RemoveSubscription:
+class RemoveSubscription(Operation):
     """Removes an endpoint: the user's own (user_id given), or any (the push service said it is gone)."""
 
     endpoint: str
@@ -51,11 +55,6 @@ class RemoveSubscription:
                 "DELETE FROM push_subscriptions WHERE endpoint = ? AND user_id = ?", (self.endpoint, self.user_id)
             )
         return changed > 0
-
-
-async def remove_for_sessions(batch: Batch, session_ids: list[str]) -> None:
-    """Inside the change that ends these sessions."""
-    await batch.conn.execute_many("DELETE FROM push_subscriptions WHERE session_id = ?", [(s,) for s in session_ids])
 
 
 class Subscriptions:

@@ -10,9 +10,10 @@ the one who asks (the SQL checks the message's people again all the same).
 from __future__ import annotations
 
 from search_text import words
-from store.connection import RawConnection, Row
-from store.reads import MESSAGE_COLUMNS_M
-from store.records import M_DELETED, M_ID, M_RECIPIENT, M_SENDER, M_TEXT, USER_COLUMNS
+from store.connection import RawConnection
+from store.rows import MESSAGE_COLUMNS, USER_COLUMNS, Message, User, prefixed
+
+MESSAGE_COLUMNS_M = prefixed(MESSAGE_COLUMNS, "m")
 
 MAX_QUERY_WORDS = 16
 BUILD_CHUNK = 2000
@@ -53,16 +54,16 @@ class SearchRows:
         self._stale: set[int] = set()  # ids whose indexed words must go first
         self._fresh: dict[int, tuple[int, int, str]] = {}  # id -> (sender, recipient, text) to index
 
-    def added(self, row) -> None:
+    def added(self, message: Message) -> None:
         """A new message."""
-        self._fresh[row[M_ID]] = (row[M_SENDER], row[M_RECIPIENT], row[M_TEXT])
+        self._fresh[message.id] = (message.sender_id, message.recipient_id, message.text)
 
-    def changed(self, row) -> None:
+    def changed(self, message: Message) -> None:
         """An edited or deleted message: indexed again with its new text, or no longer."""
-        self._stale.add(row[M_ID])
-        self._fresh.pop(row[M_ID], None)
-        if not row[M_DELETED]:
-            self._fresh[row[M_ID]] = (row[M_SENDER], row[M_RECIPIENT], row[M_TEXT])
+        self._stale.add(message.id)
+        self._fresh.pop(message.id, None)
+        if not message.deleted:
+            self._fresh[message.id] = (message.sender_id, message.recipient_id, message.text)
 
     def take_steps(self, dialect: str) -> list[tuple[str, list[tuple]]]:
         steps = []
@@ -84,18 +85,19 @@ async def index_user_name(conn: RawConnection, user_id: int, display_name: str) 
     await conn.execute("UPDATE users SET display_name_key = ? WHERE id = ?", (name_key(display_name), user_id))
 
 
-async def users_by_name(conn: RawConnection, text: str, exclude_ids: list[int], limit: int) -> list[Row]:
+async def users_by_name(conn: RawConnection, text: str, exclude_ids: list[int], limit: int) -> list[User]:
     """Users whose display name has words starting with the text's words (in order), by username."""
     key = name_key(text)
     if not key or limit <= 0:
         return []
     marks = ",".join("?" * len(exclude_ids))
     # The key holds letters, digits and spaces only, so LIKE's wildcards cannot come from it.
-    return await conn.fetch_all(
+    rows = await conn.fetch_all(
         f"SELECT {USER_COLUMNS} FROM users WHERE display_name_key LIKE ? AND id NOT IN ({marks})"
         " ORDER BY username_key LIMIT ?",
         (f"%{key}%", *exclude_ids, limit),
     )
+    return [User(*row) for row in rows]
 
 
 async def build_index(conn: RawConnection) -> int:
@@ -104,8 +106,13 @@ async def build_index(conn: RawConnection) -> int:
         return 0
     make_row, insert = _ROW[conn.dialect], _INSERT[conn.dialect]
     indexed, after = 0, 0
+    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
     await conn.execute("BEGIN")
     try:
+        # An instance starting at the same moment waits here for this one, then finds it built.
+        if await conn.fetch_value(f"SELECT built FROM search_index_state{lock}") != 0:
+            await conn.execute("COMMIT")
+            return 0
         while True:
             rows = await conn.fetch_all(
                 "SELECT id, sender_id, recipient_id, text FROM messages WHERE id > ? AND deleted = 0"
@@ -140,7 +147,7 @@ def _match(dialect: str, query_words: list[str], party: str) -> str:
 
 async def search(
     conn: RawConnection, user_id: int, peer_id: int | None, text: str, before: int, limit: int
-) -> list[Row]:
+) -> list[Message]:
     """Up to `limit` messages of the user's chats (or of one chat) matching the text, newest first."""
     query_words = words(text)[:MAX_QUERY_WORDS]
     if not query_words:
@@ -166,4 +173,18 @@ async def search(
         f" ORDER BY {order} DESC LIMIT ?"
     )
     match = _match(conn.dialect, query_words, party)
-    return await conn.fetch_all(sql, (match, before, *params, user_id, limit))
+    rows = await conn.fetch_all(sql, (match, before, *params, user_id, limit))
+    return [Message(*row) for row in rows]
+
+
+class SearchQueries:
+    """The store's side of message search (a part of Store)."""
+
+    async def search_messages(
+        self, user_id: int, peer_id: int | None, text: str, before: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        """Messages of the user's chats matching the text, newest first, whether more match; names loaded."""
+        async with self.connections.reader() as conn:
+            found = await search(conn, user_id, peer_id, text, before or 2**62, limit + 1)
+        await self.load_names({user_id, *(m.sender_id for m in found), *(m.recipient_id for m in found)})
+        return found[:limit], len(found) > limit
