@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        state.viewing = Viewing()
+        state.viewing = Viewing(state.broadcaster.backend)
         state.push_subscriptions = Subscriptions(state.store)
         state.push = Dispatcher(
             state.push_subscriptions,
@@ -124,9 +124,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.presence = Presence(state.store, state.broadcaster)
         state.login_failures = FailureLimiter(state.broadcaster.backend)
         state.push.start()
+        state.viewing.start()
         try:
             yield
         finally:
+            await state.viewing.close()
             await state.push.close()
             await state.presence.close()
             await state.store.close()

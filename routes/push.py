@@ -87,4 +87,4 @@ async def viewing_frame(connection, frame: dict) -> None:
     peer = frame.get("peer")
     if peer is not None:
         validate.username(peer, "peer")
-    connection.state.viewing.set(connection.user_id, connection.subscriber, peer)
+    await connection.state.viewing.set(connection.user_id, connection.subscriber, peer)
