@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from media.blobs import UPLOAD_ID
 from routes import validate
@@ -11,6 +12,7 @@ from routes.protocol import dumps, iso, message_object, user_object
 from routes.responses import JSON, ApiError
 from routes.tokens import require_user, user_id_of
 from store.operations import SendMessage
+from store.rows import Message
 
 
 async def conversations(request: Request) -> JSON:
@@ -59,18 +61,43 @@ async def send(request: Request) -> JSON:
 
 async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=None, ref=None) -> SendMessage:
     """Checks a send request (HTTP body or WebSocket frame) and makes its store operation."""
-    file_id, attachment = await attached_file(state, user_id, body.get("file_id"))
-    text = body.get("text")
-    if file_id is not None and text in (None, ""):
-        text = ""  # a file may go without a caption
+    forward_of = validate.optional_id(body.get("forward_of"), "forward_of")
+    forwarded_from = None
+    if forward_of is None:
+        file_id, attachment = await attached_file(state, user_id, body.get("file_id"))
+        text = body.get("text")
+        if file_id is not None and text in (None, ""):
+            text = ""  # a file may go without a caption
+        else:
+            text = validate.message_text(text, state.settings.max_message_length)
     else:
-        text = validate.message_text(text, state.settings.max_message_length)
+        if body.get("file_id") is not None:
+            raise validate.invalid("file_id", "A forwarded message keeps its own file: leave file_id out.")
+        original, forwarded_from = await _forwarded(state, user_id, forward_of, body.get("text"))
+        # Its file goes along: the new message is what lets the new recipient fetch it.
+        text, file_id, attachment = original.text, original.file_id, original.attachment
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         raise validate.invalid("reply_to", "reply_to must be a message of this conversation.")
-    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, file_id, attachment)
+    return SendMessage(
+        user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from, file_id, attachment
+    )
+
+
+async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[Message, str]:
+    """(the message, its original author) of a message the user may forward: one of their chats', not hidden
+    from them, not deleted. Its text is taken as it is, so an attribution cannot be put on words
+    its author never wrote."""
+    original = await state.store.visible_message(message_id, user_id)
+    if original is None:
+        raise ApiError(404, "message_not_found", "No such message.")
+    if original.deleted:
+        raise ApiError(409, "message_deleted", "The message was deleted.")
+    if text is not None and text != original.text:
+        raise validate.invalid("text", "A forwarded message keeps its text: leave text out.")
+    return original, original.forwarded_from or state.store.names[original.sender_id]
 
 
 async def attached_file(state, user_id: int, file_id) -> tuple[str | None, str | None]:
@@ -94,9 +121,16 @@ async def edit(request: Request) -> JSON:
     return JSON(message_object(await state.store.edit_message(user_id, message_id, text), state.store.names))
 
 
-async def delete(request: Request) -> JSON:
+async def delete(request: Request) -> Response:
+    """?for=me hides the message from the caller only (204); otherwise it is deleted for both."""
     user_id, _ = await require_user(request)
     state = request.app.state
+    scope = request.query_params.get("for", "both")
+    if scope not in ("me", "both"):
+        raise validate.invalid("for", "for is me or both.")
+    if scope == "me":
+        await state.store.hide_message(user_id, _path_id(request))
+        return Response(status_code=204)
     message = await state.store.delete_message(user_id, _path_id(request))
     return JSON(message_object(message, state.store.names))
 

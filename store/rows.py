@@ -28,13 +28,14 @@ class UpdateKind(IntEnum):
     EDIT = 4
     DELETE = 5
     READ_BY_SELF = 6
+    HIDE = 7  # the user deleted a message for themselves only (message_id names it)
 
 
 # Update kinds whose message_id names a message (the read kinds carry a read-up-to id instead).
 MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateKind.DELETE)
 
 MESSAGE_COLUMNS = (
-    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status,"
+    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from,"
     " file_id, attachment"
 )
 USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen, avatar"
@@ -57,6 +58,7 @@ class Message:
     edited_at: int | None
     deleted: int
     status: int
+    forwarded_from: str | None = None  # the username of the original author of a forwarded message
     file_id: str | None = None  # a file sent with it (media)
     attachment: str | None = None  # that file's object as JSON: files never change
 
@@ -73,6 +75,7 @@ class Message:
             self.edited_at,
             self.deleted,
             self.status,
+            self.forwarded_from,
             self.file_id,
             self.attachment,
         )
