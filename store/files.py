@@ -100,18 +100,20 @@ async def file(conn, file_id: str) -> StoredFile | None:
 
 
 async def file_for(conn, file_id: str, user_id: int) -> StoredFile | None:
-    """The file, if this user may fetch it: it is in a message (not deleted) of a conversation
-    they are part of, or they uploaded it and have not sent it yet. Deleting the message that
-    carried a file ends access for both sides, its sender included."""
+    """The file, if this user may fetch it: it is in a message (not deleted, not hidden from them)
+    of a conversation they are part of, or they uploaded it and have not sent it yet. Deleting
+    the message that carried a file ends access for both sides, its sender included."""
     found = await file(conn, file_id)
     if found is None:
         return None
     shared, sent = await conn.fetch_several(
         [
             (
-                "SELECT 1 FROM messages WHERE file_id = ? AND deleted = 0 AND (sender_id = ? OR recipient_id = ?)"
+                "SELECT 1 FROM messages m WHERE m.file_id = ? AND m.deleted = 0"
+                " AND (m.sender_id = ? OR m.recipient_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)"
                 " LIMIT 1",
-                (file_id, user_id, user_id),
+                (file_id, user_id, user_id, user_id),
             ),
             ("SELECT 1 FROM messages WHERE file_id = ? LIMIT 1", (file_id,)),
         ]

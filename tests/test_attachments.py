@@ -143,3 +143,28 @@ async def test_deleting_the_message_ends_access_for_both_sides(trio):
     await assert_hidden(sara, photo["id"])
     page = (await omid.get(f"/api/conversations/{sara.username}/messages")).json()
     assert page["messages"][-1]["attachment"] is None
+
+
+async def test_a_forwarded_photo_takes_its_file_to_the_new_chat(trio):
+    sara, omid, nima = trio
+    photo = await tus.upload(sara, jpeg_with_gps(), "forward-me.jpg")
+    original = (await send_file(sara, omid.username, photo["id"], "look")).json()
+    await assert_hidden(nima, photo["id"])
+    body = {"to": nima.username, "forward_of": original["id"], "client_id": uuid.uuid4().hex}
+    response = await omid.post("/api/messages", json=body)
+    assert response.status_code == 201, response.text
+    forwarded = response.json()
+    assert forwarded["attachment"] == photo and forwarded["forwarded_from"] == sara.username
+    await assert_fetchable(nima, photo["id"])
+    body = {"to": nima.username, "forward_of": original["id"], "client_id": uuid.uuid4().hex, "file_id": photo["id"]}
+    refused(await omid.post("/api/messages", json=body), 422, "invalid_input")
+
+
+async def test_hiding_the_message_for_yourself_ends_your_access_only(trio):
+    sara, omid, _ = trio
+    photo = await tus.upload(sara, jpeg_with_gps(), "hide-me.jpg")
+    message = (await send_file(sara, omid.username, photo["id"], "")).json()
+    hidden = await omid.delete(f"/api/messages/{message['id']}", params={"for": "me"})
+    assert hidden.status_code == 204, hidden.text
+    await assert_hidden(omid, photo["id"])
+    await assert_fetchable(sara, photo["id"])
