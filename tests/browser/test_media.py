@@ -281,3 +281,60 @@ def test_cancelling_an_upload_removes_it_here_and_on_the_server(people, tmp_path
     expect(sara_page.get_by_test_id("composer")).to_be_visible()
     expect(sara_page.get_by_test_id("attachment-photo")).to_have_count(0)  # not back from the outbox
     expect(omid_page.get_by_test_id("attachment-photo")).to_have_count(0)
+
+
+DROP_FILE = """(text) => {
+  const data = new DataTransfer();
+  data.items.add(new File([text], 'dropped.txt', { type: 'text/plain' }));
+  const area = document.querySelector('.conversation');
+  area.dispatchEvent(new DragEvent('dragover', { dataTransfer: data, bubbles: true, cancelable: true }));
+  area.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+}"""
+
+PASTE_IMAGE = """async () => {
+  const canvas = document.createElement('canvas');
+  canvas.width = 120;
+  canvas.height = 80;
+  canvas.getContext('2d').fillRect(10, 10, 50, 30);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], 'pasted.png', { type: 'image/png' }));
+  const input = document.querySelector('[data-testid=composer]');
+  input.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def test_dropped_and_pasted_files_wait_offline_and_go_in_order_with_text(people):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    sara_page.context.set_offline(True)
+    sara_page.evaluate(DROP_FILE, "dropped " + uuid.uuid4().hex)
+    sara_page.get_by_test_id("composer").fill("between the two")
+    sara_page.get_by_test_id("composer").press("Enter")
+    sara_page.evaluate(PASTE_IMAGE)
+    expect(sara_page.get_by_test_id("message")).to_have_count(3)
+    sara_page.wait_for_timeout(500)
+    expect(omid_page.get_by_test_id("message")).to_have_count(0)
+    sara_page.context.set_offline(False)
+
+    arrived = omid_page.get_by_test_id("message")
+    expect(arrived).to_have_count(3, timeout=20_000)
+    expect(arrived.nth(0).get_by_test_id("file-name")).to_have_text("dropped.txt")
+    expect(arrived.nth(1).get_by_test_id("message-text")).to_have_text("between the two")
+    expect(arrived.nth(2).get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
+
+
+def test_a_photo_shows_its_blurhash_before_its_thumbnail_arrives(people, tmp_path):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    omid_page.route("**/thumbnail", lambda route: route.abort())  # the thumbnail does not come (yet)
+    photo_path = tmp_path / "slow.jpg"
+    noisy_jpeg(photo_path, 600, 400)
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    photo = omid_page.get_by_test_id("photo")
+    expect(photo).to_have_attribute("data-stage", "blurhash")
+    blur = photo.get_by_test_id("photo-blur")
+    expect(blur).to_be_visible()
+    ratio = photo.evaluate("element => element.getBoundingClientRect().width / element.getBoundingClientRect().height")
+    assert abs(ratio - 1.5) < 0.05  # sized from the file's width and height before any pixel arrives
+    omid_page.unroute("**/thumbnail")
+    omid_page.reload()
+    expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
