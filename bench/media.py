@@ -87,15 +87,15 @@ async def cut_and_resume(server: Server, client: httpx.AsyncClient, token: str, 
         + data[:half]
     )
     await writer.drain()
-    await asyncio.sleep(0.2)
-    writer.transport.abort()
+    writer.transport.abort()  # at once: bytes still in flight or in the server's buffer are lost
     offset = 0
     for _ in range(100):
+        await asyncio.sleep(0.05)
         head = await client.head(location, headers=auth)
         offset = int(head.headers["upload-offset"])
         if offset:
             break
-        await asyncio.sleep(0.05)
+    kept = offset
     sent = half
     while offset < len(data):
         part = data[offset : offset + chunk]
@@ -107,7 +107,7 @@ async def cut_and_resume(server: Server, client: httpx.AsyncClient, token: str, 
         response.raise_for_status()
         sent += len(part)
         offset = int(response.headers["upload-offset"])
-    return {"seconds": time.perf_counter() - started, "sent": sent}
+    return {"seconds": time.perf_counter() - started, "sent": sent, "kept": kept, "before_cut": half}
 
 
 async def chat_latencies(server: Server, token: str, peer: str, count: int) -> list[float]:
@@ -219,8 +219,9 @@ async def run(quick: bool) -> None:
                 resumed = await cut_and_resume(server, client, sara_token, payload(size), CHUNK)
                 overhead = resumed["sent"] / size - 1
                 print(
-                    f"resume after a cut at 50 %: {resumed['sent'] / 2**20:.2f} MiB sent for {size / 2**20:.0f} MiB"
-                    f" (+{overhead * 100:.1f} %), {resumed['seconds']:.2f} s in all"
+                    f"resume after a cut at 50 %: the server kept {resumed['kept'] / 2**20:.2f} of"
+                    f" {resumed['before_cut'] / 2**20:.2f} MiB sent before the cut; {resumed['sent'] / 2**20:.2f} MiB"
+                    f" sent for {size / 2**20:.0f} MiB (+{overhead * 100:.1f} %), {resumed['seconds']:.2f} s in all"
                 )
                 rounds = 50 if quick else 200
                 quiet = await chat_latencies(server, sara_token, omid, rounds)
