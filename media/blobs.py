@@ -55,6 +55,7 @@ class BlobStore:
         target = self.path(sha256)
         if target.exists():
             source.unlink()
+            os.utime(target)  # used again just now: the sweep leaves recently touched blobs alone
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)  # atomic: a reader sees the whole file or none
@@ -64,3 +65,14 @@ class BlobStore:
         temp = self.temp_path()
         temp.write_bytes(data)
         return self.put_file(temp)
+
+    def remove_idle(self, sha256: str, untouched_since: float) -> bool:
+        """Deletes the blob if nothing wrote it since that time (seconds since the epoch)."""
+        path = self.path(sha256)
+        try:
+            if path.stat().st_mtime >= untouched_since:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True

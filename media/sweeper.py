@@ -1,5 +1,7 @@
-"""Cleans up uploads left unfinished past their expiry (rows and partial bytes), and files that
-a crash left half-made in the temporary folder."""
+"""Cleans up: uploads left unfinished past their expiry (rows and partial bytes), files that no
+message carries any more (never sent within the expiry, or their messages deleted) with the bytes
+nothing else uses, and what a crash left half-made in the temporary folder. What is removed no
+longer counts towards its owner's quota."""
 
 from __future__ import annotations
 
@@ -42,7 +44,24 @@ async def sweep_once(files, blobs, expiry_seconds: int) -> int:
         _remove_older_than(blobs.tmp, now - TEMP_FILE_HOURS * 3600)
 
     await asyncio.to_thread(remove)
+    await _sweep_files(files, blobs, expiry_seconds)
     return len(expired)
+
+
+async def _sweep_files(files, blobs, expiry_seconds: int) -> None:
+    unused = await files.unused_files(now_ms() - expiry_seconds * 1000)
+    hashes = await files.delete_unused_files(unused)
+    if not hashes:
+        return
+    still_used = await files.referenced_hashes(hashes)
+    idle_since = time.time() - min(expiry_seconds, TEMP_FILE_HOURS * 3600)
+
+    def remove() -> None:
+        for sha256 in set(hashes) - still_used:
+            blobs.remove_idle(sha256, idle_since)
+
+    await asyncio.to_thread(remove)
+    log.info("removed %d unused files", len(unused))
 
 
 async def sweep_forever(files, blobs, every_seconds: int, expiry_seconds: int) -> None:

@@ -123,12 +123,31 @@ async def file_for(conn, file_id: str, user_id: int) -> StoredFile | None:
     return None
 
 
-async def files_by_id(conn, file_ids: list[str]) -> dict[str, StoredFile]:
-    if not file_ids:
-        return {}
-    marks = ",".join("?" * len(file_ids))
-    rows = await conn.fetch_all(f"SELECT {FILE_COLUMNS} FROM files WHERE id IN ({marks})", list(file_ids))
-    return {row[0]: StoredFile(*row) for row in rows}
+async def unused_files(conn, created_before: int, limit: int = 500) -> list[str]:
+    """Files in no message that is not deleted, made before a time: never sent, or their
+    messages were deleted."""
+    rows = await conn.fetch_all(
+        "SELECT f.id FROM files f WHERE f.created_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id AND m.deleted = 0) LIMIT ?",
+        (created_before, limit),
+    )
+    return [row[0] for row in rows]
+
+
+async def referenced_hashes(conn, hashes: list[str]) -> set[str]:
+    """Those of these blob hashes that a file, a thumbnail or a profile photo still uses."""
+    if not hashes:
+        return set()
+    marks = ",".join("?" * len(hashes))
+    rows = await conn.fetch_all(
+        f"SELECT sha256 FROM files WHERE sha256 IN ({marks})"
+        f" UNION SELECT thumbnail_sha256 FROM files WHERE thumbnail_sha256 IN ({marks})"
+        f" UNION SELECT small_sha256 FROM avatars WHERE small_sha256 IN ({marks})"
+        f" UNION SELECT medium_sha256 FROM avatars WHERE medium_sha256 IN ({marks})"
+        f" UNION SELECT large_sha256 FROM avatars WHERE large_sha256 IN ({marks})",
+        list(hashes) * 5,
+    )
+    return {row[0] for row in rows}
 
 
 async def avatar(conn, user_id: int) -> Avatar | None:
@@ -201,6 +220,28 @@ class DeleteUploads(Operation):
 
 
 @dataclass(slots=True)
+class DeleteUnusedFiles(Operation):
+    """Removes these file rows unless a message (not deleted) carries them by now; the blob
+    hashes the removed rows used."""
+
+    file_ids: list[str]
+
+    async def apply(self, batch) -> list[str]:
+        hashes: list[str] = []
+        for file_id in self.file_ids:
+            row = await batch.conn.fetch_one(
+                "SELECT sha256, thumbnail_sha256 FROM files f WHERE id = ?"
+                " AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = f.id AND m.deleted = 0)",
+                (file_id,),
+            )
+            if row is None:
+                continue
+            await batch.conn.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            hashes.extend(h for h in row if h)
+        return hashes
+
+
+@dataclass(slots=True)
 class SetAvatar(Operation):
     user_id: int
     avatar: Avatar | None  # None removes it
@@ -256,6 +297,15 @@ class FileStore:
     async def delete_uploads(self, upload_ids: list[str]) -> None:
         if upload_ids:
             await self.store.writer.run(DeleteUploads(upload_ids))
+
+    async def unused_files(self, created_before: int) -> list[str]:
+        return await self._read(unused_files, created_before)
+
+    async def referenced_hashes(self, hashes: list[str]) -> set[str]:
+        return await self._read(referenced_hashes, hashes)
+
+    async def delete_unused_files(self, file_ids: list[str]) -> list[str]:
+        return await self.store.writer.run(DeleteUnusedFiles(file_ids)) if file_ids else []
 
     async def set_avatar(self, user_id: int, new_avatar: Avatar | None) -> None:
         await self.store.writer.run(SetAvatar(user_id, new_avatar))

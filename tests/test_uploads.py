@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,7 +38,7 @@ def limited_server(tmp_path_factory):
         UPLOAD_EXPIRY_SECONDS="2",
         UPLOAD_SWEEP_SECONDS="1",
         UPLOAD_QUOTA_BYTES="10000",
-        UPLOADS_PER_MINUTE="3",
+        UPLOADS_PER_MINUTE="5",
         MAX_UPLOAD_BYTES="8000",
     ).start()
     yield server
@@ -258,7 +259,7 @@ async def test_the_storage_quota_refuses_with_413(limited_server):
 
 async def test_too_many_uploads_started_is_429_with_retry_after(limited_server):
     sara = await register(limited_server)
-    for _ in range(3):
+    for _ in range(5):
         assert (await tus.create(sara, 10)).status_code == 201
     response = await tus.create(sara, 10)
     assert_refused(response, 429, "rate_limited")
@@ -313,3 +314,26 @@ async def test_instances_sharing_files_dir_do_not_write_one_upload_at_once(serve
     assert_refused(await tus.append(on_second, location, 0, data), 423, "upload_busy")  # the file lock
     held.transport.abort()
     await close_all(sara, on_second)
+
+
+async def test_files_no_message_carries_are_removed_and_free_the_quota(limited_server):
+    sara, omid = await register(limited_server), await register(limited_server)
+    unsent_data, deleted_data, kept_data = unique_bytes(3000), unique_bytes(3000), unique_bytes(3000)
+    unsent = await tus.upload(sara, unsent_data, "unsent.txt")
+    deleted = await tus.upload(sara, deleted_data, "deleted.txt")
+    kept = await tus.upload(sara, kept_data, "kept.txt")
+    assert_refused(await tus.create(sara, 3000), 413, "quota_exceeded")
+    for file, text in ((deleted, "gone soon"), (kept, "stays")):
+        body = {"to": omid.username, "file_id": file["id"], "text": text, "client_id": uuid.uuid4().hex}
+        assert (await sara.post("/api/messages", json=body)).status_code == 201
+    history = (await omid.get(f"/api/conversations/{sara.username}/messages")).json()["messages"]
+    assert (await sara.delete(f"/api/messages/{history[0]['id']}")).status_code == 200
+    await asyncio.sleep(3.5)  # past the expiry, and a sweep
+    assert (await sara.get(f"/api/files/{unsent['id']}/info")).status_code == 404
+    assert (await sara.get(f"/api/files/{deleted['id']}/info")).status_code == 404
+    assert (await omid.get(f"/api/files/{kept['id']}")).content == kept_data
+    blobs = limited_server.data_dir / "files" / "blobs"
+    for data, present in ((unsent_data, False), (deleted_data, False), (kept_data, True)):
+        assert bool(list(blobs.rglob(hashlib.sha256(data).hexdigest()))) == present
+    assert (await tus.create(sara, 3000)).status_code == 201  # room in the quota again
+    await close_all(sara, omid)
