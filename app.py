@@ -18,7 +18,7 @@ from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import Store
+from store import Store, admin
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -57,6 +57,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
+        # Held while the server runs, so `python -m payambar restore` refuses to swap the file.
+        database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
         state.broadcaster = create_broadcaster()
         await state.broadcaster.connect()
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.realtime.close()
             await state.store.close()
             await state.broadcaster.disconnect()
+            if database_lock is not None:
+                admin.release(database_lock)
 
     middleware = [Middleware(SecurityHeaders)]
     if settings.cors_origins:
