@@ -105,11 +105,13 @@ class Senders:
                 await asyncio.sleep(0.05)
 
     async def until(self, count: int, timeout: float = 30) -> None:
-        async def enough():
-            while len(self.acknowledged) < count:
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(enough(), timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if len(self.acknowledged) >= count:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{len(self.acknowledged)} of {count} sends acknowledged")
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         self._stop.set()
