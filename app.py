@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
         state.broadcaster = create_broadcaster()
         await state.broadcaster.connect()
-        state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        state.store = Store(
+            settings.database_url, synchronous=settings.sqlite_synchronous, max_pages=settings.sqlite_max_pages
+        )
         await state.store.open(on_commit=state.broadcaster.publish)
         state.realtime = Realtime(state.store, state.broadcaster)
         try:

@@ -29,6 +29,7 @@ class Settings:
     sqlite_synchronous: str
     data_dir: Path
     outbox_limit: int
+    sqlite_max_pages: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,4 +107,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
+        sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
     )

@@ -9,7 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from routes.http import JSON, ApiError, error_body, error_response
+from routes.messages import store_error
 from security import Busy
+from store import StoreError
 
 log = logging.getLogger("payambar")
 
@@ -31,9 +33,21 @@ async def busy_error(request: Request, error: Busy) -> Response:
     return JSON(body, 429, headers={"Retry-After": "2"})
 
 
+async def store_failure(request: Request, error: StoreError) -> Response:
+    # Mostly the database being away (503) or full (507): one line, no traceback.
+    log.warning("%s %s: %s", request.method, request.url.path, error.code)
+    return error_response(store_error(error))
+
+
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return JSON(error_body("internal", "Something went wrong on the server."), 500)
 
 
-HANDLERS = {ApiError: api_error, HTTPException: http_error, Busy: busy_error, Exception: unexpected_error}
+HANDLERS = {
+    ApiError: api_error,
+    HTTPException: http_error,
+    Busy: busy_error,
+    StoreError: store_failure,
+    Exception: unexpected_error,
+}

@@ -6,15 +6,16 @@ from starlette.requests import Request
 
 from routes import validate
 from routes.http import JSON, ApiError, query_int, read_json, require_user
-from store import Conflict, Forbidden, NotFound, StoreError
+from store import Conflict, Forbidden, NotFound, StorageFull, StoreError, Unavailable
 from store.operations import SendMessage
 
 
 def store_error(error: StoreError) -> ApiError:
-    status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(error), 400)
+    status = {NotFound: 404, Forbidden: 403, Conflict: 409, Unavailable: 503, StorageFull: 507}.get(type(error), 400)
     if getattr(error, "field", None):
         status = 422
-    return ApiError(status, error.code, error.message, getattr(error, "field", None))
+    headers = {"Retry-After": "2"} if status == 503 else None
+    return ApiError(status, error.code, error.message, getattr(error, "field", None), headers)
 
 
 async def peer_id(request: Request, username: str, field: str = "username") -> int:

@@ -28,6 +28,7 @@ AUTH_TIMEOUT_SECONDS = 5.0
 REPLAY_PAGE = 1000
 MAX_IDS_PER_FRAME = 1000
 NOT_AUTHENTICATED, TOO_FAR_BEHIND = 4001, 4008
+TRY_AGAIN_LATER = 1013  # the database is away: the client comes back after a pause
 
 
 def _dumps(payload: dict) -> str:
@@ -247,6 +248,9 @@ class WebSocketEndpoint:
             await _serve(websocket, app_state(scope))
         except (Disconnected, OSError, RuntimeError):
             pass  # the client went away; nothing is owed to it
+        except StoreError as error:
+            log.warning("a connection ended: %s", error.code)
+            await _close_quickly(websocket, TRY_AGAIN_LATER, error.code)
 
 
 async def _serve(websocket: Wire, state) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from store import operations, reads
 from store.connection import ConnectionSet
-from store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError
+from store.errors import Conflict, Forbidden, Invalid, NotFound, StorageFull, StoreError, Unavailable
 from store.migrations import migrate
 from store.records import (
     DELETED,
@@ -24,15 +24,17 @@ from store.records import (
 )
 from store.writer import Notice, Writer
 
-__all__ = ["Store", "Notice", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid"]
+__all__ = [
+    "Store", "Notice", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid", "Unavailable", "StorageFull",
+]  # fmt: skip
 
 UPDATE_TYPES = {NEW_MESSAGE: "message", STATUS_CHANGE: "status", EDITED: "edit", DELETED: "delete"}
 SESSION_CACHE_LIMIT = 100_000
 
 
 class Store:
-    def __init__(self, url: str, synchronous: str = "normal", readers: int = 2) -> None:
-        self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous)
+    def __init__(self, url: str, synchronous: str = "normal", readers: int = 2, max_pages: int = 0) -> None:
+        self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous, max_pages=max_pages)
         self.names: dict[int, str] = {}  # user id -> username; usernames never change
         self._ids: dict[str, int] = {}  # lower-cased username -> user id
         self._sessions: dict[str, tuple[int, int]] = {}  # live session id -> (user id, expires at)

@@ -29,3 +29,15 @@ class Invalid(StoreError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class Unavailable(StoreError):
+    """The database does not answer (restarting, unreachable); the same request may succeed soon."""
+
+    code = "unavailable"
+
+
+class StorageFull(StoreError):
+    """The database cannot grow: nothing new is saved, everything stored stays."""
+
+    code = "storage_full"

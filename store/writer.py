@@ -20,7 +20,7 @@ from typing import Any
 
 from store import reads
 from store.connection import RawConnection
-from store.errors import StoreError
+from store.errors import StoreError, Unavailable
 from store.records import MESSAGE_COLUMNS
 
 log = logging.getLogger("payambar.store")
@@ -193,10 +193,12 @@ class Writer:
         self._stopping = False
         self.batches = 0
         self.operations = 0
+        # After the database went away mid-transaction, a commit may have happened unseen: the
+        # ids, seqs and remembered rows are read again before the next transaction.
+        self._memory_stale = False
 
     async def start(self) -> None:
-        self.next_message_id = await self.conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM messages")
-        self.next_user_id = await self.conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM users")
+        await self._load_ids()
         self._task = asyncio.create_task(self._run(), name="payambar-writer")
 
     async def stop(self) -> None:
@@ -205,6 +207,17 @@ class Writer:
         self._wake.set()
         if self._task:
             await self._task
+
+    async def _load_ids(self) -> None:
+        self.next_message_id = await self.conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM messages")
+        self.next_user_id = await self.conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM users")
+
+    async def _forget_memory(self) -> None:
+        await self._load_ids()
+        self.seqs.clear()
+        self.recent_client_ids.clear()
+        self.recent_messages.clear()
+        self._memory_stale = False
 
     def submit(self, operation) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
@@ -233,6 +246,8 @@ class Writer:
         try:
             outcomes, notices = await self._transaction(entries)
         except Exception as error:
+            if isinstance(error, Unavailable):
+                self._memory_stale = True
             if len(entries) > 1 or not _is_constraint_error(error):
                 log.warning("a batch of %d failed (%s); committing its operations one by one", len(entries), error)
             outcomes, notices = [], []
@@ -240,6 +255,7 @@ class Writer:
                 try:
                     single_outcomes, single_notices = await self._transaction([entry], careful=True)
                 except Exception as error:  # reported to the one caller it belongs to
+                    self._memory_stale = self._memory_stale or isinstance(error, Unavailable)
                     single_outcomes, single_notices = [error], []
                 outcomes.extend(single_outcomes)
                 notices.extend(single_notices)
@@ -259,6 +275,8 @@ class Writer:
                 future.set_result(outcome)
 
     async def _transaction(self, entries, careful: bool = False) -> tuple[list, list[Notice]]:
+        if self._memory_stale:
+            await self._forget_memory()
         batch = Batch(self, careful)
         operations = [operation for operation, _ in entries]
         fast = not careful and all(getattr(operation, "in_memory", False) for operation in operations)
@@ -288,6 +306,8 @@ class Writer:
         except BaseException:
             try:
                 await self.conn.execute("ROLLBACK")
+            except Unavailable:
+                pass  # the connection is gone, and its transaction with it
             except Exception:
                 log.exception("rollback failed")
             raise
