@@ -103,6 +103,8 @@ class GuardedConnection(RawConnection):
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         if self.broken:
             await self._reopen()
+        if sql == "ROLLBACK" and self.dialect == "sqlite" and not self._driver.in_transaction:
+            return 0  # SQLite already rolled back by itself (it does on a full disk)
         try:
             return await super().execute(sql, params)
         except Exception as error:

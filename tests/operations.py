@@ -78,6 +78,7 @@ class Senders:
     """Clients sending over HTTP, one message at a time each, until stopped; the acknowledged ones kept."""
 
     pairs: list[tuple[Api, Api]]
+    text_size: int = 0  # pad each text to this many characters
     acknowledged: dict[str, dict] = field(default_factory=dict)  # client id -> the stored message
     failures: list[int] = field(default_factory=list)  # statuses of refused sends
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -92,7 +93,8 @@ class Senders:
         while not self._stop.is_set():
             number += 1
             client_id = uuid.uuid4().hex
-            body = {"to": recipient.username, "text": f"{sender.username} #{number}", "client_id": client_id}
+            text = f"{sender.username} #{number} ".ljust(self.text_size, ".")
+            body = {"to": recipient.username, "text": text, "client_id": client_id}
             try:
                 response = await sender.post("/api/messages", json=body)
             except Exception:  # the connection broke: not acknowledged

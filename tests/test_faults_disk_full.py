@@ -1,0 +1,65 @@
+"""A full disk on SQLite (simulated by capping the file's pages with SQLITE_MAX_PAGES): writes are
+refused with 507 storage_full, reads go on, nothing already stored is lost, and writing resumes
+once there is room again."""
+
+from __future__ import annotations
+
+import asyncio
+
+from checks import assert_error, close_all, register_many
+from helpers import Api, Socket
+from operations import Senders, integrity
+from test_faults_kill import history
+
+MAX_PAGES = 80  # 320 KiB with 4 KiB pages: the schema and a few hundred messages
+
+
+async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_factory, tmp_path):
+    data_dir = tmp_path / "full"
+    server = server_factory(data_dir, SQLITE_MAX_PAGES=str(MAX_PAGES))
+    apis = await register_many(server, 4)
+    pairs = [(apis[i], apis[(i + 1) % 4]) for i in range(4)]
+    senders = Senders(pairs, text_size=1500).start()
+    await asyncio.wait_for(_until_refused(senders), 60)
+    await senders.stop()
+    assert set(senders.failures) == {507}, senders.failures
+    acknowledged = dict(senders.acknowledged)
+
+    sara, omid = apis[0], apis[1]
+    refused = await sara.post("/api/messages", json={"to": omid.username, "text": "x" * 1500, "client_id": "full-1"})
+    error = assert_error(refused, 507, "storage_full")
+    assert "disk is full" in error["message"]
+    socket = await Socket.open(server, sara.token)
+    await socket.send_message(omid.username, "y" * 1500)
+    frame = await socket.expect("error")
+    assert frame["code"] == "storage_full"
+    await socket.close()
+    chats = await sara.get("/api/conversations")  # reading goes on
+    assert chats.status_code == 200 and chats.json()["conversations"]
+    assert (await sara.get("/health")).status_code == 200
+
+    stored = {}
+    for sender, recipient in pairs:
+        stored.update({m["client_id"]: m for m in await history(sender, recipient.username)})
+    assert set(acknowledged) <= set(stored), "an acknowledged message was lost"
+    server.stop()
+    assert integrity(server.database_file) == "ok"
+    assert "Traceback" not in server.log()
+
+    roomy = server_factory(data_dir)  # the operator made room
+    sara = Api(roomy, sara.token, sara.user)
+    after = await sara.send(omid.username, "there is room again")
+    assert after["text"] == "there is room again"
+    for sender, recipient in pairs:
+        chat = {m["client_id"] for m in await history(Api(roomy, sender.token, sender.user), recipient.username)}
+        assert {c for c, m in acknowledged.items() if m["sender"] == sender.username} <= chat
+    print(
+        f"\nfull disk: {len(acknowledged)} acknowledged before the disk filled, {len(senders.failures)} refused"
+        " with 507 storage_full; lost 0, integrity ok"
+    )
+    await close_all(sara, *apis)
+
+
+async def _until_refused(senders: Senders) -> None:
+    while len(senders.failures) < 20:
+        await asyncio.sleep(0.02)
