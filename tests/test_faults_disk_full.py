@@ -4,9 +4,8 @@ once there is room again."""
 
 from __future__ import annotations
 
-import asyncio
-
 from checks import assert_error, close_all, register_many
+from devices import wait_for
 from helpers import Api, Socket
 from operations import Senders, integrity
 from test_faults_kill import history
@@ -20,7 +19,7 @@ async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_fact
     apis = await register_many(server, 4)
     pairs = [(apis[i], apis[(i + 1) % 4]) for i in range(4)]
     senders = Senders(pairs, text_size=1500).start()
-    await asyncio.wait_for(_until_refused(senders), 60)
+    await wait_for(lambda: len(senders.failures) >= 20, 60, "sends refused")
     await senders.stop()
     assert set(senders.failures) == {507}, senders.failures
     acknowledged = dict(senders.acknowledged)
@@ -58,8 +57,3 @@ async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_fact
         " with 507 storage_full; lost 0, integrity ok"
     )
     await close_all(sara, *apis)
-
-
-async def _until_refused(senders: Senders) -> None:
-    while len(senders.failures) < 20:
-        await asyncio.sleep(0.02)
