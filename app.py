@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
 from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
 from routes.realtime import Realtime
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         await state.store.open(on_commit=state.broadcaster.publish)
         state.realtime = Realtime(state.store, state.broadcaster)
+        drain_before_sigterm(state.graceful_restart)
         try:
             yield
         finally:
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if database_lock is not None:
                 admin.release(database_lock)
 
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(GracefulRestart), Middleware(SecurityHeaders)]
     if settings.cors_origins:
         middleware.append(
             Middleware(

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from conftest import ROOT
 from helpers import Api
@@ -118,3 +121,45 @@ class Senders:
     async def stop(self) -> None:
         self._stop.set()
         await asyncio.gather(*self._tasks)
+
+
+def procfile_arguments(port: str) -> list[str]:
+    """uvicorn's arguments exactly as the Procfile deploys it, on 127.0.0.1 and the given port."""
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    words = shlex.split(line.split(":", 1)[1])
+    assert words[0] == "uvicorn", words
+    arguments = []
+    for word in words[1:]:
+        previous = arguments[-1] if arguments else ""
+        if previous == "--host":
+            word = "127.0.0.1"
+        elif previous == "--port":
+            word = port
+        arguments.append(word)
+    return arguments
+
+
+def start_as_deployed(server) -> None:
+    """Starts a conftest Server with the Procfile's command line (graceful timeout included)."""
+    port = server.url.rsplit(":", 1)[1]
+    server.log_path = server.data_dir / "server.log"
+    log_file = open(server.log_path, "ab")  # the server process writes to it
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", *procfile_arguments(port)],
+        cwd=ROOT,
+        env=server.env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")
