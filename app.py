@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 
@@ -13,6 +12,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
+from observe import logs
+from observe.access_log import AccessLog
 from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
 from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if database_lock is not None:
                 admin.release(database_lock)
 
-    middleware = [Middleware(GracefulRestart), Middleware(SecurityHeaders)]
+    middleware = [Middleware(AccessLog), Middleware(GracefulRestart), Middleware(SecurityHeaders)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -100,8 +101,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def _configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "info").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "plain").strip().lower())
 
 
 def __getattr__(name: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from routes.http import JSON, ApiError, error_body, error_response
@@ -39,6 +39,11 @@ async def store_failure(request: Request, error: StoreError) -> Response:
     return error_response(store_error(error))
 
 
+async def client_gone(request: Request, error: ClientDisconnect) -> Response:
+    # The client left before its request body arrived: nothing to log, no one to answer.
+    return JSON(error_body("client_closed_request", "The request body did not arrive."), 499)
+
+
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return JSON(error_body("internal", "Something went wrong on the server."), 500)
@@ -49,5 +54,6 @@ HANDLERS = {
     HTTPException: http_error,
     Busy: busy_error,
     StoreError: store_failure,
+    ClientDisconnect: client_gone,
     Exception: unexpected_error,
 }
