@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from observe import logs
 from observe.access_log import AccessLog
-from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import auth, errors, health, messages, metrics, openapi, pages, updates, users, ws
 from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.ratelimit import FailureLimiter
@@ -44,6 +44,7 @@ API_ROUTES = [
 
 ROUTES = [
     Route("/health", health.health),
+    Route("/metrics", metrics.metrics),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
     WebSocketRoute("/ws", ws.WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),

@@ -30,6 +30,7 @@ class Settings:
     data_dir: Path
     outbox_limit: int
     sqlite_max_pages: int = 0
+    metrics_token: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -80,6 +81,13 @@ def _secret_key(env: dict[str, str], data_dir: Path, environment: str) -> str:
     return key
 
 
+def _metrics_token(env: dict[str, str]) -> str:
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise SettingsError("METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)")
+    return token
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
@@ -108,4 +116,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
         sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
+        metrics_token=_metrics_token(env),
     )

@@ -193,6 +193,10 @@ class Writer:
         self._stopping = False
         self.batches = 0
         self.operations = 0
+        # For /metrics: read when scraped, bumped once per transaction.
+        self.messages_stored = 0
+        self.failed_batches = 0
+        self.batch_sizes = [0] * (MAX_BATCH.bit_length() + 1)  # index: the batch size's bit length
         # After the database went away mid-transaction, a commit may have happened unseen: the
         # ids, seqs and remembered rows are read again before the next transaction.
         self._memory_stale = False
@@ -207,6 +211,10 @@ class Writer:
         self._wake.set()
         if self._task:
             await self._task
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._pending)
 
     async def _load_ids(self) -> None:
         self.next_message_id = await self.conn.fetch_value("SELECT COALESCE(MAX(id), 0) FROM messages")
@@ -246,6 +254,7 @@ class Writer:
         try:
             outcomes, notices = await self._transaction(entries)
         except Exception as error:
+            self.failed_batches += 1
             if isinstance(error, Unavailable):
                 self._memory_stale = True
             if len(entries) > 1 or not _is_constraint_error(error):
@@ -261,6 +270,7 @@ class Writer:
                 notices.extend(single_notices)
         self.batches += 1
         self.operations += len(entries)
+        self.batch_sizes[len(entries).bit_length()] += 1
         if notices:
             try:
                 self.on_commit(notices)
@@ -316,6 +326,7 @@ class Writer:
     def _remember(self, batch: Batch) -> None:
         # Every change to a message goes through the batch's copy of its row (sends, receipts,
         # reads, edits, deletes), so after a commit those copies are what the database holds.
+        self.messages_stored += len(batch.new_client_ids)
         self.recent_client_ids.update(batch.new_client_ids)
         _trim(self.recent_client_ids, RECENT)
         self.recent_messages.update(batch.messages)
