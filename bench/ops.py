@@ -1,0 +1,89 @@
+"""Operations at scale: backup, restore and the upgrade at start, timed on a large database.
+
+Writes a schema-1 database (as the first release left it) with the loader, then times what an
+operator does with it and prints the figures:
+
+    python -m bench.ops --messages 1000000            # the README's figures
+    python -m bench.ops --messages 1000000 --gzip     # a compressed backup instead
+
+Everything runs in a temporary folder (or --dir), removed afterwards unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from bench.loader import load
+from payambar.archive import restore_backup, write_backup
+from store import Store, admin
+from store.migrations import MIGRATIONS
+
+
+async def _open_and_close(database_file: Path) -> float:
+    """Seconds for the server's store to start on the file (migrations included)."""
+    started = time.perf_counter()
+    store = Store(f"sqlite:///{database_file}")
+    await store.open(on_commit=lambda notices: None)
+    took = time.perf_counter() - started
+    await store.close()
+    return took
+
+
+def run(folder: Path, users: int, messages: int, gzip: bool) -> dict:
+    live = folder / "live"
+    live.mkdir(parents=True)
+    database_file = live / "payambar.db"
+    loaded = load(database_file, users, messages)
+    figures: dict = {"users": users, "messages": messages, "database_bytes": database_file.stat().st_size}
+    figures["load_seconds"] = round(loaded["seconds"], 1)
+
+    backup_file = folder / ("backup.tar.gz" if gzip else "backup.tar")
+    started = time.perf_counter()
+    written = write_backup(database_file, live, backup_file)
+    figures["backup_seconds"] = round(time.perf_counter() - started, 2)
+    figures["backup_copy_seconds"] = round(written["copy_seconds"], 2)
+    figures["backup_bytes"] = written["backup_bytes"]
+
+    fresh = folder / "restored"
+    started = time.perf_counter()
+    restored = restore_backup(backup_file, fresh / "payambar.db", fresh)
+    figures["restore_seconds"] = round(time.perf_counter() - started, 2)  # integrity check included
+    assert restored["messages"] == messages, restored
+
+    started = time.perf_counter()
+    figures["integrity_check"] = admin.integrity_check(fresh / "payambar.db")
+    figures["integrity_check_seconds"] = round(time.perf_counter() - started, 2)
+
+    figures["schema_from"] = 1
+    figures["schema_to"] = MIGRATIONS[-1][0]
+    figures["upgrade_at_start_seconds"] = round(asyncio.run(_open_and_close(fresh / "payambar.db")), 2)
+    after = admin.file_status(fresh / "payambar.db")
+    assert (after.users, after.messages, after.schema_version) == (users, messages, MIGRATIONS[-1][0]), after
+    figures["messages_after_upgrade"] = after.messages
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--gzip", action="store_true", help="write a .tar.gz backup")
+    parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
+    parser.add_argument("--keep", action="store_true", help="keep the files")
+    args = parser.parse_args()
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="payambar-ops-bench-"))
+    try:
+        print(json.dumps(run(folder, args.users, args.messages, args.gzip), indent=1))
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
