@@ -72,6 +72,8 @@ def integrity_check(path: Path) -> str:
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         rows = connection.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as error:  # not a database at all
+        return str(error)
     finally:
         connection.close()
     return "; ".join(str(row[0]) for row in rows[:5])

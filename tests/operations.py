@@ -41,6 +41,11 @@ def command_env(data_dir: Path, database_url: str | None = None) -> dict:
     return env
 
 
+def on_sqlite(data_dir: Path) -> dict:
+    """Server settings for a SQLite file in data_dir, even when the run is set to PostgreSQL."""
+    return {"DATABASE_URL": f"sqlite:///{data_dir}/payambar.db"}
+
+
 def fields(output: str) -> dict[str, str]:
     """The `name: value` lines of a command's output."""
     return dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from checks import assert_error, close_all, register_many
 from devices import wait_for
 from helpers import Api, Socket
-from operations import Senders, integrity
+from operations import Senders, integrity, on_sqlite
 from test_faults_kill import history
 
 MAX_PAGES = 80  # 320 KiB with 4 KiB pages: the schema and a few hundred messages
@@ -15,7 +15,7 @@ MAX_PAGES = 80  # 320 KiB with 4 KiB pages: the schema and a few hundred message
 
 async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_factory, tmp_path):
     data_dir = tmp_path / "full"
-    server = server_factory(data_dir, SQLITE_MAX_PAGES=str(MAX_PAGES))
+    server = server_factory(data_dir, SQLITE_MAX_PAGES=str(MAX_PAGES), **on_sqlite(data_dir))
     apis = await register_many(server, 4)
     pairs = [(apis[i], apis[(i + 1) % 4]) for i in range(4)]
     senders = Senders(pairs, text_size=1500).start()
@@ -45,7 +45,7 @@ async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_fact
     assert integrity(server.database_file) == "ok"
     assert "Traceback" not in server.log()
 
-    roomy = server_factory(data_dir)  # the operator made room
+    roomy = server_factory(data_dir, **on_sqlite(data_dir))  # the operator made room
     sara = Api(roomy, sara.token, sara.user)
     after = await sara.send(omid.username, "there is room again")
     assert after["text"] == "there is room again"

@@ -11,7 +11,7 @@ from checks import close_all, register_many
 from conftest import fresh_postgres_database
 from devices import Device, wait_for
 from helpers import Socket
-from operations import integrity, postgres_server, stored_client_ids
+from operations import integrity, on_sqlite, postgres_server, stored_client_ids
 
 USERS = 4
 WINDOW = 20  # sends each client has in flight
@@ -42,9 +42,13 @@ async def history(api, peer: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-async def test_sigkill_mid_stream_loses_and_repeats_no_acknowledged_message(server_factory, database):
-    env = {"DATABASE_URL": fresh_postgres_database(postgres_server())} if database == "postgresql" else {}
-    server = server_factory(**env)
+async def test_sigkill_mid_stream_loses_and_repeats_no_acknowledged_message(server_factory, database, tmp_path):
+    data_dir = tmp_path / "data"
+    if database == "postgresql":
+        server = server_factory(data_dir, DATABASE_URL=fresh_postgres_database(postgres_server()))
+    else:
+        server = server_factory(data_dir, **on_sqlite(data_dir))
+    )
     apis = await register_many(server, USERS)
     devices = [Device(server, api) for api in apis] + [Device(server, apis[0], "second device")]
     for device in devices:

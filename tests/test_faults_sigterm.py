@@ -14,14 +14,14 @@ from checks import close_all, register_many
 from conftest import make_server
 from devices import Device, wait_for
 from helpers import Api
-from operations import Senders, integrity, procfile_arguments, start_as_deployed, stored_client_ids
+from operations import Senders, integrity, on_sqlite, procfile_arguments, start_as_deployed, stored_client_ids
 from test_faults_kill import _keep_sending
 
 GRACEFUL_SECONDS = float(procfile_arguments("0")[procfile_arguments("0").index("--timeout-graceful-shutdown") + 1])
 
 
 async def test_sigterm_closes_websockets_with_1012_finishes_writes_and_exits_in_time(tmp_path):
-    server = make_server(tmp_path / "server")
+    server = make_server(tmp_path / "server", **on_sqlite(tmp_path / "server"))
     start_as_deployed(server)
     try:
         apis = await register_many(server, 4)

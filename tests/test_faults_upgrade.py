@@ -10,7 +10,7 @@ import pytest
 from checks import close_all
 from conftest import fresh_postgres_database
 from helpers import Api
-from operations import command_env, fields, integrity, postgres_server, run_command
+from operations import command_env, fields, integrity, on_sqlite, postgres_server, run_command
 
 from bench.loader import PASSWORD, load
 from store.connection import ConnectionSet
@@ -55,7 +55,7 @@ async def test_a_version_1_database_is_migrated_in_place_at_start_losing_nothing
     assert len(chat_before) > 100
     assert before == (USERS, MESSAGES, 2 * MESSAGES)
 
-    server = server_factory(data_dir)
+    server = server_factory(data_dir, **on_sqlite(data_dir))
     status = fields((await asyncio.to_thread(run_command, command_env(data_dir), "status")).stdout)
     assert (status["users"], status["messages"], status["schema version"]) == (
         str(USERS), str(MESSAGES), str(NEWEST),

@@ -8,11 +8,11 @@ import tarfile
 from checks import close_all, register_many
 from conftest import fresh_postgres_database, make_server
 from helpers import Api
-from operations import Senders, command_env, fields, integrity, postgres_server, run_command
+from operations import Senders, command_env, fields, integrity, on_sqlite, postgres_server, run_command
 
 
-async def test_status_prints_users_messages_size_and_schema_version(server_factory):
-    server = server_factory()
+async def test_status_prints_users_messages_size_and_schema_version(server_factory, tmp_path):
+    server = server_factory(tmp_path / "live", **on_sqlite(tmp_path / "live"))
     sara, omid = await register_many(server, 2)
     for number in range(3):
         await sara.send(omid.username, f"m{number}")
@@ -34,7 +34,7 @@ async def test_status_of_a_missing_database_says_so_without_creating_it(tmp_path
 
 
 async def test_backup_while_sends_stream_in_restores_every_acknowledged_message(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(tmp_path / "live", **on_sqlite(tmp_path / "live"))
     users = await register_many(server, 6)
     pairs = [(users[i], users[(i + 1) % 6]) for i in range(6)]
     (server.data_dir / "files" / "ab").mkdir(parents=True)
@@ -61,7 +61,7 @@ async def test_backup_while_sends_stream_in_restores_every_acknowledged_message(
     assert integrity(fresh / "payambar.db") == "ok"
     assert (fresh / "files" / "ab" / "photo.jpg").read_bytes() == b"\xff\xd8 not really a photo"
 
-    again = server_factory(fresh)
+    again = server_factory(fresh, **on_sqlite(fresh))
     stored: dict[str, dict] = {}
     for sender, recipient in pairs:
         api = Api(again, sender.token, sender.user)  # the key came back too: old tokens work
@@ -84,7 +84,7 @@ async def test_backup_while_sends_stream_in_restores_every_acknowledged_message(
 
 
 async def test_restore_refuses_while_a_server_holds_the_database(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(tmp_path / "live", **on_sqlite(tmp_path / "live"))
     sara, omid = await register_many(server, 2)
     await sara.send(omid.username, "kept")
     backup_file = tmp_path / "b.tar"
@@ -102,7 +102,7 @@ async def test_restore_refuses_while_a_server_holds_the_database(server_factory,
 
 
 async def test_restore_of_something_that_is_not_a_backup_changes_nothing(server_factory, tmp_path):
-    server = server_factory()
+    server = server_factory(tmp_path / "live", **on_sqlite(tmp_path / "live"))
     sara, omid = await register_many(server, 2)
     await sara.send(omid.username, "kept")
     await close_all(sara, omid)
@@ -141,3 +141,20 @@ async def test_on_postgresql_status_works_and_backup_names_pg_dump(tmp_path):
         await close_all(sara, omid)
     finally:
         server.stop()
+
+
+async def test_restore_of_a_damaged_backup_changes_nothing(server_factory, tmp_path):
+    server = server_factory(tmp_path / "live", **on_sqlite(tmp_path / "live"))
+    sara, omid = await register_many(server, 2)
+    await sara.send(omid.username, "kept")
+    await close_all(sara, omid)
+    server.stop()
+    damaged = tmp_path / "damaged.tar"
+    (tmp_path / "payambar.db").write_bytes(b"SQLite format 3\x00" + b"\x00" * 4000)
+    with tarfile.open(damaged, "w") as archive:
+        archive.add(tmp_path / "payambar.db", "payambar.db")
+    result = await asyncio.to_thread(run_command, command_env(server.data_dir), "restore", str(damaged))
+    assert result.returncode == 1
+    assert "integrity check" in result.stderr and "Traceback" not in result.stderr
+    assert integrity(server.data_dir / "payambar.db") == "ok"
+    assert not list(server.data_dir.glob("*.before-restore-*"))
