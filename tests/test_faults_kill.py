@@ -48,7 +48,6 @@ async def test_sigkill_mid_stream_loses_and_repeats_no_acknowledged_message(serv
         server = server_factory(data_dir, DATABASE_URL=fresh_postgres_database(postgres_server()))
     else:
         server = server_factory(data_dir, **on_sqlite(data_dir))
-    )
     apis = await register_many(server, USERS)
     devices = [Device(server, api) for api in apis] + [Device(server, apis[0], "second device")]
     for device in devices:
