@@ -15,6 +15,8 @@ COPY app.py settings.py security.py schema.sql Procfile ./
 COPY routes ./routes
 COPY store ./store
 COPY broadcast ./broadcast
+COPY observe ./observe
+COPY payambar ./payambar
 COPY public ./public
 
 RUN useradd --system --uid 10001 payambar && mkdir -p /data && chown payambar /data
