@@ -16,10 +16,15 @@ import asyncio
 import json
 import shutil
 import tempfile
+import threading
 import time
+import uuid
 from pathlib import Path
 
-from bench.loader import load
+import httpx
+
+from bench.loader import PASSWORD, load, username
+from bench.proc import Server
 from payambar.archive import restore_backup, write_backup
 from store import Store, admin
 from store.migrations import MIGRATIONS
@@ -33,6 +38,45 @@ async def _open_and_close(database_file: Path) -> float:
     took = time.perf_counter() - started
     await store.close()
     return took
+
+
+def backup_under_load(live: Path, target: Path, senders: int = 4) -> dict:
+    """Starts the server on the folder (as deployed), keeps `senders` clients sending, and backs up."""
+    started = time.perf_counter()
+    with Server(live) as server:
+        figures = {"server_start_seconds": round(time.perf_counter() - started, 2)}
+        login = httpx.post(f"{server.base}/api/auth/login", json={"username": username(1), "password": PASSWORD})
+        token = login.json()["token"]
+        stop, acknowledged = threading.Event(), [0] * senders
+
+        def keep_sending(index: int) -> None:
+            with httpx.Client(base_url=server.base, headers={"authorization": f"Bearer {token}"}) as client:
+                while not stop.is_set():
+                    body = {"to": username(2 + index), "text": "during the backup", "client_id": uuid.uuid4().hex}
+                    if client.post("/api/messages", json=body).status_code in (200, 201):
+                        acknowledged[index] += 1
+
+        threads = [threading.Thread(target=keep_sending, args=(i,)) for i in range(senders)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)
+        before = sum(acknowledged)
+        started = time.perf_counter()
+        written = write_backup(live / "payambar.db", live, target)
+        took = time.perf_counter() - started
+        during = sum(acknowledged) - before
+        stop.set()
+        for thread in threads:
+            thread.join()
+    figures.update(
+        {
+            "backup_under_load_seconds": round(took, 2),
+            "backup_under_load_bytes": written["backup_bytes"],
+            "sends_acknowledged_during_backup": during,
+            "messages_in_backup": written["messages"],
+        }
+    )
+    return figures
 
 
 def run(folder: Path, users: int, messages: int, gzip: bool) -> dict:
@@ -66,6 +110,7 @@ def run(folder: Path, users: int, messages: int, gzip: bool) -> dict:
     after = admin.file_status(fresh / "payambar.db")
     assert (after.users, after.messages, after.schema_version) == (users, messages, MIGRATIONS[-1][0]), after
     figures["messages_after_upgrade"] = after.messages
+    figures.update(backup_under_load(fresh, folder / ("live-backup.tar.gz" if gzip else "live-backup.tar")))
     return figures
 
 
