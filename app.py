@@ -14,13 +14,19 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from observe import logs
 from observe.access_log import AccessLog
-from routes import auth, errors, health, messages, metrics, openapi, pages, updates, users, ws
+from routes import auth, errors, health, messages, metrics, openapi, pages, updates, users
+from routes.delivery import publisher
 from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
+from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
-from routes.realtime import Realtime
+from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store, admin
+from store.migrations import SchemaTooNew
+
+# uvicorn stops (and does not restart workers) when a worker exits with this code.
+STARTUP_FAILURE = 3
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -46,9 +52,14 @@ ROUTES = [
     Route("/health", health.health),
     Route("/metrics", metrics.metrics),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
 ]
+
+
+def _refuse_start(reason: str) -> None:
+    print(f"payambar: {reason}", file=sys.stderr, flush=True)
+    os._exit(STARTUP_FAILURE)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -62,18 +73,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state = app.state
         # Held while the server runs, so `python -m payambar restore` refuses to swap the file.
         database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
-        state.broadcaster = create_broadcaster()
-        await state.broadcaster.connect()
+        state.broadcaster = create_broadcaster(settings.redis_url)
+        try:
+            await state.broadcaster.connect()
+        except Exception as error:
+            _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(
             settings.database_url, synchronous=settings.sqlite_synchronous, max_pages=settings.sqlite_max_pages
         )
-        await state.store.open(on_commit=state.broadcaster.publish)
-        state.realtime = Realtime(state.store, state.broadcaster)
+        try:
+            await state.store.open(on_commit=publisher(state.store, state.broadcaster))
+        except SchemaTooNew as error:
+            _refuse_start(str(error))
+        state.broadcaster.on_revoke = state.store.forget_session
+        state.presence = Presence(state.store, state.broadcaster)
+        state.login_failures = FailureLimiter(state.broadcaster.backend)
         drain_before_sigterm(state.graceful_restart)
         try:
             yield
         finally:
-            await state.realtime.close()
+            await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
             if database_lock is not None:
@@ -97,7 +116,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_failures = FailureLimiter()
     return app
 
 
@@ -114,6 +132,6 @@ def __getattr__(name: str):
         application = create_app()
     except SettingsError as error:
         print(f"payambar: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     globals()["app"] = application
     return application

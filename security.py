@@ -19,31 +19,46 @@ ALGORITHM = "HS256"
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
 _bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
-_waiting = 0
+PASSWORD_MAX_BYTES = 72  # bcrypt reads no further: longer passwords are refused, never cut
+_WAITING_KEY = "bcrypt-waiting"
+_waiting = 0  # this process's hashes waiting or running
 
 
 class Busy(Exception):
     """Too many password checks are waiting; the caller should answer 429."""
 
 
-async def _in_bcrypt_pool(function, *args):
+def password_fits(password: str) -> bool:
+    return len(password.encode()) <= PASSWORD_MAX_BYTES
+
+
+async def _in_bcrypt_pool(counters, function, *args):
+    """Runs a hash on the pool. `counters` (the broadcaster's backend) counts the hashes waiting
+    on every instance that shares it, so the cap holds across instances."""
     global _waiting
     if _waiting >= MAX_WAITING_HASHES:
         raise Busy()
     _waiting += 1
+    shared = counters is not None and not getattr(counters, "immediate", True)
     try:
+        if shared and await counters.add(_WAITING_KEY, 1, 60) > MAX_WAITING_HASHES * 2:
+            raise Busy()
         return await asyncio.get_running_loop().run_in_executor(_bcrypt_pool, function, *args)
     finally:
         _waiting -= 1
+        if shared:
+            await counters.add(_WAITING_KEY, -1, 60)
 
 
-async def hash_password(password: str) -> str:
-    hashed = await _in_bcrypt_pool(bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
+async def hash_password(password: str, counters=None) -> str:
+    hashed = await _in_bcrypt_pool(counters, bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
     return hashed.decode()
 
 
-async def check_password(password: str, password_hash: str) -> bool:
-    return await _in_bcrypt_pool(bcrypt.checkpw, password.encode(), password_hash.encode())
+async def check_password(password: str, password_hash: str, counters=None) -> bool:
+    if not password_fits(password):
+        password = ""  # still hashed, so a refusal takes as long as any other
+    return await _in_bcrypt_pool(counters, bcrypt.checkpw, password.encode(), password_hash.encode())
 
 
 def new_session_id() -> str:
@@ -55,7 +70,7 @@ def make_token(secret_key: str, user_id: int, session_id: str, expires_at_ms: in
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
 
 
-def read_token(secret_key: str, token: str) -> tuple[int, str, int] | None:
+def read_token(secret_key: str, token: str) -> tuple[int, str, float] | None:
     """(user id, session id, expiry in seconds) from a valid, unexpired token; else None."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=[ALGORITHM])

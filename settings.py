@@ -29,6 +29,8 @@ class Settings:
     sqlite_synchronous: str
     data_dir: Path
     outbox_limit: int
+    redis_url: str
+    workers: int
     sqlite_max_pages: int = 0
     metrics_token: str = ""
 
@@ -104,6 +106,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     database_file = sqlite_path(database_url)
     data_dir = Path(env.get("DATA_DIR", "") or (database_file.parent if database_file else "data"))
     origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    redis_url = env.get("REDIS_URL", "").strip()
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    workers = _int(env, "WEB_CONCURRENCY", 1, 1, 256)
+    if workers > 1 and database_url.startswith("sqlite"):
+        raise SettingsError(
+            "WEB_CONCURRENCY above 1 needs DATABASE_URL=postgresql://…: one SQLite file has one writer process"
+        )
+    if workers > 1 and not redis_url:
+        raise SettingsError("WEB_CONCURRENCY above 1 needs REDIS_URL: workers share live delivery through Redis")
     return Settings(
         port=_int(env, "PORT", 8000, 1, 65535),
         database_url=database_url,
@@ -115,6 +127,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
+        redis_url=redis_url,
+        workers=workers,
         sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
         metrics_token=_metrics_token(env),
     )

@@ -79,6 +79,8 @@ def server_argv(port: int, app: str | None = None, ws: str | None = None, extra:
     """The Procfile's command with $VARS expanded, bound to loopback, optionally another app or --ws."""
     cmd = procfile_command()
     cmd = re.sub(r"\$\{PORT(:-[^}]*)?\}|\$PORT\b", str(port), cmd)
+    # ${NAME:-default}, as the shell of a platform expands it
+    cmd = re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1)) or m.group(2), cmd)
     argv = shlex.split(os.path.expandvars(cmd))
     if argv and argv[0] == "exec":
         argv = argv[1:]

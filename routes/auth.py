@@ -7,25 +7,32 @@ from starlette.responses import Response
 
 import security
 from routes import validate
-from routes.http import JSON, ApiError, read_json, require_user
-from routes.realtime import LOGGED_OUT
+from routes.bodies import read_json
+from routes.protocol import iso, profile_frame, user_object
+from routes.responses import JSON, ApiError, rate_limited
+from routes.tokens import require_user
+from routes.ws import LOGGED_OUT
 from store import Conflict
-from store.records import iso, now_ms, user_dict
+from store.rows import User, now_ms
 
 # Checked against when the username does not exist, so both answers take as long.
 _ABSENT_USER_HASH = "$2b$12$Ah7x8sexUFa7frfnlVdumeFMO0PKxnUVN/hgteXgI6INx4Oqo62Dm"
 
 
-async def _token_answer(request: Request, user_row: tuple, session_id: str | None = None) -> dict:
+def _counters(request: Request):
+    return request.app.state.broadcaster.backend
+
+
+async def _token_answer(request: Request, user: User, session_id: str | None = None) -> dict:
     state = request.app.state
     expires_at = now_ms() + state.settings.token_ttl * 1000
     if session_id is None:
         session_id = security.new_session_id()
-        await state.store.create_session(session_id, user_row[0], expires_at)
+        await state.store.create_session(session_id, user.id, expires_at)
     else:
-        await state.store.extend_session(session_id, user_row[0], expires_at)
-    token = security.make_token(state.settings.secret_key, user_row[0], session_id, expires_at)
-    return {"token": token, "expires_at": iso(expires_at), "user": user_dict(user_row, private=True)}
+        await state.store.extend_session(session_id, user.id, expires_at)
+    token = security.make_token(state.settings.secret_key, user.id, session_id, expires_at)
+    return {"token": token, "expires_at": iso(expires_at), "user": user_object(user, private=True)}
 
 
 async def register(request: Request) -> JSON:
@@ -37,12 +44,12 @@ async def register(request: Request) -> JSON:
     store = request.app.state.store
     if await store.user_id(username) is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
-    password_hash = await security.hash_password(password)
+    password_hash = await security.hash_password(password, _counters(request))
     try:
-        user_row = await store.create_user(username, display_name, password_hash)
+        user = await store.create_user(username, display_name, password_hash)
     except Conflict:
         raise ApiError(409, "username_taken", "That username is taken.", "username") from None
-    return JSON(await _token_answer(request, user_row), 201)
+    return JSON(await _token_answer(request, user), 201)
 
 
 async def login(request: Request) -> JSON:
@@ -52,39 +59,36 @@ async def login(request: Request) -> JSON:
         raise ApiError(422, "invalid_input", "Give a username and a password.", "username")
     state = request.app.state
     limit_key = (request.client.host if request.client else "", username.lower())
-    wait = state.login_failures.retry_after(limit_key)
+    wait = await state.login_failures.retry_after(limit_key)
     if wait:
-        raise ApiError(
-            429, "rate_limited", "Too many failed logins; try again later.", headers={"Retry-After": str(wait)}
-        )
-    user_row = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    stored_hash = await state.store.password_hash(user_row[0]) if user_row else None
-    fits = len(password.encode()) <= 72
-    matches = await security.check_password(password if fits else "", stored_hash or _ABSENT_USER_HASH)
-    if not (user_row and stored_hash and fits and matches):
-        state.login_failures.failed(limit_key)
+        raise rate_limited(wait, "Too many failed logins; try again later.")
+    user = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    stored_hash = await state.store.password_hash(user.id) if user else None
+    matches = await security.check_password(password, stored_hash or _ABSENT_USER_HASH, _counters(request))
+    if not (user and stored_hash and matches):
+        await state.login_failures.failed(limit_key)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    state.login_failures.succeeded(limit_key)
-    return JSON(await _token_answer(request, user_row))
+    await state.login_failures.succeeded(limit_key)
+    return JSON(await _token_answer(request, user))
 
 
 async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
-    user_row = await request.app.state.store.user_by_id(user_id)
-    return JSON(await _token_answer(request, user_row, session_id))
+    user = await request.app.state.store.user_by_id(user_id)
+    return JSON(await _token_answer(request, user, session_id))
 
 
 async def logout(request: Request) -> Response:
     user_id, session_id = await require_user(request)
     state = request.app.state
     await state.store.revoke_session(user_id, session_id)
-    state.realtime.kick_session(session_id, LOGGED_OUT)
+    state.broadcaster.revoke(session_id, LOGGED_OUT)
     return Response(status_code=204)
 
 
 async def me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    return JSON(user_dict(await request.app.state.store.user_by_id(user_id), private=True))
+    return JSON(user_object(await request.app.state.store.user_by_id(user_id), private=True))
 
 
 async def update_me(request: Request) -> JSON:
@@ -97,10 +101,15 @@ async def update_me(request: Request) -> JSON:
         )
     if "bio" in body:
         changes["bio"] = validate.text_field(body["bio"], "bio", validate.BIO_MAX)
-    store = request.app.state.store
+    state = request.app.state
     if changes:
-        await store.update_profile(user_id, **changes)
-    return JSON(user_dict(await store.user_by_id(user_id), private=True))
+        await state.store.update_profile(user_id, **changes)
+    user = await state.store.user_by_id(user_id)
+    if changes:
+        frame = profile_frame(user)
+        for peer_id in await state.store.peer_ids(user_id):
+            state.broadcaster.send(peer_id, frame)
+    return JSON(user_object(user, private=True))
 
 
 async def change_password(request: Request) -> JSON:
@@ -110,14 +119,10 @@ async def change_password(request: Request) -> JSON:
     new = validate.password(body.get("new_password"), "new_password")
     state = request.app.state
     stored_hash = await state.store.password_hash(user_id)
-    if (
-        not isinstance(current, str)
-        or len(current.encode()) > 72
-        or not await security.check_password(current, stored_hash)
-    ):
+    if not isinstance(current, str) or not await security.check_password(current, stored_hash, _counters(request)):
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")
-    await state.store.update_profile(user_id, password_hash=await security.hash_password(new))
+    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, _counters(request)))
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
-        state.realtime.kick_session(revoked, LOGGED_OUT)
-    user_row = await state.store.user_by_id(user_id)
-    return JSON(await _token_answer(request, user_row, session_id))
+        state.broadcaster.revoke(revoked, LOGGED_OUT)
+    user = await state.store.user_by_id(user_id)
+    return JSON(await _token_answer(request, user, session_id))

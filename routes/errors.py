@@ -8,8 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from routes.http import JSON, ApiError, error_body, error_response
-from routes.messages import store_error
+from routes.responses import ApiError, error_response
 from security import Busy
 from store import StoreError
 
@@ -19,41 +18,40 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 
 
 
 async def api_error(request: Request, error: ApiError) -> Response:
-    return error_response(error)
+    return error_response(error.status, error.code, error.message, error.field, error.headers)
+
+
+async def store_error(request: Request, error: StoreError) -> Response:
+    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503)."""
+    return error_response(error.status, error.code, error.message, error.field)
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:
     code = _HTTP_CODES.get(error.status_code, "error")
     message = "Not found." if error.status_code == 404 else str(error.detail)
-    return JSON(error_body(code, message), error.status_code, headers=error.headers)
+    return error_response(error.status_code, code, message, headers=error.headers)
 
 
 async def busy_error(request: Request, error: Busy) -> Response:
-    body = error_body("rate_limited", "Too many logins at once; try again in a moment.")
-    return JSON(body, 429, headers={"Retry-After": "2"})
-
-
-async def store_failure(request: Request, error: StoreError) -> Response:
-    # Mostly the database being away (503) or full (507): one line, no traceback.
-    log.warning("%s %s: %s", request.method, request.url.path, error.code)
-    return error_response(store_error(error))
+    headers = {"Retry-After": "2"}
+    return error_response(429, "rate_limited", "Too many logins at once; try again in a moment.", headers=headers)
 
 
 async def client_gone(request: Request, error: ClientDisconnect) -> Response:
     # The client left before its request body arrived: nothing to log, no one to answer.
-    return JSON(error_body("client_closed_request", "The request body did not arrive."), 499)
+    return error_response(499, "client_closed_request", "The request body did not arrive.")
 
 
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return JSON(error_body("internal", "Something went wrong on the server."), 500)
+    return error_response(500, "internal", "Something went wrong on the server.")
 
 
 HANDLERS = {
     ApiError: api_error,
+    StoreError: store_error,
     HTTPException: http_error,
     Busy: busy_error,
-    StoreError: store_failure,
     ClientDisconnect: client_gone,
     Exception: unexpected_error,
 }

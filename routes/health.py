@@ -1,4 +1,4 @@
-"""GET /health: 200 while the database answers, 503 when it does not."""
+"""GET /health: 200 while the database (and Redis, where configured) answer, 503 when not."""
 
 from __future__ import annotations
 
@@ -6,15 +6,26 @@ import asyncio
 
 from starlette.requests import Request
 
-from routes.http import JSON
+from routes.responses import JSON
+
+
+async def _answers(check) -> bool:
+    try:
+        return bool(await asyncio.wait_for(check(), 2.0))
+    except Exception:  # any failure to answer is what this endpoint reports
+        return False
 
 
 async def health(request: Request) -> JSON:
     state = request.app.state
-    try:
-        database_ok = await asyncio.wait_for(state.store.ping(), 2.0)
-    except Exception:  # any failure to answer is what this endpoint reports
-        database_ok = False
+    database_ok = await _answers(state.store.ping)
+    body = {"status": "ok", "database": "ok" if database_ok else "unavailable"}
+    healthy = database_ok
+    if state.settings.redis_url:
+        redis_ok = await _answers(state.broadcaster.ping)
+        body["redis"] = "ok" if redis_ok else "down"
+        healthy = healthy and redis_ok
+    if not healthy:
+        body["status"] = "unavailable"
     # Nothing more for anonymous callers: connection counts are on /metrics, behind its token.
-    body = {"status": "ok" if database_ok else "unavailable", "database": "ok" if database_ok else "unavailable"}
-    return JSON(body, 200 if database_ok else 503)
+    return JSON(body, 200 if healthy else 503)

@@ -5,56 +5,55 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from routes import validate
-from routes.http import JSON, ApiError, query_int, read_json, require_user
-from store import Conflict, Forbidden, NotFound, StorageFull, StoreError, Unavailable
+from routes.bodies import query_int, read_json
+from routes.protocol import iso, message_object, user_object
+from routes.responses import JSON, ApiError
+from routes.tokens import require_user, user_id_of
 from store.operations import SendMessage
-
-
-def store_error(error: StoreError) -> ApiError:
-    status = {NotFound: 404, Forbidden: 403, Conflict: 409, Unavailable: 503, StorageFull: 507}.get(type(error), 400)
-    if getattr(error, "field", None):
-        status = 422
-    headers = {"Retry-After": "2"} if status == 503 else None
-    return ApiError(status, error.code, error.message, getattr(error, "field", None), headers)
-
-
-async def peer_id(request: Request, username: str, field: str = "username") -> int:
-    if not isinstance(username, str) or not validate.USERNAME.fullmatch(username):
-        if field != "username":
-            raise validate.invalid(field, f"{field} must be a username.")
-        raise ApiError(404, "user_not_found", "No such user.")
-    found = await request.app.state.store.user_id(username)
-    if found is None:
-        raise ApiError(404, "user_not_found", "No such user.")
-    return found
 
 
 async def conversations(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = request.app.state
     limit = query_int(request, "limit", 200, 1, 500)
-    chats = await state.store.conversations(user_id, limit, state.broadcaster.is_online)
-    return JSON({"conversations": chats})
+    chats = await state.store.conversations(user_id, limit)
+    online = await state.broadcaster.online([chat.peer.id for chat in chats])
+    names = state.store.names
+    body = []
+    for chat in chats:
+        peer = user_object(chat.peer)
+        peer["online"] = chat.peer.id in online
+        peer["last_seen"] = iso(chat.peer.last_seen)
+        last_message = message_object(chat.last_message, names)
+        body.append(
+            {
+                "peer": peer,
+                "last_message": last_message,
+                "unread_count": chat.unread_count,
+                "updated_at": last_message["created_at"],
+            }
+        )
+    return JSON({"conversations": body})
 
 
 async def history(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    other = await peer_id(request, request.path_params["username"])
+    state = request.app.state
+    other = await user_id_of(state, request.path_params["username"])
     before = query_int(request, "before", None, 1, 2**62)
     limit = query_int(request, "limit", 50, 1, 100)
-    messages, has_more = await request.app.state.store.history(user_id, other, before, limit)
-    return JSON({"messages": messages, "has_more": has_more})
+    messages, has_more = await state.store.history(user_id, other, before, limit)
+    names = state.store.names
+    return JSON({"messages": [message_object(m, names) for m in messages], "has_more": has_more})
 
 
 async def send(request: Request) -> JSON:
     user_id, _ = await require_user(request)
+    state = request.app.state
     body = await read_json(request)
-    operation = await send_operation(request.app.state, user_id, body, lambda name: peer_id(request, name, "to"))
-    try:
-        message, is_new = await request.app.state.store.send_message(operation)
-    except StoreError as error:
-        raise store_error(error) from None
-    return JSON(message, 201 if is_new else 200)
+    operation = await send_operation(state, user_id, body, lambda name: user_id_of(state, name, "to"))
+    message, is_new = await state.store.send_message(operation)
+    return JSON(message_object(message, state.store.names), 201 if is_new else 200)
 
 
 async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=None, ref=None) -> SendMessage:
@@ -70,31 +69,27 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
 
 async def edit(request: Request) -> JSON:
     user_id, _ = await require_user(request)
+    state = request.app.state
     message_id = _path_id(request)
     body = await read_json(request)
-    text = validate.message_text(body.get("text"), request.app.state.settings.max_message_length)
-    try:
-        return JSON(await request.app.state.store.edit_message(user_id, message_id, text))
-    except StoreError as error:
-        raise store_error(error) from None
+    text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    return JSON(message_object(await state.store.edit_message(user_id, message_id, text), state.store.names))
 
 
 async def delete(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    message_id = _path_id(request)
-    try:
-        return JSON(await request.app.state.store.delete_message(user_id, message_id))
-    except StoreError as error:
-        raise store_error(error) from None
+    state = request.app.state
+    message = await state.store.delete_message(user_id, _path_id(request))
+    return JSON(message_object(message, state.store.names))
 
 
 async def mark_read(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    other = await peer_id(request, request.path_params["username"])
+    state = request.app.state
+    other = await user_id_of(state, request.path_params["username"])
     body = await read_json(request)
     up_to = validate.positive_id(body.get("up_to"), "up_to")
-    read_up_to = await request.app.state.store.mark_read_up_to(user_id, other, up_to)
-    return JSON({"read_up_to": read_up_to})
+    return JSON({"read_up_to": await state.store.mark_read_up_to(user_id, other, up_to)})
 
 
 def _path_id(request: Request) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from routes.http import JSON
+from routes.responses import JSON
 
 
 def _ref(name: str) -> dict:

@@ -1,42 +1,32 @@
-"""Failed-login limits: a few wrong passwords per username and address, then a pause."""
+"""Failed-login limits: a few wrong passwords per username and address, then a pause.
+
+Counted in the broadcaster's backend, so the limit holds across instances when they share
+Redis (and in this process's memory otherwise)."""
 
 from __future__ import annotations
-
-import time
-from collections import deque
 
 WINDOW_SECONDS = 300
 MAX_FAILURES = 10
 
 
 class FailureLimiter:
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS) -> None:
+    def __init__(self, backend, max_failures: int = MAX_FAILURES, window: int = WINDOW_SECONDS) -> None:
+        self.backend = backend
         self.max_failures = max_failures
         self.window = window
-        self._failures: dict[tuple[str, str], deque[float]] = {}
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        failures = self._failures.get(key)
-        if failures is None:
-            return deque()
-        cutoff = time.monotonic() - self.window
-        while failures and failures[0] < cutoff:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-        return failures
+    @staticmethod
+    def _key(key: tuple[str, str]) -> str:
+        return "login:" + "|".join(key)
 
-    def retry_after(self, key: tuple[str, str]) -> int:
+    async def retry_after(self, key: tuple[str, str]) -> int:
         """Seconds until another attempt is allowed; 0 when it is allowed now."""
-        failures = self._recent(key)
-        if len(failures) < self.max_failures:
+        if await self.backend.get(self._key(key)) < self.max_failures:
             return 0
-        return max(1, int(failures[0] + self.window - time.monotonic()) + 1)
+        return self.window
 
-    def failed(self, key: tuple[str, str]) -> None:
-        if len(self._failures) > 100_000:
-            self._failures.clear()
-        self._failures.setdefault(key, deque()).append(time.monotonic())
+    async def failed(self, key: tuple[str, str]) -> None:
+        await self.backend.add(self._key(key), 1, self.window)
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        self._failures.pop(key, None)
+    async def succeeded(self, key: tuple[str, str]) -> None:
+        await self.backend.delete(self._key(key))

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from routes import validate
-from routes.http import JSON, ApiError, invalid, query_int, require_user
-from store.records import user_dict
+from routes.bodies import query_int
+from routes.protocol import user_object
+from routes.responses import JSON, ApiError, invalid
+from routes.tokens import require_user
 
 
 async def search(request: Request) -> JSON:
@@ -16,12 +18,13 @@ async def search(request: Request) -> JSON:
         raise invalid("q", "q is 1 to 32 letters, digits or underscores.")
     limit = query_int(request, "limit", 20, 1, 50)
     users = await request.app.state.store.search_users(prefix, user_id, limit)
-    return JSON({"users": users})
+    return JSON({"users": [user_object(user) for user in users]})
 
 
 async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
-    row = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if row is None:
+    store = request.app.state.store
+    user = await store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user is None:
         raise ApiError(404, "user_not_found", "No such user.")
-    return JSON(user_dict(row))
+    return JSON(user_object(user))

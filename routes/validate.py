@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from routes.http import invalid
+from routes.responses import invalid
+from security import password_fits
 
 USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")
 USERNAME_PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -21,7 +22,7 @@ def username(value: Any, field: str = "username") -> str:
 
 
 def password(value: Any, field: str = "password") -> str:
-    if not isinstance(value, str) or not 8 <= len(value.encode()) <= 72:
+    if not isinstance(value, str) or len(value.encode()) < 8 or not password_fits(value):
         raise invalid(field, "A password is 8 to 72 bytes long.")
     return value
 
@@ -29,6 +30,8 @@ def password(value: Any, field: str = "password") -> str:
 def text_field(value: Any, field: str, max_length: int, allow_empty: bool = True) -> str:
     if not isinstance(value, str):
         raise invalid(field, f"{field} must be text.")
+    if "\x00" in value:
+        raise invalid(field, f"{field} must not contain NUL characters.")
     value = value.strip() if field == "display_name" else value
     if len(value) > max_length:
         raise invalid(field, f"{field} is longer than {max_length} characters.")
@@ -42,7 +45,7 @@ def message_text(value: Any, max_length: int) -> str:
 
 
 def client_id(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX:
+    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX or "\x00" in value:
         raise invalid("client_id", f"client_id is 1 to {CLIENT_ID_MAX} characters.")
     return value
 

@@ -33,6 +33,7 @@ class Server:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    command: list[str] | None = None  # how to start it; the test command line when None
 
     @property
     def database_file(self) -> Path:
@@ -46,7 +47,8 @@ class Server:
         self.log_path = self.data_dir / "server.log"
         log_file = open(self.log_path, "ab")  # the server process writes to it
         self.process = subprocess.Popen(
-            [
+            self.command
+            or [
                 sys.executable,
                 "-m",
                 "uvicorn",
