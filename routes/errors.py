@@ -22,8 +22,9 @@ async def api_error(request: Request, error: ApiError) -> Response:
 
 
 async def store_error(request: Request, error: StoreError) -> Response:
-    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503)."""
-    return error_response(error.status, error.code, error.message, error.field)
+    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503, 507)."""
+    headers = {"Retry-After": "2"} if error.status == 503 else None  # the database is away for a moment
+    return error_response(error.status, error.code, error.message, error.field, headers)
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:

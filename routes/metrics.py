@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from observe.metrics import COUNTS
-from routes.http import ApiError, bearer_token
+from routes.responses import ApiError, rate_limited
+from routes.tokens import bearer_token
 
 STARTED = time.time()
 
@@ -62,13 +63,11 @@ async def metrics(request: Request) -> Response:
         raise ApiError(404, "not_found", "Not found.")
     failures = request.app.state.login_failures  # wrong tokens count like wrong passwords
     limit_key = ("/metrics", request.client.host if request.client else "")
-    wait = failures.retry_after(limit_key)
+    wait = await failures.retry_after(limit_key)
     if wait:
-        raise ApiError(
-            429, "rate_limited", "Too many wrong tokens; try again later.", headers={"Retry-After": str(wait)}
-        )
+        raise rate_limited(wait, "Too many wrong tokens; try again later.")
     given = bearer_token(request) or ""
     if not hmac.compare_digest(given.encode(), token.encode()):
-        failures.failed(limit_key)
+        await failures.failed(limit_key)
         raise ApiError(401, "unauthorized", "Metrics need the METRICS_TOKEN.", headers={"WWW-Authenticate": "Bearer"})
     return Response(render(request.app.state), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 from conftest import ROOT
 from helpers import Api
+from services import procfile_command
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -128,43 +127,16 @@ class Senders:
         await asyncio.gather(*self._tasks)
 
 
-def procfile_arguments(port: str) -> list[str]:
-    """uvicorn's arguments exactly as the Procfile deploys it, on 127.0.0.1 and the given port."""
-    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
-    words = shlex.split(line.split(":", 1)[1])
-    assert words[0] == "uvicorn", words
-    arguments = []
-    for word in words[1:]:
-        previous = arguments[-1] if arguments else ""
-        if previous == "--host":
-            word = "127.0.0.1"
-        elif previous == "--port":
-            word = port
-        arguments.append(word)
-    return arguments
+def graceful_timeout() -> float:
+    """The Procfile's --timeout-graceful-shutdown, in seconds."""
+    found = re.search(r"--timeout-graceful-shutdown[ =](\d+)", (ROOT / "Procfile").read_text())
+    assert found, "the Procfile sets a graceful timeout"
+    return float(found.group(1))
 
 
 def start_as_deployed(server) -> None:
-    """Starts a conftest Server with the Procfile's command line (graceful timeout included)."""
-    port = server.url.rsplit(":", 1)[1]
-    server.log_path = server.data_dir / "server.log"
-    log_file = open(server.log_path, "ab")  # the server process writes to it
-    server.process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *procfile_arguments(port)],
-        cwd=ROOT,
-        env=server.env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            if httpx.get(f"{server.url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"server did not start:\n{server.log()}")
+    """Starts a conftest Server with the Procfile's command line, as a platform runs it."""
+    server.env["PORT"] = server.url.rsplit(":", 1)[1]
+    server.env["PATH"] = f"{Path(sys.executable).parent}:{server.env.get('PATH', '')}"
+    server.command = procfile_command()
+    server.start()

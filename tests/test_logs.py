@@ -81,3 +81,18 @@ async def test_plain_logs_carry_the_same_fields_as_key_value_pairs(server_factor
     line = next(line for line in server.log().splitlines() if "POST /api/auth/register 201" in line)
     assert line.startswith("INFO payambar.access: ")
     assert "method=POST" in line and "status=201" in line and "ms=" in line and "client=127.0.0.1" in line
+
+
+async def test_reconnecting_within_the_offline_grace_leaves_no_warning_in_the_log(server_factory):
+    server = server_factory(LOG_LEVEL="info")
+    api = await register(server)
+    for _ in range(3):  # each reconnect cancels the pending "went offline"
+        socket_ = await Socket.open(server, api.token)
+        await socket_.close()
+        await asyncio.sleep(0.1)
+    await api.close()
+    server.stop()  # pending timers and tasks are dropped at shutdown: still no warning
+    log = server.log()
+    assert "never awaited" not in log
+    assert "RuntimeWarning" not in log
+    assert log.count("WebSocket /ws closed 1000") == 3
