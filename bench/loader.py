@@ -216,3 +216,38 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def copy_to_postgres(path: Path, database_url: str) -> dict:
+    """Copies a loaded SQLite file into an empty PostgreSQL database, at schema version 1.
+
+    The schema is made by the server's own first migration step; the rows go in with COPY.
+    """
+    import asyncpg
+
+    from store.connection import ConnectionSet
+    from store.migrations import MIGRATIONS, migrate
+
+    t0 = time.perf_counter()
+    connections = ConnectionSet(database_url, readers=0)
+    await connections.open()
+    try:
+        await migrate(connections.writer, MIGRATIONS[:1])
+    finally:
+        await connections.close()
+    source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    target = await asyncpg.connect(database_url)
+    counts = {}
+    try:
+        for table in ("users", "sessions", "messages", "chats", "updates"):
+            columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+            cursor = source.execute(f"SELECT {', '.join(columns)} FROM {table}")
+            counts[table] = 0
+            while rows := cursor.fetchmany(100_000):
+                await target.copy_records_to_table(table, records=rows, columns=columns)
+                counts[table] += len(rows)
+        await target.execute("ANALYZE")
+    finally:
+        await target.close()
+        source.close()
+    return {"seconds": time.perf_counter() - t0, **counts}

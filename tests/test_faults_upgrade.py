@@ -12,7 +12,7 @@ from conftest import fresh_postgres_database
 from helpers import Api
 from operations import command_env, fields, integrity, on_sqlite, postgres_server, run_command
 
-from bench.loader import PASSWORD, load
+from bench.loader import PASSWORD, copy_to_postgres, load
 from store.connection import ConnectionSet
 from store.migrations import MIGRATIONS, migrate, schema_version
 
@@ -74,6 +74,40 @@ async def test_a_version_1_database_is_migrated_in_place_at_start_losing_nothing
     assert _counts(database_file) == before
     assert integrity(database_file) == "ok"
     print(f"\nupgrade at start: {written['messages']} messages from schema 1 to {NEWEST}; lost 0")
+
+
+async def test_a_version_1_postgresql_database_is_migrated_in_place_at_start(server_factory, tmp_path):
+    database_file = tmp_path / "v1.db"
+    written = await asyncio.to_thread(load, database_file, USERS, MESSAGES)
+    first, second = written["busiest_pair"]
+    a, b = int(first[4:]), int(second[4:])
+    connection = sqlite3.connect(database_file)
+    chat_before = connection.execute(
+        "SELECT id, text FROM messages WHERE (sender_id, recipient_id) IN ((?, ?), (?, ?)) ORDER BY id", (a, b, b, a)
+    ).fetchall()
+    last_seq = connection.execute("SELECT MAX(seq) FROM updates WHERE user_id = ?", (a,)).fetchone()[0]
+    connection.close()
+    database_url = fresh_postgres_database(postgres_server())
+    await copy_to_postgres(database_file, database_url)
+    env = command_env(tmp_path, database_url)
+    before = fields((await asyncio.to_thread(run_command, env, "status")).stdout)
+    assert (before["messages"], before["schema version"]) == (str(MESSAGES), "1")
+
+    server = server_factory(tmp_path / "pg", DATABASE_URL=database_url)
+    after = fields((await asyncio.to_thread(run_command, env, "status")).stdout)
+    assert (after["users"], after["messages"], after["schema version"]) == (str(USERS), str(MESSAGES), str(NEWEST))
+    login = await Api(server).post("/api/auth/login", json={"username": first, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    sara = Api(server, login.json()["token"], login.json()["user"])
+    page = (await sara.get(f"/api/conversations/{second}/messages", params={"limit": 100})).json()
+    assert [(m["id"], m["text"]) for m in page["messages"]] == chat_before[-100:]
+    # The upgrade carried the ids and each user's stream on: a new send follows the old ones.
+    new = await sara.send(second, "after the upgrade")
+    assert new["id"] == MESSAGES + 1
+    stream = (await sara.get("/api/updates", params={"after": last_seq, "timeout": 0})).json()
+    assert [(u["seq"], u["message"]["id"]) for u in stream["updates"]] == [(last_seq + 1, new["id"])]
+    await close_all(sara)
+    print(f"\nupgrade at start on PostgreSQL: {MESSAGES} messages from schema 1 to {NEWEST}; lost 0")
 
 
 async def _failed_migration_leaves_the_schema(database_url: str) -> None:
