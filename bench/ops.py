@@ -21,9 +21,10 @@ import time
 import uuid
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from bench.loader import PASSWORD, load, username
+from bench.loader import PASSWORD, copy_to_postgres, load, username
 from bench.proc import Server
 from payambar.archive import restore_backup, write_backup
 from store import Store, admin
@@ -114,6 +115,28 @@ def run(folder: Path, users: int, messages: int, gzip: bool) -> dict:
     return figures
 
 
+async def upgrade_on_postgres(database_file: Path, server_url: str) -> dict:
+    """Copies the schema-1 database into a fresh PostgreSQL database and times the upgrade at start."""
+    name = f"payambar_ops_bench_{uuid.uuid4().hex[:8]}"
+    admin_connection = await asyncpg.connect(f"{server_url.rstrip('/')}/postgres")
+    await admin_connection.execute(f"CREATE DATABASE {name}")
+    database_url = f"{server_url.rstrip('/')}/{name}"
+    try:
+        copied = await copy_to_postgres(database_file, database_url)
+        started = time.perf_counter()
+        store = Store(database_url)
+        await store.open(on_commit=lambda notices: None)
+        took = time.perf_counter() - started
+        await store.close()
+        return {
+            "postgres_copy_seconds": round(copied["seconds"], 1),
+            "postgres_upgrade_at_start_seconds": round(took, 2),
+        }
+    finally:
+        await admin_connection.execute(f"DROP DATABASE {name}")
+        await admin_connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=10_000)
@@ -121,10 +144,14 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true", help="write a .tar.gz backup")
     parser.add_argument("--dir", type=Path, help="work here instead of a temporary folder")
     parser.add_argument("--keep", action="store_true", help="keep the files")
+    parser.add_argument("--postgres", help="also time the upgrade on this PostgreSQL server (URL without a database)")
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="payambar-ops-bench-"))
     try:
-        print(json.dumps(run(folder, args.users, args.messages, args.gzip), indent=1))
+        figures = run(folder, args.users, args.messages, args.gzip)
+        if args.postgres:
+            figures.update(asyncio.run(upgrade_on_postgres(folder / "live" / "payambar.db", args.postgres)))
+        print(json.dumps(figures, indent=1))
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
