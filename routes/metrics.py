@@ -32,12 +32,15 @@ def _batch_histogram(counts: list[int], total: int) -> list[tuple[str, float]]:
 
 
 def render(state) -> str:
-    writer = state.store.writer
+    writer, broadcaster = state.store.writer, state.broadcaster
     http = COUNTS.http_responses
     server_errors = sorted(COUNTS.server_errors.items())
     metrics = [
         ("start_time_seconds", "gauge", "When the process started.", [("", STARTED)]),
-        ("websocket_connections", "gauge", "Open WebSocket connections.", [("", state.broadcaster.connection_count)]),
+        ("websocket_connections", "gauge", "Open WebSocket connections.", [("", broadcaster.connection_count)]),
+        ("outbox_frames", "gauge", "Frames waiting in connections' outboxes.", [("", broadcaster.outbox_frames)]),
+        ("broadcast_queue_depth", "gauge", "Notices waiting to be published.", [("", broadcaster.publish_queue_depth)]),
+        ("broadcast_published_total", "counter", "Notices published.", [("", broadcaster.published)]),
         ("websocket_sessions_total", "counter", "WebSocket sessions started.", [("", COUNTS.websocket_sessions)]),
         ("messages_stored_total", "counter", "New messages committed.", [("", writer.messages_stored)]),
         ("writer_batches_total", "counter", "Transactions committed by the writer.", [("", writer.batches)]),

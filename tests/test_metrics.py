@@ -72,6 +72,8 @@ async def test_metrics_count_connections_messages_batches_and_responses(server_f
     buckets = [value for name, value in after.items() if name.startswith("payambar_writer_batch_size_bucket")]
     assert buckets == sorted(buckets), "buckets are cumulative"
     assert after["payambar_writer_queue_depth"] >= 0
+    assert after["payambar_outbox_frames"] >= 0 and after["payambar_broadcast_queue_depth"] >= 0
+    assert after["payambar_broadcast_published_total"] > before["payambar_broadcast_published_total"]
     assert (
         after['payambar_http_responses_total{class="2xx"}'] >= before['payambar_http_responses_total{class="2xx"}'] + 20
     )
