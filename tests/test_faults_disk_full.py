@@ -4,6 +4,11 @@ once there is room again."""
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
 from checks import assert_error, close_all, register_many
 from devices import wait_for
 from helpers import Api, Socket
@@ -57,3 +62,50 @@ async def test_a_full_disk_refuses_writes_with_507_and_loses_nothing(server_fact
         " with 507 storage_full; lost 0, integrity ok"
     )
     await close_all(sara, *apis)
+
+
+@pytest.fixture
+def tiny_disk():
+    """A 2 MiB filesystem of the test's own (a tmpfs), made bigger on demand."""
+    folder = Path(tempfile.mkdtemp(prefix="payambar-tiny-"))
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        folder.rmdir()
+        pytest.skip("mounting a tmpfs needs root here; the SQLITE_MAX_PAGES test above covers a full disk")
+
+    def grow(size: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(folder)], check=True, capture_output=True)
+
+    yield folder, grow
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+    folder.rmdir()
+
+
+async def test_a_really_full_disk_refuses_writes_and_resumes_once_there_is_room(server_factory, tmp_path, tiny_disk):
+    disk, grow = tiny_disk
+    server = server_factory(tmp_path / "server", DATA_DIR=str(disk), DATABASE_URL=f"sqlite:///{disk}/payambar.db")
+    apis = await register_many(server, 4)
+    pairs = [(apis[i], apis[(i + 1) % 4]) for i in range(4)]
+    senders = Senders(pairs, text_size=2000).start()
+    await wait_for(lambda: len(senders.failures) >= 20, 60, "sends refused")
+    await senders.stop()
+    assert set(senders.failures) == {507}, senders.failures
+    acknowledged = dict(senders.acknowledged)
+    assert (await apis[0].get("/api/conversations")).status_code == 200
+
+    grow("64m")  # the operator makes room: no restart
+    sara, omid = apis[0], apis[1]
+    after = await sara.send(omid.username, "there is room again")
+    assert after["text"] == "there is room again"
+    stored = {}
+    for sender, recipient in pairs:
+        stored.update({m["client_id"]: m for m in await history(sender, recipient.username)})
+    assert set(acknowledged) <= set(stored), "an acknowledged message was lost"
+    server.stop()
+    assert integrity(disk / "payambar.db") == "ok"
+    assert "Traceback" not in server.log()
+    print(
+        f"\nreal full disk (2 MiB tmpfs): {len(acknowledged)} acknowledged, {len(senders.failures)} refused with 507;"
+        " writing resumed after the filesystem grew, no restart; lost 0, integrity ok"
+    )
+    await close_all(*apis)
