@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
+import websockets
 from checks import assert_error, close_all, register_many
 from devices import Device, wait_for
 from helpers import Api
@@ -36,11 +38,13 @@ async def test_postgres_restart_answers_503_then_recovers_losing_nothing(server_
         health = await probe.get("/health")
         answers.append((time.monotonic() - started, send, read, health))
         await asyncio.sleep(0.2)
+    socket_close = await _websocket_close_code(server, apis[2].token)
     for _, send, read, health in answers:
         assert_error(send, 503, "unavailable")
         assert_error(read, 503, "unavailable")
         assert send.headers.get("retry-after")
         assert health.status_code == 503
+    assert socket_close == 1013, "a new WebSocket is told to try again later"
     slowest = max(seconds for seconds, *_ in answers)
     assert slowest < 5, f"answers during the outage must come at once, the slowest took {slowest:.1f} s"
 
@@ -73,3 +77,14 @@ async def test_postgres_restart_answers_503_then_recovers_losing_nothing(server_
     )
     await watcher.stop()
     await close_all(probe, *apis)
+
+
+async def _websocket_close_code(server, token: str) -> int | None:
+    """The close code a new, authenticating WebSocket gets."""
+    async with websockets.connect(server.ws_url) as connection:
+        await connection.send(orjson.dumps({"type": "auth", "token": token}).decode())
+        try:
+            while True:
+                await asyncio.wait_for(connection.recv(), 5)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
