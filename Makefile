@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-smoke install install-dev chromium clean
+.PHONY: run test lint format bench bench-smoke bench-scale-out install install-dev chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench: install-dev
 
 bench-smoke: install-dev
 	$(BIN)/python -m bench.run --smoke
+
+# The relay, one process on SQLite and on PostgreSQL, then scale-out on PostgreSQL + Redis.
+bench-scale-out: install-dev
+	$(BIN)/python -m bench.run --only 1,2,8,9,10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

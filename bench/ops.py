@@ -24,7 +24,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.loader import PASSWORD, copy_to_postgres, load, username
+from bench.loader_v1 import PASSWORD, copy_to_postgres, load, username
 from bench.proc import Server
 from payambar.archive import restore_backup, write_backup
 from store import Store, admin

@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from broadcast.base import BackendUnavailable
 from routes.responses import ApiError, error_response
 from security import Busy
 from store import StoreError
@@ -38,6 +39,11 @@ async def busy_error(request: Request, error: Busy) -> Response:
     return error_response(429, "rate_limited", "Too many logins at once; try again in a moment.", headers=headers)
 
 
+async def backend_unavailable(request: Request, error: BackendUnavailable) -> Response:
+    headers = {"Retry-After": "2"}
+    return error_response(503, "unavailable", "Shared state is unreachable; try again shortly.", headers=headers)
+
+
 async def client_gone(request: Request, error: ClientDisconnect) -> Response:
     # The client left before its request body arrived: nothing to log, no one to answer.
     return error_response(499, "client_closed_request", "The request body did not arrive.")
@@ -53,6 +59,7 @@ HANDLERS = {
     StoreError: store_error,
     HTTPException: http_error,
     Busy: busy_error,
+    BackendUnavailable: backend_unavailable,
     ClientDisconnect: client_gone,
     Exception: unexpected_error,
 }

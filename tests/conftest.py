@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -152,3 +153,30 @@ def server_factory(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+async def pool(live_server):
+    """Users registered once per module (bcrypt is slow on purpose): a supply of pairs that never
+    talked to each other."""
+    from tests.checks import close_all, register_many
+
+    users = await register_many(live_server, 8)
+    yield itertools.combinations(users, 2)
+    await close_all(*users)
+
+
+@pytest.fixture
+def pair(pool):
+    """Two users who have not talked to each other yet (each may have other chats)."""
+    return next(pool)
+
+
+@pytest.fixture(scope="module")
+async def stranger(live_server):
+    """A user nobody in the module writes to."""
+    from tests.helpers import register
+
+    api = await register(live_server)
+    yield api
+    await api.close()

@@ -12,7 +12,7 @@ from conftest import fresh_postgres_database
 from helpers import Api
 from operations import command_env, fields, integrity, on_sqlite, postgres_server, run_command
 
-from bench.loader import PASSWORD, copy_to_postgres, load
+from bench.loader_v1 import PASSWORD, copy_to_postgres, load
 from store.connection import ConnectionSet
 from store.migrations import MIGRATIONS, migrate, schema_version
 

@@ -209,3 +209,14 @@ def test_several_workers_need_postgresql_and_redis(tmp_path):
         # restarting it: the process ends (this run returned) after the one line that says why.
         assert expected in result.stderr
         assert "Traceback" not in result.stderr
+
+
+async def test_failed_logins_are_counted_across_instances(stack):
+    first, second = stack
+    target = await register(first)
+    for number in range(10):
+        server = first if number % 2 else second
+        wrong = await Api(server).post("/api/auth/login", json={"username": target.username, "password": "wrong pass"})
+        assert wrong.status_code == 401
+    refused = await Api(first).post("/api/auth/login", json={"username": target.username, "password": "wrong pass"})
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0

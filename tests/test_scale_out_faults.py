@@ -38,6 +38,8 @@ async def test_a_redis_restart_loses_nothing_and_clients_catch_up(tmp_path, redi
         assert down.status_code == 503 and down.json()["redis"] == "down"
         for number in range(5):
             await sara.send(omid_http.username, f"during {number}")  # stored; Redis cannot carry it
+        login = await Api(first).post("/api/auth/login", json={"username": sara.username, "password": "x" * 10})
+        assert login.status_code == 503 and login.json()["error"]["code"] == "unavailable"
         redis.start()
 
         frames = await omid.collect(5, timeout=20)
