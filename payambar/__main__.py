@@ -1,4 +1,4 @@
-"""python -m payambar status | backup FILE | restore FILE
+"""python -m payambar status | backup FILE | restore FILE | migrate
 
 Reads the same settings as the server (DATABASE_URL, DATA_DIR). Exit status: 0 done,
 1 refused or failed (a line on stderr says why), 2 nothing done because PostgreSQL's own tools
@@ -11,11 +11,12 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from pathlib import Path
 
 from payambar.archive import RestoreRefused, restore_backup, write_backup
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import admin
+from store import Store, admin
 from store.connection import ConnectionSet
 
 USE_POSTGRES_TOOLS = 2
@@ -93,6 +94,30 @@ async def _restore(settings: Settings, source: Path) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    """Brings the database to this release's schema (and builds what it adds), as a start would."""
+    database_file = sqlite_path(settings.database_url)
+    lock = None
+    if database_file is not None:
+        lock = admin.try_exclusive_lock(database_file)
+        if lock is None:
+            print(f"payambar: a server has {database_file} open: stop it first", file=sys.stderr)
+            return 1
+    try:
+        started = time.perf_counter()
+        store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        await store.open(on_commit=lambda committed: None)
+        found = await admin.status(store.connections.writer, database_file)
+        await store.close()
+    finally:
+        if lock is not None:
+            admin.release(lock)
+    print(f"schema version: {found.schema_version}")
+    print(f"messages: {found.messages}")
+    print(f"took: {time.perf_counter() - started:.2f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m payambar", description="Payambar operator commands.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     backup.add_argument("file", type=Path, help="the backup to write (a tar file; .tar.gz to compress)")
     restore = commands.add_parser("restore", help="replace the database with a backup (server stopped)")
     restore.add_argument("file", type=Path, help="a backup written by `backup`")
+    commands.add_parser("migrate", help="upgrade the database to this release's schema now (server stopped)")
     args = parser.parse_args(argv)
     try:
         settings = _settings()
@@ -109,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if args.command == "status":
         return asyncio.run(_status(settings))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
     if args.command == "backup":
         return asyncio.run(_backup(settings, args.file))
     return asyncio.run(_restore(settings, args.file))

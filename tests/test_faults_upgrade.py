@@ -140,3 +140,22 @@ async def test_a_failed_migration_leaves_the_old_sqlite_schema_intact(tmp_path):
 
 async def test_a_failed_migration_leaves_the_old_postgresql_schema_intact():
     await _failed_migration_leaves_the_schema(fresh_postgres_database(postgres_server()))
+
+
+async def test_migrate_upgrades_a_stopped_database_ahead_of_the_start_and_refuses_a_running_one(
+    server_factory, tmp_path
+):
+    data_dir = tmp_path / "old"
+    data_dir.mkdir()
+    await asyncio.to_thread(load, data_dir / "payambar.db", 50, 2_000)
+    env = command_env(data_dir)
+    assert fields((await asyncio.to_thread(run_command, env, "status")).stdout)["schema version"] == "1"
+    migrated = await asyncio.to_thread(run_command, env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert fields(migrated.stdout)["schema version"] == str(NEWEST)
+    assert fields(migrated.stdout)["messages"] == "2000"
+    assert integrity(data_dir / "payambar.db") == "ok"
+
+    server_factory(data_dir, **on_sqlite(data_dir))  # starts at once: nothing left to do
+    refused = await asyncio.to_thread(run_command, env, "migrate")
+    assert refused.returncode == 1 and "stop it first" in refused.stderr
