@@ -16,20 +16,23 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from media import sweeper
 from media.blobs import BlobStore
+from observe import logs
+from observe.access_log import AccessLog
 from push.dispatcher import Dispatcher, push_committed
 from push.sender import Sender
 from push.viewing import Viewing
-from routes import auth, avatars, errors, files, health, messages, openapi, pages, updates, uploads, users
+from routes import auth, avatars, errors, files, health, messages, metrics, openapi, pages, updates, uploads, users
 from routes import push as push_routes
 from routes import search as search_routes
 from routes.countlimit import CountLimiter
 from routes.delivery import publisher
+from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
 from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import Store
+from store import Store, admin
 from store.files import FileStore
 from store.migrations import SchemaTooNew
 from store.push import Subscriptions
@@ -77,6 +80,7 @@ API_ROUTES = [
 
 ROUTES = [
     Route("/health", health.health),
+    Route("/metrics", metrics.metrics),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
     WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
@@ -112,12 +116,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
+        # Held while the server runs, so `python -m payambar restore` refuses to swap the file.
+        database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
         state.broadcaster = create_broadcaster(settings.redis_url)
         try:
             await state.broadcaster.connect()
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
-        state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        state.store = Store(
+            settings.database_url, synchronous=settings.sqlite_synchronous, max_pages=settings.sqlite_max_pages
+        )
         state.viewing = Viewing(state.broadcaster.backend)
         state.push_subscriptions = Subscriptions(state.store)
         state.push = Dispatcher(
@@ -153,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         state.push.start()
         state.viewing.start()
+        drain_before_sigterm(state.graceful_restart)
         try:
             yield
         finally:
@@ -162,8 +171,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
+            if database_lock is not None:
+                admin.release(database_lock)
 
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(AccessLog), Middleware(GracefulRestart), Middleware(SecurityHeaders)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -186,8 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def _configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "info").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "plain").strip().lower())
 
 
 def __getattr__(name: str):
