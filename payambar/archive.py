@@ -100,14 +100,15 @@ def restore_backup(source: Path, database_file: Path, data_dir: Path, files_dir:
             counts = admin.file_status(restored)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
             replaced = [Path(f"{database_file}{suffix}") for suffix in ("", "-wal", "-shm")]
-            if (unpacked / FILES).is_dir():
-                replaced.append(files_dir)
+            restored_blobs = unpacked / FILES / BLOBS
+            if restored_blobs.is_dir():
+                replaced.append(files_dir / BLOBS)  # not FILES_DIR itself: it may be a mount point
             replaced += [data_dir / key for key in KEYS if (unpacked / key).is_file()]
             kept = _set_aside(replaced, stamp)
             restored.replace(database_file)
-            if (unpacked / FILES).is_dir():
-                files_dir.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(unpacked / FILES, files_dir)
+            if restored_blobs.is_dir():
+                files_dir.mkdir(parents=True, exist_ok=True)
+                shutil.move(restored_blobs, files_dir / BLOBS)
             for key in KEYS:
                 if (unpacked / key).is_file():
                     shutil.move(unpacked / key, data_dir / key)
