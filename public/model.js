@@ -11,8 +11,12 @@ export const state = {
   conversations: new Map(), // peer username -> {messages: [], has_more, loaded}
   presence: new Map(), // username -> {online, last_seen}
   typing: new Map(), // username -> timeout handle
+  quoted: new Map(), // message id -> a replied-to message not in the loaded pages (null while asked for)
   openPeer: null,
 };
+
+const PAGE_FOR_JUMP = 100;
+const MAX_PAGES_FOR_JUMP = 20;
 
 let cursorSaveTimer = null;
 
@@ -30,6 +34,7 @@ export function resetState() {
   state.chats.clear();
   state.conversations.clear();
   state.presence.clear();
+  state.quoted.clear();
   state.openPeer = null;
 }
 
@@ -142,6 +147,12 @@ export async function refreshChats() {
   const answer = await api.conversations();
   for (const chat of answer.conversations) {
     const known = state.chats.get(chat.peer.username);
+    // A message that arrived live while the list was on its way is newer than the list.
+    if (known?.last_message?.id != null && known.last_message.id > (chat.last_message?.id ?? 0)) {
+      known.peer = { ...known.peer, ...chat.peer };
+      state.presence.set(chat.peer.username, { online: chat.peer.online, last_seen: chat.peer.last_seen });
+      continue;
+    }
     const pending = known?.last_message?.id == null ? known?.last_message : null;
     chat.peer_read_up_to = known?.peer_read_up_to ?? 0;
     state.chats.set(chat.peer.username, pending ? { ...chat, last_message: pending, updated_at: pending.created_at } : chat);
@@ -174,20 +185,23 @@ export async function loadConversation(peer) {
   }
 }
 
-export async function loadOlder(peer) {
+// One page older than the oldest loaded message; a second call while one runs waits for it first.
+export async function loadOlder(peer, limit = 50) {
   const conv = conversation(peer);
+  while (conv.loadingOlder) await conv.loadingOlder;
+  if (!conv.has_more) return false;
   const oldest = conv.messages.find((message) => message.id != null);
-  if (!conv.has_more || conv.loadingOlder) return false;
-  conv.loadingOlder = true;
+  const loading = api.messages(peer, { before: oldest?.id, limit });
+  conv.loadingOlder = loading.catch(() => {});
   try {
-    const page = await api.messages(peer, { before: oldest?.id, limit: 50 });
+    const page = await loading;
     conv.has_more = page.has_more;
     db.putMessages(peer, page.messages);
     page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
     emit('messages', peer);
     return page.messages.length > 0;
   } finally {
-    conv.loadingOlder = false;
+    conv.loadingOlder = null;
   }
 }
 
@@ -210,7 +224,7 @@ function receiveMessage(message) {
   if (isMine(message)) return null;
   stopTyping(peer);
   const current = state.chats.get(peer);
-  if (!known && message.status !== 'read' && state.openPeer !== peer) {
+  if (!known && message.status !== 'read') {
     current.unread_count = (current.unread_count ?? 0) + 1;
     saveChat(current);
   }
@@ -231,7 +245,7 @@ function applyRead({ peer, reader, up_to }) {
   if (changed.length) db.putMessages(chatPeer, changed);
   const chat = state.chats.get(chatPeer);
   if (chat) {
-    if (readerIsMe) chat.unread_count = 0;
+    if (readerIsMe) chat.unread_count = unreadAfter(chat, up_to, changed.length);
     else chat.peer_read_up_to = Math.max(chat.peer_read_up_to ?? 0, up_to);
     if (!readerIsMe && chat.last_message?.id != null && chat.last_message.id <= up_to && isMine(chat.last_message)) {
       chat.last_message = { ...chat.last_message, status: 'read' };
@@ -241,21 +255,71 @@ function applyRead({ peer, reader, up_to }) {
   emit('messages', chatPeer);
 }
 
-// Marks everything the peer sent so far as read, locally at once; returns the id to report.
-export function readUpTo(peer) {
-  const conv = conversation(peer);
-  let upTo = null;
-  for (const message of conv.messages) {
-    if (message.id != null && !isMine(message) && message.status !== 'read') upTo = message.id;
-  }
-  const chat = state.chats.get(peer);
-  if (chat?.unread_count) {
-    chat.unread_count = 0;
-    saveChat(chat);
-  }
-  if (upTo == null) return null;
+// What is left unread once everything up to `upTo` is read: nothing when the newest message is
+// covered, else the old count less what was just marked (the server's count corrects it later).
+function unreadAfter(chat, upTo, justRead) {
+  const last = chat.last_message;
+  if (last?.id != null && last.id <= upTo) return 0;
+  return Math.max(0, (chat.unread_count ?? 0) - justRead);
+}
+
+// Marks the peer's messages up to `upTo` (ones this device showed) as read, locally at once.
+export function readUpTo(peer, upTo) {
   applyRead({ peer, reader: state.me.username, up_to: upTo });
-  return upTo;
+}
+
+export function unreadMessages(peer) {
+  return conversation(peer).messages.filter((message) => message.id != null && !isMine(message) && message.status !== 'read');
+}
+
+// Loads older pages until the oldest unread message of the peer is in memory, so the chat opens there.
+export async function loadUntilFirstUnread(peer) {
+  const conv = conversation(peer);
+  for (let page = 0; page < MAX_PAGES_FOR_JUMP && conv.has_more; page++) {
+    const oldestTheirs = conv.messages.find((message) => message.id != null && !isMine(message));
+    if (oldestTheirs?.status === 'read') return;
+    const unread = state.chats.get(peer)?.unread_count ?? 0;
+    if (unread && unreadMessages(peer).length >= unread) return;
+    if (!(await loadOlder(peer, PAGE_FOR_JUMP))) return;
+  }
+}
+
+// Loads older pages until the message `id` is in memory; the pages in between come too, so it has context.
+export async function loadUntilMessage(peer, id) {
+  const conv = conversation(peer);
+  for (let page = 0; page < MAX_PAGES_FOR_JUMP; page++) {
+    if (conv.messages.some((message) => message.id === id)) return true;
+    const oldest = conv.messages.find((message) => message.id != null);
+    if (oldest && oldest.id < id) return false;
+    if (!(await loadOlder(peer, PAGE_FOR_JUMP))) return false;
+  }
+  return conv.messages.some((message) => message.id === id);
+}
+
+// A replied-to message that is not loaded: asked for once (the newest message of the chat up to its id).
+export function quotedMessage(peer, id) {
+  const loaded = conversation(peer).messages.find((message) => message.id === id);
+  if (loaded) return loaded;
+  if (state.quoted.has(id)) return state.quoted.get(id);
+  state.quoted.set(id, null);
+  api.messages(peer, { before: id + 1, limit: 1 }).then(
+    (page) => {
+      const found = page.messages.find((message) => message.id === id);
+      state.quoted.set(id, found ?? { id, missing: true });
+      emit('messages', peer);
+    },
+    () => state.quoted.delete(id),
+  );
+  return null;
+}
+
+// A `profile` frame: someone this user chats with changed their name, bio or picture.
+export function updatePeer(user) {
+  const chat = state.chats.get(user.username);
+  if (!chat) return;
+  chat.peer = { ...chat.peer, ...user };
+  saveChat(chat);
+  emit('peer', user.username);
 }
 
 export function setPresence(frame) {

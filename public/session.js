@@ -48,10 +48,11 @@ function handleReady(frame) {
   if (frame.user) updateSessionUser(frame.user);
   const cursor = model.state.cursor;
   if (cursor == null || frame.cursor < cursor) model.setCursor(frame.cursor);
-  reportedRead.clear();
+  // A read report sent just before the connection dropped may be lost: saying it again is harmless.
+  for (const [peer, upTo] of reportedRead) connection.sendFrame({ type: 'read', peer, up_to: upTo });
   model.refreshChats().then(acknowledgeLoaded, () => {});
   const peer = model.state.openPeer;
-  if (peer) model.loadConversation(peer).then(acknowledgeLoaded).then(() => reportRead(peer)).catch(() => {});
+  if (peer) model.loadConversation(peer).then(acknowledgeLoaded).catch(() => {});
   outbox.flushOutbox();
 }
 
@@ -65,7 +66,15 @@ export function acknowledgeLoaded(messages) {
 function handleUpdate(update) {
   const effect = model.applyUpdate(update);
   if (effect?.delivered) acknowledgeDelivery(effect.delivered);
-  if (update.type === 'message' && model.state.openPeer === model.peerOf(update.message)) reportRead(model.state.openPeer);
+  // Read on another device: the unread counts come from the server, which knows them all.
+  if (update.type === 'read' && update.reader === model.state.me?.username) refreshChatsSoon();
+}
+
+let refreshChatsTimer = null;
+
+function refreshChatsSoon() {
+  clearTimeout(refreshChatsTimer);
+  refreshChatsTimer = setTimeout(() => model.refreshChats().catch(() => {}), 500);
 }
 
 function acknowledgeDelivery(id) {
@@ -81,6 +90,7 @@ function acknowledgeDelivery(id) {
 function handleFrame(frame) {
   if (frame.type === 'typing') model.startTyping(frame.from);
   else if (frame.type === 'presence') model.setPresence(frame);
+  else if (frame.type === 'profile' && frame.user?.username) model.updatePeer(frame.user);
 }
 
 async function handleAuthError(code) {
@@ -99,15 +109,11 @@ async function renewTokenIfDue() {
   await refreshToken().catch(() => {});
 }
 
-// Tells the server the open chat is read, once per newest message seen.
-export function reportRead(peer) {
-  if (document.visibilityState !== 'visible' || model.state.openPeer !== peer) return;
-  model.readUpTo(peer);
-  let upTo = null;
-  for (const message of model.conversation(peer).messages) {
-    if (message.id != null && !model.isMine(message)) upTo = message.id;
-  }
-  if (upTo == null || (reportedRead.get(peer) ?? 0) >= upTo) return;
+// Tells the server the peer's messages up to `upTo` were seen on this device (once per id).
+export function reportRead(peer, upTo) {
+  if (document.visibilityState !== 'visible' || model.state.openPeer !== peer || upTo == null) return;
+  if ((reportedRead.get(peer) ?? 0) >= upTo) return;
+  model.readUpTo(peer, upTo);
   reportedRead.set(peer, upTo);
   if (connection?.sendFrame({ type: 'read', peer, up_to: upTo })) return;
   api.markRead(peer, upTo).catch(() => reportedRead.delete(peer));

@@ -1,6 +1,6 @@
 // Service worker: precaches the app shell under a versioned cache; never stores API answers.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -22,10 +22,12 @@ const SHELL = [
   '/ui/chatlist.js',
   '/ui/composer.js',
   '/ui/conversation.js',
+  '/ui/dialog.js',
   '/ui/dom.js',
   '/ui/fields.js',
   '/ui/format.js',
   '/ui/profile.js',
+  '/ui/seen.js',
   '/ui/settings.js',
   '/ui/shell.js',
   '/ui/update.js',

@@ -5,10 +5,11 @@ import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
-export function bubbleSignature(message, replied) {
+export function bubbleSignature(message, replied, peerName) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
-  return [sent, failed, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted].join('\u0000');
+  const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
+  return [sent, failed, message.text, message.edited_at, message.deleted, ...quote].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -55,10 +56,13 @@ export function renderBubble(message, { replied, peerName }) {
   );
 }
 
-// The quoted message; activating it scrolls to the original.
+// The quoted message; activating it scrolls to the original. `replied` is null while it is fetched.
 function replyQuote(replyTo, replied, peerName) {
-  const author = !replied ? '' : isMine(replied) ? t('you') : peerName;
-  const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text;
+  const author = !replied || replied.missing ? '' : isMine(replied) ? t('you') : peerName;
+  let text = t('loading');
+  if (replied?.missing) text = t('message_unavailable');
+  else if (replied?.deleted) text = t('deleted_message');
+  else if (replied) text = replied.text;
   return h(
     'button',
     { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },

@@ -1,11 +1,17 @@
-// The message composer: multi-line, Enter sends, Shift+Enter breaks the line,
-// with a bar above it while replying to or editing a message.
+// The message composer: multi-line, Enter sends and Shift+Enter breaks the line (on a touch
+// screen, with no Shift key, Enter breaks the line and the button sends), with a bar above it
+// while replying to or editing a message.
 import { t } from '/i18n.js';
 import { isMine } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
+
+const touchKeyboard = () => matchMedia('(hover: none) and (pointer: coarse)').matches;
+
+// Counted as the server counts: in code points, so an emoji is one.
+const lengthOf = (text) => [...text].length;
 
 export function createComposer({ peerName, send, edit, typing, lastOwnMessage }) {
   const input = h('textarea', {
@@ -14,21 +20,32 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
     rows: '1',
     placeholder: t('write_message'),
     'aria-label': t('message'),
-    maxlength: String(MAX_MESSAGE_LENGTH),
-    enterkeyhint: 'send',
+    'aria-describedby': 'composer-error',
+    enterkeyhint: touchKeyboard() ? 'enter' : 'send',
   });
+  const tooLong = h('p', { class: 'composer-error', id: 'composer-error', role: 'alert', 'data-testid': 'composer-error', hidden: true });
   const sendButton = h('button', { type: 'submit', class: 'send-button', 'data-testid': 'send-button', 'aria-label': t('send') }, icon('send'));
   const contextTitle = h('span', { class: 'context-title' });
   const contextText = h('span', { class: 'context-text', dir: 'auto' });
   const cancel = h('button', { type: 'button', class: 'icon-button', 'aria-label': t('cancel'), 'data-testid': 'composer-cancel' }, icon('close'));
   const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
-  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, h('div', { class: 'composer-row' }, input, sendButton));
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, tooLong, h('div', { class: 'composer-row' }, input, sendButton));
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
 
+  function checkLength() {
+    const over = lengthOf(input.value.trim()) > MAX_MESSAGE_LENGTH;
+    if (over === !tooLong.hidden) return over;
+    tooLong.hidden = !over;
+    tooLong.textContent = over ? t('too_long', { max: MAX_MESSAGE_LENGTH }) : '';
+    input.setAttribute('aria-invalid', over ? 'true' : 'false');
+    return over;
+  }
+
   function resize() {
     updateDirection();
+    checkLength();
     input.style.height = 'auto';
     input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
   }
@@ -39,7 +56,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
     form.dataset.mode = mode?.edit ? 'edit' : mode?.reply ? 'reply' : '';
     if (!mode) return;
     const message = mode.edit ?? mode.reply;
-    contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName });
+    contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName() });
     contextText.textContent = message.text;
   }
 
@@ -51,8 +68,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
 
   async function submit() {
     const text = input.value.trim();
-    if (!text) return;
-    if (text.length > MAX_MESSAGE_LENGTH) return;
+    if (!text || checkLength()) return;
     const current = mode;
     reset();
     if (current?.edit) {
@@ -75,7 +91,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
     input.focus();
   });
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touchKeyboard()) {
       event.preventDefault();
       submit();
     } else if (event.key === 'ArrowUp' && !input.value && !mode) {
@@ -92,7 +108,8 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
   });
   input.addEventListener('input', () => {
     resize();
-    if (input.value.trim()) typing();
+    // Editing an old message is not writing a new one: the other side is not told.
+    if (input.value.trim() && !mode?.edit) typing();
   });
   cancel.addEventListener('click', () => {
     if (mode?.edit) input.value = '';

@@ -2,7 +2,7 @@
 // and history paging, and the composer.
 import { api } from '/api.js';
 import { on } from '/events.js';
-import { t } from '/i18n.js';
+import { locale, t } from '/i18n.js';
 import * as model from '/model.js';
 import { discardFailed, queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
@@ -11,6 +11,7 @@ import { createComposer } from '/ui/composer.js';
 import { h, icon, toast } from '/ui/dom.js';
 import { describeApiError } from '/ui/validate.js';
 import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
+import { createSeenTracker } from '/ui/seen.js';
 
 const NEAR_BOTTOM = 120;
 const NEAR_TOP = 200;
@@ -25,29 +26,36 @@ export function renderConversation(main, peer) {
   const header = h('header', { class: 'conversation-header' }, back, avatarSlot, h('div', { class: 'peer-info' }, title, status));
   const inner = h('div', { class: 'messages-inner' });
   const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('messages'), 'data-testid': 'messages' }, inner);
-  const toBottom = h('button', { type: 'button', class: 'to-bottom', 'aria-label': t('new_messages'), hidden: true }, icon('down'));
+  const unreadBelow = h('span', { class: 'badge to-bottom-count', 'data-testid': 'unread-below', hidden: true });
+  const toBottom = h('button', { type: 'button', class: 'to-bottom', 'data-testid': 'to-bottom', 'aria-label': t('to_bottom'), hidden: true }, icon('down'), unreadBelow);
+  const dayPill = h('span', { class: 'pill day-pill', 'data-testid': 'day-pill' });
+  const dayBar = h('div', { class: 'day-bar', 'aria-hidden': 'true', hidden: true }, dayPill);
   const composer = createComposer({
-    peerName: peerUser.display_name || peer,
+    peerName: () => peerUser.display_name || peer,
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
     edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
-  main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
+  main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
   title.id = 'peer-title';
 
   const bubbles = new Map(); // key -> {signature, element}
   const separators = new Map();
-  let firstRender = true;
+  const unreadDivider = h('div', { class: 'unread-divider', role: 'separator', 'data-testid': 'unread-divider' }, h('span', {}, t('unread_messages')));
+  const seen = createSeenTracker(log, (upTo) => reportRead(peer, upTo));
+  let positioned = false; // the chat sits where it opens: at the first unread, else at the bottom
+  let firstUnreadId = null;
 
   function renderMessages() {
     const conv = model.conversation(peer);
     const byId = new Map(conv.messages.filter((message) => message.id != null).map((message) => [message.id, message]));
     const wasNearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const peerName = peerUser.display_name || peer;
     const anchor = inner.querySelector('.msg');
     const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
     const nodes = [];
-    const seen = new Set();
+    const shown = new Set();
     let lastDay = null;
     let lastSender = null;
     for (const message of conv.messages) {
@@ -57,28 +65,73 @@ export function renderConversation(main, peer) {
         lastDay = day;
         lastSender = null;
       }
+      if (message.id != null && message.id === firstUnreadId) {
+        nodes.push(unreadDivider);
+        lastSender = null;
+      }
       const key = model.messageKey(message);
-      const replied = message.reply_to != null ? byId.get(message.reply_to) : null;
-      const signature = bubbleSignature(message, replied);
+      const replied = message.reply_to != null ? (byId.get(message.reply_to) ?? model.quotedMessage(peer, message.reply_to)) : null;
+      const signature = bubbleSignature(message, replied, peerName);
       let entry = bubbles.get(key);
       if (!entry || entry.signature !== signature) {
-        entry = { signature, element: renderBubble(message, { replied, peerName: peerUser.display_name || peer }) };
+        if (entry) seen.unwatch(entry.element);
+        entry = { signature, element: renderBubble(message, { replied, peerName }) };
         bubbles.set(key, entry);
       } else {
         updateStatus(entry.element, message);
       }
       entry.element.classList.toggle('follow', message.sender === lastSender);
       lastSender = message.sender;
-      seen.add(key);
+      shown.add(key);
       nodes.push(entry.element);
     }
-    for (const key of bubbles.keys()) if (!seen.has(key)) bubbles.delete(key);
+    for (const [key, entry] of bubbles) {
+      if (shown.has(key)) continue;
+      seen.unwatch(entry.element);
+      bubbles.delete(key);
+    }
     inner.replaceChildren(...nodes);
-    if (firstRender || wasNearBottom) scrollToBottom();
+    if (!positioned || wasNearBottom) scrollToBottom();
     else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
-    if (conv.messages.length) firstRender = false;
+    for (const message of conv.messages) {
+      if (message.id == null || model.isMine(message) || message.status === 'read') continue;
+      seen.watch(bubbles.get(model.messageKey(message)).element);
+    }
     updateToBottom();
-    reportRead(peer);
+    updateDayBar();
+  }
+
+  // Opens where reading stopped: the first unread message under an "unread messages" divider.
+  async function position() {
+    try {
+      acknowledgeLoaded(await model.loadConversation(peer));
+      await model.loadUntilFirstUnread(peer);
+    } catch {
+      // offline: the cached pages are all there is
+    }
+    if (positioned) return;
+    firstUnreadId = model.unreadMessages(peer)[0]?.id ?? null;
+    renderMessages();
+    if (firstUnreadId != null) {
+      log.scrollTop += unreadDivider.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    }
+    positioned = true;
+    updateToBottom();
+    updateDayBar();
+    seen.enable();
+  }
+
+  // The day of the topmost message, above the log: it never lies over a message.
+  function updateDayBar() {
+    const top = log.getBoundingClientRect().top + 4;
+    let current = null;
+    for (const node of inner.children) {
+      if (!node.classList.contains('day-separator')) continue;
+      if (current && node.getBoundingClientRect().top > top) break;
+      current = node;
+    }
+    dayBar.hidden = !current;
+    dayPill.textContent = current?.textContent ?? '';
   }
 
   function separator(day, iso) {
@@ -93,6 +146,10 @@ export function renderConversation(main, peer) {
 
   function updateToBottom() {
     toBottom.hidden = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const unread = model.unreadMessages(peer).length;
+    unreadBelow.hidden = !unread;
+    unreadBelow.textContent = unread.toLocaleString(locale());
+    toBottom.setAttribute('aria-label', unread ? t('to_bottom_unread', { count: unread }) : t('to_bottom'));
   }
 
   let askedForPresence = false;
@@ -117,14 +174,18 @@ export function renderConversation(main, peer) {
   }
 
   function renderPeer() {
-    peerUser = model.state.chats.get(peer)?.peer ?? peerUser;
+    const known = model.state.chats.get(peer)?.peer ?? peerUser;
+    const renamed = (known.display_name || peer) !== (peerUser.display_name || peer);
+    peerUser = known;
     title.textContent = peerUser.display_name || peer;
     avatarSlot.replaceChildren(avatar(peerUser));
+    if (renamed) renderMessages();
   }
 
   async function onLogScroll() {
     updateToBottom();
-    if (log.scrollTop > NEAR_TOP) return;
+    updateDayBar();
+    if (!positioned || log.scrollTop > NEAR_TOP || model.conversation(peer).loadingOlder) return;
     try {
       await model.loadOlder(peer);
     } catch {
@@ -132,17 +193,24 @@ export function renderConversation(main, peer) {
     }
   }
 
-  function jumpToQuoted(quote) {
-    const original = inner.querySelector(`.msg[data-id="${CSS.escape(quote.dataset.replyTo)}"]`);
-    if (!original) return;
-    original.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  // Scrolls to one message, loading the pages up to it first, and makes it blink.
+  async function jumpTo(id) {
+    let loaded = false;
+    try {
+      loaded = await model.loadUntilMessage(peer, id);
+    } catch {
+      // offline: only what is loaded can be shown
+    }
+    const original = inner.querySelector(`.msg[data-id="${CSS.escape(String(id))}"]`);
+    if (!loaded || !original) return toast(t('message_unavailable'));
+    original.scrollIntoView({ block: 'center' });
     original.classList.add('highlight');
     setTimeout(() => original.classList.remove('highlight'), 1500);
   }
 
   function onMessageAction(event) {
     const quote = event.target.closest('.reply-quote');
-    if (quote) return jumpToQuoted(quote);
+    if (quote) return jumpTo(Number(quote.dataset.replyTo));
     const button = event.target.closest('.msg-actions');
     if (!button) return;
     const message = model.findMessage(peer, button.closest('.msg').dataset.key);
@@ -179,7 +247,7 @@ export function renderConversation(main, peer) {
   log.addEventListener('click', onMessageAction);
   log.addEventListener('contextmenu', onContextMenu);
   toBottom.addEventListener('click', scrollToBottom);
-  const onVisible = () => document.visibilityState === 'visible' && reportRead(peer);
+  const onVisible = () => seen.report();
   document.addEventListener('visibilitychange', onVisible);
 
   const unsubscribe = [
@@ -196,14 +264,16 @@ export function renderConversation(main, peer) {
   }
   renderStatus();
   renderMessages();
-  model.loadConversation(peer).then(acknowledgeLoaded, () => {});
+  position();
   // On touch screens a focused composer would pop the keyboard over the chat at once.
   if (matchMedia('(hover: hover)').matches) composer.focus();
 
   return {
+    jumpTo,
     destroy() {
       unsubscribe.forEach((off) => off());
       document.removeEventListener('visibilitychange', onVisible);
+      seen.destroy();
       closeMenus();
     },
   };
