@@ -67,6 +67,8 @@ export function putMessages(chat, messages) {
   );
 }
 
+export const deleteMessage = (id) => run('messages', 'readwrite', (store) => store.delete(id));
+
 export async function getRecentMessages(chat, limit = 50) {
   const db = await dbPromise;
   if (!db) return [];

@@ -212,6 +212,7 @@ export function applyUpdate(update) {
   if (update.type === 'message') effect = receiveMessage(update.message);
   else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete') upsertMessage(update.message);
   else if (update.type === 'read') applyRead(update);
+  else if (update.type === 'hide') hideMessage(update.message_id);
   advanceCursor(update.seq);
   return effect;
 }
@@ -228,7 +229,7 @@ function receiveMessage(message) {
     current.unread_count = (current.unread_count ?? 0) + 1;
     saveChat(current);
   }
-  return message.status === 'sent' ? { delivered: message.id } : null;
+  return { delivered: message.status === 'sent' ? message.id : null, incoming: !known && message.status !== 'read' ? message : null };
 }
 
 function applyRead({ peer, reader, up_to }) {
@@ -338,6 +339,22 @@ function stopTyping(peer) {
   clearTimeout(state.typing.get(peer));
   state.typing.delete(peer);
   emit('typing', peer);
+}
+
+// Deleted for me (on any of my devices): gone from this device's view and cache.
+export function hideMessage(id) {
+  db.deleteMessage(id);
+  for (const [peer, conv] of state.conversations) {
+    const before = conv.messages.length;
+    conv.messages = conv.messages.filter((message) => message.id !== id);
+    if (conv.messages.length !== before) emit('messages', peer);
+  }
+  for (const chat of state.chats.values()) {
+    if (chat.last_message?.id !== id) continue;
+    const conv = state.conversations.get(chat.peer.username);
+    chat.last_message = conv?.messages.findLast((message) => message.id != null) ?? null;
+    saveChat(chat);
+  }
 }
 
 export function removeMessage(message) {

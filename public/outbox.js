@@ -31,6 +31,7 @@ function pendingMessage(item) {
     recipient: item.to,
     text: item.text,
     reply_to: item.reply_to,
+    forwarded_from: item.forwarded_from ?? null,
     created_at: item.created_at,
     edited_at: null,
     deleted: false,
@@ -43,13 +44,14 @@ export async function restoreOutbox() {
   for (const item of await db.outboxAll()) upsertMessage(pendingMessage(item), { persist: false });
 }
 
-export async function queueMessage(to, text, replyTo = null) {
+export async function queueMessage(to, text, replyTo = null, forwardedFrom = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
     to,
     text,
     reply_to: replyTo,
+    forwarded_from: forwardedFrom,
     queued: lastQueued,
     created_at: new Date().toISOString(),
   };
@@ -84,6 +86,7 @@ export async function flushOutbox() {
 
 async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
+  if (item.forwarded_from) fields.forwarded_from = item.forwarded_from;
   try {
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);

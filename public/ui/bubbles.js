@@ -3,13 +3,14 @@ import { t } from '/i18n.js';
 import { isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
+import { linkify } from '/ui/links.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
-export function bubbleSignature(message, replied, peerName) {
+export function bubbleSignature(message, replied, peerName, forwardedName) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
   const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
-  return [sent, failed, message.text, message.edited_at, message.deleted, ...quote].join('\u0000');
+  return [sent, failed, message.text, message.edited_at, message.deleted, forwardedName, ...quote].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -20,14 +21,17 @@ export function updateStatus(element, message) {
   element.querySelector('.meta .status')?.replaceWith(statusMark(message.status));
 }
 
-export function renderBubble(message, { replied, peerName }) {
+export function renderBubble(message, { replied, peerName, forwardedName }) {
   const mine = isMine(message);
   const children = [];
+  if (forwardedName && !message.deleted) {
+    children.push(h('p', { class: 'forwarded', 'data-testid': 'forwarded-from', dir: 'auto' }, t('forwarded_from', { name: forwardedName })));
+  }
   if (message.reply_to != null && !message.deleted) children.push(replyQuote(message.reply_to, replied, peerName));
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
   } else {
-    children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, message.text));
+    children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(message.text)));
   }
   children.push(
     h(
@@ -75,9 +79,9 @@ function replyQuote(replyTo, replied, peerName) {
 export function openMenu(button, message, choose) {
   closeMenus();
   const sent = message.id != null;
-  const items = sent ? [['reply', t('reply')], ['copy', t('copy')]] : [['copy', t('copy')]];
+  const items = sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
   if (isMine(message) && sent) items.push(['edit', t('edit')]);
-  if (isMine(message)) items.push(['delete', t('delete')]);
+  if (isMine(message) || sent) items.push(['delete', t('delete')]);
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },

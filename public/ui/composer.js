@@ -1,19 +1,21 @@
 // The message composer: multi-line, Enter sends and Shift+Enter breaks the line (on a touch
 // screen, with no Shift key, Enter breaks the line and the button sends), with a bar above it
 // while replying to or editing a message.
+import { kvGet, kvSet } from '/db.js';
 import { t } from '/i18n.js';
 import { isMine } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
+const DRAFT_SAVE_AFTER = 300;
 
 const touchKeyboard = () => matchMedia('(hover: none) and (pointer: coarse)').matches;
 
 // Counted as the server counts: in code points, so an emoji is one.
 const lengthOf = (text) => [...text].length;
 
-export function createComposer({ peerName, send, edit, typing, lastOwnMessage }) {
+export function createComposer({ peer, peerName, send, edit, typing, lastOwnMessage }) {
   const input = h('textarea', {
     class: 'composer-input',
     'data-testid': 'composer',
@@ -33,6 +35,25 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
+
+  // What was being written in this chat stays, across chats and reloads (IndexedDB, per account).
+  const draftKey = `draft:${peer}`;
+  let draftTimer = null;
+  let draftSaved = '';
+  function saveDraft() {
+    clearTimeout(draftTimer);
+    const text = mode?.edit ? '' : input.value;
+    if (text === draftSaved) return;
+    draftSaved = text;
+    kvSet(draftKey, text);
+  }
+  window.addEventListener('pagehide', saveDraft);
+  kvGet(draftKey).then((text) => {
+    if (!text || input.value) return;
+    draftSaved = text;
+    input.value = text;
+    resize();
+  });
 
   function checkLength() {
     const over = lengthOf(input.value.trim()) > MAX_MESSAGE_LENGTH;
@@ -64,6 +85,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
     input.value = '';
     setMode(null);
     resize();
+    saveDraft();
   }
 
   async function submit() {
@@ -110,6 +132,8 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
     resize();
     // Editing an old message is not writing a new one: the other side is not told.
     if (input.value.trim() && !mode?.edit) typing();
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, DRAFT_SAVE_AFTER);
   });
   cancel.addEventListener('click', () => {
     if (mode?.edit) input.value = '';
@@ -126,5 +150,9 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
       input.focus();
     },
     startEdit,
+    destroy() {
+      window.removeEventListener('pagehide', saveDraft);
+      saveDraft();
+    },
   };
 }

@@ -4,14 +4,18 @@ import { api } from '/api.js';
 import { on } from '/events.js';
 import { locale, t } from '/i18n.js';
 import * as model from '/model.js';
-import { discardFailed, queueMessage } from '/outbox.js';
-import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
+import { queueMessage } from '/outbox.js';
+import { acknowledgeLoaded, editMessage, reportRead, sendTyping } from '/session.js';
+import { confirmDelete, forward } from '/ui/actions.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
+import { createChatSearch } from '/ui/chatsearch.js';
 import { createComposer } from '/ui/composer.js';
 import { h, icon, toast } from '/ui/dom.js';
-import { describeApiError } from '/ui/validate.js';
 import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
+import { attachGestures } from '/ui/gestures.js';
+import { openPeerSheet } from '/ui/peersheet.js';
 import { createSeenTracker } from '/ui/seen.js';
+import { describeApiError } from '/ui/validate.js';
 
 const NEAR_BOTTOM = 120;
 const NEAR_TOP = 200;
@@ -21,9 +25,17 @@ export function renderConversation(main, peer) {
   let peerUser = chat?.peer ?? { username: peer, display_name: peer };
   const back = h('button', { type: 'button', class: 'icon-button back-button', 'data-testid': 'back-button', 'aria-label': t('back') }, icon('back'));
   const avatarSlot = h('span', { class: 'avatar-slot' }, avatar(peerUser));
-  const title = h('h2', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name' }, peerUser.display_name || peer);
-  const status = h('p', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
-  const header = h('header', { class: 'conversation-header' }, back, avatarSlot, h('div', { class: 'peer-info' }, title, status));
+  const title = h('span', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name', id: 'peer-title' }, peerUser.display_name || peer);
+  const status = h('span', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
+  const peerButton = h(
+    'button',
+    { type: 'button', class: 'peer-button', 'data-testid': 'peer-button', 'aria-haspopup': 'dialog', 'aria-describedby': 'peer-hint' },
+    avatarSlot,
+    h('span', { class: 'peer-info' }, title, status),
+    h('span', { class: 'visually-hidden', id: 'peer-hint' }, t('open_profile')),
+  );
+  const searchButton = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'chat-search-button', 'aria-label': t('search_chat') }, icon('search'));
+  const header = h('header', { class: 'conversation-header' }, back, peerButton, searchButton);
   const inner = h('div', { class: 'messages-inner' });
   const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('messages'), 'data-testid': 'messages' }, inner);
   const unreadBelow = h('span', { class: 'badge to-bottom-count', 'data-testid': 'unread-below', hidden: true });
@@ -31,14 +43,17 @@ export function renderConversation(main, peer) {
   const dayPill = h('span', { class: 'pill day-pill', 'data-testid': 'day-pill' });
   const dayBar = h('div', { class: 'day-bar', 'aria-hidden': 'true', hidden: true }, dayPill);
   const composer = createComposer({
+    peer,
     peerName: () => peerUser.display_name || peer,
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
     edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
-  main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
-  title.id = 'peer-title';
+  const chatSearch = createChatSearch({ peer, jumpTo: (id) => jumpTo(id), close: () => searchButton.focus() });
+  main.replaceChildren(
+    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, chatSearch.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), composer.element),
+  );
 
   const bubbles = new Map(); // key -> {signature, element}
   const separators = new Map();
@@ -71,11 +86,12 @@ export function renderConversation(main, peer) {
       }
       const key = model.messageKey(message);
       const replied = message.reply_to != null ? (byId.get(message.reply_to) ?? model.quotedMessage(peer, message.reply_to)) : null;
-      const signature = bubbleSignature(message, replied, peerName);
+      const forwardedName = message.forwarded_from ? nameOf(message.forwarded_from) : null;
+      const signature = bubbleSignature(message, replied, peerName, forwardedName);
       let entry = bubbles.get(key);
       if (!entry || entry.signature !== signature) {
         if (entry) seen.unwatch(entry.element);
-        entry = { signature, element: renderBubble(message, { replied, peerName }) };
+        entry = { signature, element: renderBubble(message, { replied, peerName, forwardedName }) };
         bubbles.set(key, entry);
       } else {
         updateStatus(entry.element, message);
@@ -99,6 +115,11 @@ export function renderConversation(main, peer) {
     }
     updateToBottom();
     updateDayBar();
+  }
+
+  function nameOf(username) {
+    if (username === model.state.me.username) return model.state.me.display_name || username;
+    return model.state.chats.get(username)?.peer.display_name || username;
   }
 
   // Opens where reading stopped: the first unread message under an "unread messages" divider.
@@ -195,6 +216,7 @@ export function renderConversation(main, peer) {
 
   // Scrolls to one message, loading the pages up to it first, and makes it blink.
   async function jumpTo(id) {
+    await positioning;
     let loaded = false;
     try {
       loaded = await model.loadUntilMessage(peer, id);
@@ -221,9 +243,15 @@ export function renderConversation(main, peer) {
   function runAction(action, message) {
     if (action === 'reply') composer.startReply(message);
     else if (action === 'edit') composer.startEdit(message);
-    else if (action === 'delete' && message.id == null) discardFailed(message);
-    else if (action === 'delete') deleteMessage(message.id).catch(showError);
+    else if (action === 'delete') confirmDelete(message).catch(showError);
+    else if (action === 'forward') forward(message).then((target) => target && (location.hash = `#/chat/${encodeURIComponent(target)}`), showError);
     else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
+  }
+
+  function menuFor(bubble) {
+    const button = bubble.querySelector('.msg-actions');
+    const message = model.findMessage(peer, bubble.dataset.key);
+    if (button && message) openMenu(button, message, (action) => runAction(action, message));
   }
 
   function showError(error) {
@@ -233,10 +261,9 @@ export function renderConversation(main, peer) {
 
   function onContextMenu(event) {
     const bubble = event.target.closest('.msg');
-    const button = bubble?.querySelector('.msg-actions');
-    if (!button) return;
+    if (!bubble?.querySelector('.msg-actions') || event.target.closest('a')) return;
     event.preventDefault();
-    button.click();
+    if (!bubble.querySelector('.menu')) menuFor(bubble);
   }
 
   back.addEventListener('click', () => {
@@ -246,6 +273,15 @@ export function renderConversation(main, peer) {
   log.addEventListener('scroll', onLogScroll, { passive: true });
   log.addEventListener('click', onMessageAction);
   log.addEventListener('contextmenu', onContextMenu);
+  attachGestures(log, {
+    longPress: menuFor,
+    swipeReply: (bubble) => {
+      const message = model.findMessage(peer, bubble.dataset.key);
+      if (message?.id != null && !message.deleted) composer.startReply(message);
+    },
+  });
+  peerButton.addEventListener('click', () => openPeerSheet(peer, { search: () => chatSearch.open() }));
+  searchButton.addEventListener('click', () => chatSearch.open());
   toBottom.addEventListener('click', scrollToBottom);
   const onVisible = () => seen.report();
   document.addEventListener('visibilitychange', onVisible);
@@ -264,13 +300,15 @@ export function renderConversation(main, peer) {
   }
   renderStatus();
   renderMessages();
-  position();
+  const positioning = position();
   // On touch screens a focused composer would pop the keyboard over the chat at once.
   if (matchMedia('(hover: hover)').matches) composer.focus();
 
   return {
     jumpTo,
     destroy() {
+      composer.destroy();
+      chatSearch.destroy();
       unsubscribe.forEach((off) => off());
       document.removeEventListener('visibilitychange', onVisible);
       seen.destroy();
