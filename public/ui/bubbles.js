@@ -94,6 +94,12 @@ export function openMenu(button, message, choose) {
   button.parentElement.append(menu);
   menu.querySelector('button').focus();
   setTimeout(() => document.addEventListener('click', outsideClick));
+  document.addEventListener('keydown', escapeCloses);
+}
+
+// Escape closes the menu wherever the focus is (a touch may have moved it).
+function escapeCloses(event) {
+  if (event.key === 'Escape') closeMenus();
 }
 
 function menuKeys(event, menu, button) {
@@ -115,6 +121,7 @@ function outsideClick(event) {
 
 export function closeMenus() {
   document.removeEventListener('click', outsideClick);
+  document.removeEventListener('keydown', escapeCloses);
   for (const menu of document.querySelectorAll('.menu')) {
     menu.parentElement.querySelector('.msg-actions')?.setAttribute('aria-expanded', 'false');
     menu.remove();
