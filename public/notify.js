@@ -51,8 +51,8 @@ export async function enablePush() {
   if (!supported()) return 'unsupported';
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') return 'denied';
-  await setNotificationPrefs({ enabled: true });
   await subscribe();
+  await setNotificationPrefs({ enabled: true });
   return 'granted';
 }
 
