@@ -76,7 +76,8 @@ export function renderConversation(main, peer) {
     for (const message of conv.messages) {
       const day = dayKey(message.created_at);
       if (day !== lastDay) {
-        nodes.push(separator(day, message.created_at));
+        // The first day is what the day bar above the log shows: said once, for screen readers only.
+        nodes.push(separator(day, message.created_at, lastDay === null));
         lastDay = day;
         lastSender = null;
       }
@@ -155,10 +156,12 @@ export function renderConversation(main, peer) {
     dayPill.textContent = current?.textContent ?? '';
   }
 
-  function separator(day, iso) {
+  function separator(day, iso, first) {
     const key = `${day}:${formatDay(iso)}`;
     if (!separators.has(key)) separators.set(key, h('div', { class: 'day-separator', role: 'separator' }, h('span', {}, formatDay(iso))));
-    return separators.get(key);
+    const element = separators.get(key);
+    element.classList.toggle('visually-hidden', first);
+    return element;
   }
 
   function scrollToBottom() {
