@@ -50,6 +50,11 @@ export function isMine(message) {
   return message.sender === state.me.username;
 }
 
+// Servers that tell who a message was forwarded from also delete for one side only (one release).
+export function canHideForMe(message) {
+  return message.id != null && 'forwarded_from' in message;
+}
+
 export function advanceCursor(seq) {
   if (seq == null || (state.cursor != null && seq <= state.cursor)) return;
   setCursor(seq);
@@ -320,7 +325,6 @@ export function updatePeer(user) {
   if (!chat) return;
   chat.peer = { ...chat.peer, ...user };
   saveChat(chat);
-  emit('peer', user.username);
 }
 
 export function setPresence(frame) {

@@ -99,7 +99,8 @@ let audio = null;
 
 // A short two-note chime, made on the spot: no sound file to download.
 export function playSound() {
-  if (!notificationPrefs().sound) return;
+  // Browsers allow sound only after the person has interacted with the page.
+  if (!notificationPrefs().sound || !navigator.userActivation?.hasBeenActive) return;
   try {
     audio ??= new AudioContext();
     const now = audio.currentTime;

@@ -10,7 +10,7 @@ import { avatar } from '/ui/format.js';
 // Own messages can go for both sides; anyone's can go from one's own view only.
 export async function confirmDelete(message) {
   if (message.id == null) return discardFailed(message);
-  const answers = [{ label: t('delete_for_me'), value: 'me' }];
+  const answers = model.canHideForMe(message) ? [{ label: t('delete_for_me'), value: 'me' }] : [];
   if (model.isMine(message)) answers.push({ label: t('delete_for_both'), value: 'both', danger: true });
   const answer = await ask({ title: t('delete_title'), text: t('delete_text'), answers });
   if (answer === 'both') await deleteMessage(message.id);

@@ -1,6 +1,6 @@
 // One message bubble, and the small menu of what can be done with it.
 import { t } from '/i18n.js';
-import { isMine, messageKey } from '/model.js';
+import { canHideForMe, isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
 import { linkify } from '/ui/links.js';
@@ -81,7 +81,7 @@ export function openMenu(button, message, choose) {
   const sent = message.id != null;
   const items = sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
   if (isMine(message) && sent) items.push(['edit', t('edit')]);
-  if (isMine(message) || sent) items.push(['delete', t('delete')]);
+  if (isMine(message) || canHideForMe(message)) items.push(['delete', t('delete')]);
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },
