@@ -116,6 +116,5 @@ export default {
   last_seen_everyone: 'Everyone',
   last_seen_contacts: 'People I chat with',
   last_seen_nobody: 'Nobody',
-  new_message_from: 'New message from {name}',
   new_message: 'New message',
 };

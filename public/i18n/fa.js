@@ -116,6 +116,5 @@ export default {
   last_seen_everyone: 'همه',
   last_seen_contacts: 'کسانی که با آن‌ها گفتگو دارم',
   last_seen_nobody: 'هیچ‌کس',
-  new_message_from: 'پیام تازه از {name}',
   new_message: 'پیام تازه',
 };
