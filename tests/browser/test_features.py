@@ -239,3 +239,24 @@ def test_on_a_phone_bubbles_have_no_menu_button_but_long_press_and_swipe_to_repl
         touch(cdp, "touchMove", x + step * 12, y)
     touch(cdp, "touchEnd", x + 96, y)
     expect(page.get_by_test_id("composer-context")).to_contain_text("swipe me")
+
+
+def test_in_english_on_a_phone_swiping_left_replies(people):
+    omid_page, omid = people.register("omid")
+    page, sara = people.register("sara", **PHONE)
+    page.get_by_test_id("settings-button").click()
+    page.get_by_test_id("lang-toggle").click()
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    expect(page.get_by_test_id("password-save")).to_have_text("Change password")
+    send_by_api(omid_page, sara, "swipe me left")
+    page.evaluate(f"location.hash = '#/chat/{omid}'")
+    box = message_with_text(page, "swipe me left").locator(".bubble").bounding_box()
+    x, y = box["x"] + box["width"] - 4, box["y"] + box["height"] / 2  # room to move left on screen
+    assert x > 100
+    cdp = page.context.new_cdp_session(page)
+    touch(cdp, "touchStart", x, y)
+    for step in range(1, 9):
+        touch(cdp, "touchMove", x - step * 12, y)
+    touch(cdp, "touchEnd", x - 96, y)
+    expect(page.get_by_test_id("composer-context")).to_contain_text("Reply to")
+    expect(page.get_by_test_id("composer-context")).to_contain_text("swipe me left")

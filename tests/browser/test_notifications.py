@@ -15,6 +15,12 @@ from browser_helpers import (
 )
 from playwright.sync_api import expect
 
+# Headless Chromium never hides a page: the test says it is hidden, as switching tabs would.
+HIDE_THE_PAGE = """() => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
 NOTIFICATIONS = """async () => (await (await navigator.serviceWorker.ready).getNotifications())
     .map((shown) => ({ title: shown.title, body: shown.body, tag: shown.tag, chat: shown.data?.chat }))"""
 
@@ -132,6 +138,23 @@ def test_the_app_tells_the_server_which_chat_it_shows(people):
     open_chat(page, omid)
     page.wait_for_timeout(300)
     assert frames[-1] == {"type": "viewing", "peer": omid}
+    page.evaluate(HIDE_THE_PAGE)
+    page.wait_for_timeout(300)
+    assert frames[-1] == {"type": "viewing", "peer": None}, "a hidden page views nothing"
+
+
+def test_a_tapped_notification_opens_its_chat_in_the_open_app(people):
+    omid_page, omid = people.register("omid")
+    page, sara = people.register("sara")
+    send_by_api(omid_page, sara, "tap to read")
+    # What the service worker posts to an open window when its notification is tapped:
+    page.evaluate(
+        "(chat) => navigator.serviceWorker.dispatchEvent("
+        "new MessageEvent('message', { data: { type: 'open-chat', chat } }))",
+        omid,
+    )
+    expect(page.get_by_test_id("peer-name")).to_have_text(omid)
+    expect(message_with_text(page, "tap to read")).to_be_visible()
 
 
 def test_a_message_while_the_tab_is_hidden_shows_a_desktop_notification(people):
@@ -139,13 +162,7 @@ def test_a_message_while_the_tab_is_hidden_shows_a_desktop_notification(people):
     page, sara = people.register("sara", permissions=["notifications"])
     wait_for_service_worker(page)
     page.evaluate("localStorage.setItem('payambar.notifications', JSON.stringify({ enabled: true, preview: true }))")
-    # Headless Chromium never hides a page: the test says it is hidden, as switching tabs would.
-    page.evaluate(
-        """() => {
-            Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => 'hidden' });
-            document.dispatchEvent(new Event('visibilitychange'));
-        }"""
-    )
+    page.evaluate(HIDE_THE_PAGE)
     send_by_api(omid_page, sara, "are you coming?")
     shown = wait_for(page, lambda shown: len(shown) == 1)
     assert shown == [{"title": omid, "body": "are you coming?", "tag": f"chat:{omid}", "chat": omid}]
