@@ -12,6 +12,7 @@ export const state = {
   presence: new Map(), // username -> {online, last_seen}
   typing: new Map(), // username -> timeout handle
   quoted: new Map(), // message id -> a replied-to message not in the loaded pages (null while asked for)
+  drafts: new Map(), // peer username -> text being written there
   openPeer: null,
 };
 
@@ -25,6 +26,7 @@ export async function loadFromCache(me) {
   await db.openDb(me.username);
   state.cursor = (await db.kvGet('cursor')) ?? null;
   for (const chat of await db.getChats()) state.chats.set(chat.peer.username, chat);
+  for (const [key, text] of await db.kvWithPrefix('draft:')) if (text) state.drafts.set(key.slice(6), text);
   emit('chats');
 }
 
@@ -35,6 +37,7 @@ export function resetState() {
   state.conversations.clear();
   state.presence.clear();
   state.quoted.clear();
+  state.drafts.clear();
   state.openPeer = null;
 }
 
@@ -317,6 +320,15 @@ export function quotedMessage(peer, id) {
     () => state.quoted.delete(id),
   );
   return null;
+}
+
+// What is being written in a chat, kept until sent or erased (the chat list shows it).
+export function setDraft(peer, text) {
+  if ((state.drafts.get(peer) ?? '') === text) return;
+  if (text) state.drafts.set(peer, text);
+  else state.drafts.delete(peer);
+  db.kvSet(`draft:${peer}`, text);
+  emit('chats');
 }
 
 // A `profile` frame: someone this user chats with changed their name, bio or picture.

@@ -117,4 +117,5 @@ export default {
   last_seen_contacts: 'People I chat with',
   last_seen_nobody: 'Nobody',
   new_message: 'New message',
+  draft: 'Draft',
 };

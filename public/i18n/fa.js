@@ -117,4 +117,5 @@ export default {
   last_seen_contacts: 'کسانی که با آن‌ها گفتگو دارم',
   last_seen_nobody: 'هیچ‌کس',
   new_message: 'پیام تازه',
+  draft: 'پیش‌نویس',
 };

@@ -37,8 +37,8 @@ export function renderChatList(container) {
   let searchTimer = null;
 
   function renderChats() {
-    // A chat opened from search shows up once it has a message, or while it is open.
-    const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer);
+    // A chat opened from search shows up once it has a message or a draft, or while it is open.
+    const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer || state.drafts.has(chat.peer.username));
     list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
     const unread = chats.reduce((total, chat) => total + (chat.unread_count || 0), 0);
     document.title = unread ? `(${unread.toLocaleString(locale())}) ${t('app_name')}` : t('app_name');
@@ -151,7 +151,8 @@ function chatItem(chat, active) {
   const last = chat.last_message;
   const peer = chat.peer;
   const online = state.presence.get(peer.username)?.online;
-  const preview = !last ? '' : last.deleted ? t('deleted_message') : last.text;
+  const draft = active ? null : state.drafts.get(peer.username);
+  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.text);
   const unread = chat.unread_count > 0 ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, chat.unread_count.toLocaleString(locale())) : null;
   return h(
     'li',
@@ -170,7 +171,7 @@ function chatItem(chat, active) {
         'span',
         { class: 'chat-main' },
         h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, peer.display_name || peer.username), last && isMine(last) ? statusMark(last.status) : null, h('time', { class: 'chat-time', datetime: chat.updated_at || null }, formatListTime(chat.updated_at))),
-        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
+        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, draft ? h('span', { class: 'draft-label' }, `${t('draft')}: `) : last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
       ),
     ),
   );

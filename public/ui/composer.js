@@ -1,9 +1,8 @@
 // The message composer: multi-line, Enter sends and Shift+Enter breaks the line (on a touch
 // screen, with no Shift key, Enter breaks the line and the button sends), with a bar above it
 // while replying to or editing a message.
-import { kvGet, kvSet } from '/db.js';
 import { t } from '/i18n.js';
-import { isMine } from '/model.js';
+import { isMine, setDraft, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
@@ -37,23 +36,12 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
   const updateDirection = autoDirection(input);
 
   // What was being written in this chat stays, across chats and reloads (IndexedDB, per account).
-  const draftKey = `draft:${peer}`;
   let draftTimer = null;
-  let draftSaved = '';
   function saveDraft() {
     clearTimeout(draftTimer);
-    const text = mode?.edit ? '' : input.value;
-    if (text === draftSaved) return;
-    draftSaved = text;
-    kvSet(draftKey, text);
+    if (!mode?.edit) setDraft(peer, input.value.trim() ? input.value : '');
   }
   window.addEventListener('pagehide', saveDraft);
-  kvGet(draftKey).then((text) => {
-    if (!text || input.value) return;
-    draftSaved = text;
-    input.value = text;
-    resize();
-  });
 
   function checkLength() {
     const over = lengthOf(input.value.trim()) > MAX_MESSAGE_LENGTH;
@@ -141,6 +129,9 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     resize();
     input.focus();
   });
+
+  input.value = state.drafts.get(peer) ?? '';
+  if (input.value) queueMicrotask(resize); // measured once the form is on the page
 
   return {
     element: form,

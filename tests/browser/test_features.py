@@ -80,6 +80,8 @@ def test_drafts_stay_with_their_chat_across_switching_and_reloads(people):
     page.evaluate(f"location.hash = '#/chat/{omid}'")
     expect(page.get_by_test_id("peer-name")).to_have_text(omid)
     expect(composer).to_have_value("half a thought for omid")
+    leila_item = page.locator(f'[data-testid=chat-item][data-peer="{leila}"]')
+    expect(leila_item.get_by_test_id("chat-preview")).to_have_text("پیش‌نویس: for leila")
     page.wait_for_timeout(400)
     page.reload()
     expect(composer).to_have_value("half a thought for omid")
@@ -215,7 +217,8 @@ def test_on_a_phone_bubbles_have_no_menu_button_but_long_press_and_swipe_to_repl
     send_by_api(omid_page, sara, "swipe me")
     open_chat_from_list(page, omid)
     bubble = message_with_text(page, "long press me")
-    expect(bubble).to_be_visible()
+    expect(bubble).to_be_in_viewport()
+    page.wait_for_timeout(300)  # the chat settles where it opens before the finger lands
     button = bubble.get_by_test_id("message-actions").bounding_box()
     assert button["width"] <= 1 and button["height"] <= 1, "a ⋮ button shows on every bubble"
 
@@ -232,6 +235,7 @@ def test_on_a_phone_bubbles_have_no_menu_button_but_long_press_and_swipe_to_repl
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("message-menu")).to_have_count(0)
 
+    expect(message_with_text(page, "swipe me")).to_be_in_viewport()
     box = message_with_text(page, "swipe me").locator(".bubble").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     touch(cdp, "touchStart", x, y)
@@ -250,6 +254,8 @@ def test_in_english_on_a_phone_swiping_left_replies(people):
     expect(page.get_by_test_id("password-save")).to_have_text("Change password")
     send_by_api(omid_page, sara, "swipe me left")
     page.evaluate(f"location.hash = '#/chat/{omid}'")
+    expect(message_with_text(page, "swipe me left")).to_be_in_viewport()
+    page.wait_for_timeout(300)  # the chat settles where it opens before the finger lands
     box = message_with_text(page, "swipe me left").locator(".bubble").bounding_box()
     x, y = box["x"] + box["width"] - 4, box["y"] + box["height"] / 2  # room to move left on screen
     assert x > 100
