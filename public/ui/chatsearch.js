@@ -65,7 +65,10 @@ export function createChatSearch({ peer, jumpTo, close }) {
 
   input.addEventListener('input', run);
   input.addEventListener('focus', () => results.childElementCount && (results.hidden = false));
-  input.addEventListener('keydown', (event) => event.key === 'Escape' && hide());
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') hide();
+    else if (event.key === 'Enter') results.querySelector('button')?.click();
+  });
   closeButton.addEventListener('click', hide);
 
   return {

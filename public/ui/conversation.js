@@ -61,6 +61,7 @@ export function renderConversation(main, peer) {
   const seen = createSeenTracker(log, (upTo) => reportRead(peer, upTo));
   let positioned = false; // the chat sits where it opens: at the first unread, else at the bottom
   let firstUnreadId = null;
+  let lastNewestKey = null;
 
   function renderMessages() {
     const conv = model.conversation(peer);
@@ -108,8 +109,11 @@ export function renderConversation(main, peer) {
       bubbles.delete(key);
     }
     inner.replaceChildren(...nodes);
-    if (!positioned || wasNearBottom) scrollToBottom();
+    const newest = conv.messages.at(-1);
+    const justWritten = newest && newest.id == null && model.isMine(newest) && newest.status === 'pending';
+    if (!positioned || wasNearBottom || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
     else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
+    lastNewestKey = newest ? model.messageKey(newest) : null;
     for (const message of conv.messages) {
       if (message.id == null || model.isMine(message) || message.status === 'read') continue;
       seen.watch(bubbles.get(model.messageKey(message)).element);

@@ -266,3 +266,16 @@ def test_in_english_on_a_phone_swiping_left_replies(people):
     touch(cdp, "touchEnd", x - 96, y)
     expect(page.get_by_test_id("composer-context")).to_contain_text("Reply to")
     expect(page.get_by_test_id("composer-context")).to_contain_text("swipe me left")
+
+
+def test_sending_while_reading_history_brings_you_to_your_message(people):
+    omid_page, omid = people.register("omid")
+    page, sara = people.register("sara")
+    for number in range(30):
+        last = send_by_api(omid_page, sara, f"history {number}")
+    mark_read_by_api(page, omid, last["id"])
+    open_chat_from_list(page, omid)
+    page.get_by_test_id("messages").evaluate("log => { log.scrollTop = 0; }")
+    expect(message_with_text(page, "history 29")).not_to_be_in_viewport()
+    send(page, "my own words")
+    expect(message_with_text(page, "my own words")).to_be_in_viewport()
