@@ -119,7 +119,15 @@ function acknowledgeDelivery(id) {
 function handleFrame(frame) {
   if (frame.type === 'typing') model.startTyping(frame.from);
   else if (frame.type === 'presence') model.setPresence(frame);
-  else if (frame.type === 'profile' && frame.user?.username) model.updatePeer(frame.user);
+  else if (frame.type === 'profile' && frame.user?.username) updateProfile(frame.user);
+}
+
+// Someone I chat with changed their name, bio or picture; or I did, on another device.
+function updateProfile(user) {
+  if (user.username !== model.state.me?.username) return model.updatePeer(user);
+  updateSessionUser(user);
+  model.state.me = { ...model.state.me, ...user };
+  emit('me');
 }
 
 async function handleAuthError(code) {
