@@ -107,7 +107,7 @@ export const api = {
   remove: (id) => request('DELETE', `/api/messages/${id}`),
   hide: (id) => request('DELETE', `/api/messages/${id}?for=me`),
   changePassword: (fields) => request('POST', '/api/me/password', fields),
-  search: (q, { peer = null, before = null, limit = 30 } = {}, signal) =>
+  search: (q, { peer = null, before = null, limit = 20 } = {}, signal) =>
     request('GET', `/api/search?q=${enc(q)}&limit=${limit}${peer ? `&peer=${enc(peer)}` : ''}${before ? `&before=${before}` : ''}`, undefined, { signal }),
   pushKey: () => request('GET', '/api/push/key'),
   addPushSubscription: (subscription) => request('POST', '/api/push/subscriptions', subscription),

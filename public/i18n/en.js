@@ -118,4 +118,6 @@ export default {
   last_seen_nobody: 'Nobody',
   new_message: 'New message',
   draft: 'Draft',
+  search_found_more: '{count} found so far',
+  more_results: 'More results',
 };

@@ -118,4 +118,6 @@ export default {
   last_seen_nobody: 'هیچ‌کس',
   new_message: 'پیام تازه',
   draft: 'پیش‌نویس',
+  search_found_more: 'تاکنون {count} مورد پیدا شد',
+  more_results: 'نتیجه‌های بیشتر',
 };

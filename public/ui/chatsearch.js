@@ -36,17 +36,36 @@ export function createChatSearch({ peer, jumpTo, close }) {
       note.textContent = '';
       return;
     }
-    timer = setTimeout(async () => {
-      abort = new AbortController();
-      try {
-        const answer = await api.search(query, { peer }, abort.signal);
-        results.replaceChildren(...answer.messages.map(hit));
-        results.hidden = !answer.messages.length;
-        note.textContent = answer.messages.length ? t('search_found', { count: answer.messages.length }) : t('no_messages_found');
-      } catch (error) {
-        if (error.name !== 'AbortError') note.textContent = t('err_network');
-      }
+    timer = setTimeout(() => {
+      results.replaceChildren();
+      loadPage(query, null);
     }, DEBOUNCE);
+  }
+
+  // One page of hits (newest first); "more" asks for the page before the last hit.
+  async function loadPage(query, before) {
+    abort = new AbortController();
+    try {
+      const answer = await api.search(query, { peer, before }, abort.signal);
+      results.querySelector('.search-more')?.remove();
+      results.append(...answer.messages.map(hit));
+      const last = answer.messages.at(-1);
+      if (answer.has_more && last) results.append(moreButton(query, last.id));
+      const count = results.querySelectorAll('.search-hit').length;
+      results.hidden = !count;
+      note.textContent = count ? t(answer.has_more ? 'search_found_more' : 'search_found', { count }) : t('no_messages_found');
+    } catch (error) {
+      if (error.name !== 'AbortError') note.textContent = t('err_network');
+    }
+  }
+
+  function moreButton(query, before) {
+    const button = h('button', { type: 'button', class: 'link-button', 'data-testid': 'chat-search-more' }, t('more_results'));
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      loadPage(query, before);
+    });
+    return h('li', { class: 'search-more' }, button);
   }
 
   function hit(message) {

@@ -66,6 +66,16 @@ def test_searching_one_chat_jumps_to_the_hit(people):
     expect(found).to_be_in_viewport()
     expect(found).to_have_class(re.compile(r"\bhighlight\b"))
 
+    field.fill("chatter")  # 60 hits come 20 at a time, newest first
+    expect(hits).to_have_count(20)
+    expect(hits.first).to_contain_text("chatter 59")
+    page.get_by_test_id("chat-search-more").click()
+    expect(hits).to_have_count(40)
+    page.get_by_test_id("chat-search-more").click()
+    expect(hits).to_have_count(60)
+    expect(page.get_by_test_id("chat-search-more")).to_have_count(0)
+    expect(hits.last).to_contain_text("chatter 0")
+
     field.fill("nothing like this")
     expect(page.get_by_test_id("chat-search-results")).to_be_hidden()
     expect(page.locator(".search-note")).to_have_text("پیامی پیدا نشد.")
