@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from routes import validate
-from store.records import user_dict
+from routes.protocol import user_object
 
 PUBLIC = Path(__file__).resolve().parent.parent / "public"
 TITLE = re.compile(r"<title>.*?</title>", re.S)
@@ -66,8 +66,8 @@ async def profile_page(request: Request) -> Response:
         return Response("Payambar", media_type="text/plain")
     page = await anyio.to_thread.run_sync(index.read_text)
     username = request.path_params["username"]
-    row = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if row is not None:
+    user = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user is not None:
         image = f"{request.base_url}icons/icon-512.png"
-        page = profile_head(page, user_dict(row), str(request.url.replace(query="", fragment="")), image)
+        page = profile_head(page, user_object(user), str(request.url.replace(query="", fragment="")), image)
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
