@@ -137,12 +137,12 @@ PATHS = {
     },
     "/api/users": {
         "get": _operation(
-            "Find people by username prefix",
+            "Find people: usernames starting with q first, then display names with words starting so",
             {
                 "200": _answer("Matches", _object(["users"], users={"type": "array", "items": _ref("User")})),
-                **_errors(401, 422),
+                **_errors(401, 422, 429),
             },
-            parameters=[_query("q", STRING, "username prefix"), _query("limit", INTEGER, "1-50")],
+            parameters=[_query("q", STRING, "username prefix or display-name words"), _query("limit", INTEGER, "1-50")],
         )
     },
     "/api/users/{username}": {
@@ -250,6 +250,50 @@ PATHS = {
                 _query("limit", INTEGER, "1-1000"),
             ],
         )
+    },
+    # Search and push notifications
+    "/api/search": {
+        "get": _operation(
+            "Search the messages of your chats, newest first",
+            {
+                "200": _answer(
+                    "Matches",
+                    _object(
+                        ["messages", "has_more"], messages={"type": "array", "items": _ref("Message")}, has_more=BOOLEAN
+                    ),
+                ),
+                **_errors(401, 404, 422, 429),
+            },
+            parameters=[
+                _query("q", STRING, "words; the last one may be the start of a word"),
+                _query("peer", STRING, "only the chat with this username"),
+                _query("before", INTEGER, "older than this id"),
+                _query("limit", INTEGER, "1-50"),
+            ],
+        )
+    },
+    "/api/push/key": {
+        "get": _operation(
+            "The server's VAPID public key, for PushManager.subscribe's applicationServerKey",
+            {"200": _answer("The key", _object(["key"], key=STRING))},
+            public=True,
+        )
+    },
+    "/api/push/subscriptions": {
+        "post": _operation(
+            "Receive Web Push in this browser (ends with this session)",
+            {"201": _answer("Subscribed", _object(["endpoint"], endpoint=STRING)), **_errors(400, 401, 413, 422, 429)},
+            _object(
+                ["endpoint", "keys"],
+                endpoint=STRING,
+                keys=_object(["p256dh", "auth"], p256dh=STRING, auth=STRING),
+            ),
+        ),
+        "delete": _operation(
+            "Stop Web Push to this browser",
+            {"204": _answer("Unsubscribed"), **_errors(400, 401, 404, 422, 429)},
+            _object(["endpoint"], endpoint=STRING),
+        ),
     },
 }
 

@@ -126,6 +126,7 @@ async def _serve(transport: Transport, state) -> None:
 async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
     subscriber = connection.subscriber
     kicked = subscriber.kicked
+    connection.state.viewing.forget(connection.user_id, subscriber)
     try:
         await connection.state.presence.disconnected(subscriber)
     except Exception as error:
