@@ -5,7 +5,7 @@ import * as db from '/db.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
 const RETRY_AFTER = 3000;
-const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found']);
+const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found', 'message_deleted']);
 
 let connection = null;
 let flushing = false;
@@ -44,14 +44,16 @@ export async function restoreOutbox() {
   for (const item of await db.outboxAll()) upsertMessage(pendingMessage(item), { persist: false });
 }
 
-export async function queueMessage(to, text, replyTo = null, forwardedFrom = null) {
+// `forward` ({of: message id, from: its first author}) makes the message a forward of another.
+export async function queueMessage(to, text, replyTo = null, forward = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
     to,
     text,
     reply_to: replyTo,
-    forwarded_from: forwardedFrom,
+    forward_of: forward?.of ?? null,
+    forwarded_from: forward?.from ?? null,
     queued: lastQueued,
     created_at: new Date().toISOString(),
   };
@@ -86,7 +88,7 @@ export async function flushOutbox() {
 
 async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
-  if (item.forwarded_from) fields.forwarded_from = item.forwarded_from;
+  if (item.forward_of) fields.forward_of = item.forward_of;
   try {
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);
