@@ -41,7 +41,7 @@ test: install-dev chromium
 	$(BIN)/python -m pytest -q tests/browser
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
 	  echo "== the same protocol and store tests on PostgreSQL"; \
-	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests/test_ws.py tests/test_ws_resume.py tests/test_store.py tests/test_search.py tests/test_push.py; \
+	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests/test_ws.py tests/test_ws_resume.py tests/test_store.py tests/test_search.py tests/test_push.py tests/test_forward_and_hide.py; \
 	else echo "== PostgreSQL not running here: its pass is left out (CI runs it)"; fi
 
 lint: install-dev

@@ -64,7 +64,19 @@ SCHEMAS = {
         last_seen=NULLABLE_TIME,
     ),
     "Message": _object(
-        ["id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status"],
+        [
+            "id",
+            "client_id",
+            "sender",
+            "recipient",
+            "text",
+            "reply_to",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "status",
+            "forwarded_from",
+        ],  # fmt: skip
         id=INTEGER,
         client_id=STRING,
         sender=STRING,
@@ -75,18 +87,20 @@ SCHEMAS = {
         edited_at=NULLABLE_TIME,
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
+        forwarded_from={"type": ["string", "null"], "description": "the original author of a forwarded message"},
     ),
     "Session": _object(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=_ref("User")),
     "Update": {
         "type": "object",
         "required": ["type", "seq"],
         "properties": {
-            "type": {"type": "string", "enum": ["message", "status", "read", "edit", "delete"]},
+            "type": {"type": "string", "enum": ["message", "status", "read", "edit", "delete", "hide"]},
             "seq": INTEGER,
             "message": _ref("Message"),
             "peer": STRING,
             "reader": STRING,
             "up_to": INTEGER,
+            "message_id": INTEGER,
         },
     },
     "Error": _object(
@@ -218,6 +232,7 @@ PATHS = {
                 text=STRING,
                 client_id=STRING,
                 reply_to={"type": ["integer", "null"]},
+                forward_of={"type": ["integer", "null"], "description": "forward this message (text is copied)"},
             ),
         )
     },
@@ -229,9 +244,9 @@ PATHS = {
             parameters=[MESSAGE_ID_PARAMETER],
         ),
         "delete": _operation(
-            "Delete your message for both sides",
-            {"200": MESSAGE, **_errors(401, 403, 404, 409)},
-            parameters=[MESSAGE_ID_PARAMETER],
+            "Delete your message for both sides, or (for=me) any message of your chats for yourself only",
+            {"200": MESSAGE, "204": _answer("Hidden for you"), **_errors(401, 403, 404, 409, 422)},
+            parameters=[MESSAGE_ID_PARAMETER, _query("for", {"type": "string", "enum": ["both", "me"]}, "both")],
         ),
     },
     "/api/updates": {

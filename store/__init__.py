@@ -9,6 +9,7 @@ from collections.abc import Callable
 from store import reads, search
 from store.connection import ConnectionSet
 from store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError, Unavailable
+from store.hidden import HiddenQueries
 from store.messages import MessageQueries
 from store.migrations import migrate
 from store.rows import Committed
@@ -21,7 +22,7 @@ from store.writer import Writer
 __all__ = ["Store", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid", "Unavailable"]
 
 
-class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries, SearchQueries):
+class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries, SearchQueries, HiddenQueries):
     def __init__(self, url: str, synchronous: str = "normal", readers: int = 2) -> None:
         self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous)
         self.names: dict[int, str] = {}  # user id -> username; usernames never change

@@ -12,7 +12,7 @@ from store.search import SearchRows
 if TYPE_CHECKING:
     from store.writer import Writer
 
-INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS.split(',')))})"
 UPSERT_CHAT = (
     "INSERT INTO chats (user_id, peer_id, last_message_id) VALUES (?, ?, ?)"
     " ON CONFLICT (user_id, peer_id) DO UPDATE SET last_message_id = excluded.last_message_id"

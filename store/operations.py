@@ -58,6 +58,7 @@ class SendMessage(Operation):
     reply_to: int | None
     origin: str | None = None
     ref: Any = None
+    forwarded_from: str | None = None
 
     def client_pair(self) -> tuple[int, str]:
         return (self.sender_id, self.client_id)
@@ -73,7 +74,7 @@ class SendMessage(Operation):
             return existing, False
         message = Message(
             batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
         )  # fmt: skip
         batch.message_rows.append(message.values())
         batch.client_ids[self.client_pair()] = message
