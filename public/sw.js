@@ -88,6 +88,9 @@ async function showPushed(payload) {
   if (typeof payload?.chat !== 'string') return;
   if (payload.type === 'read') return closeChatNotifications(payload.chat);
   if (payload.type !== 'message') return;
+  // Someone is using the app right now: it plays its own sound, no system notification on top.
+  const windows = await self.clients.matchAll({ type: 'window' });
+  if (windows.some((client) => client.focused && client.visibilityState === 'visible')) return;
   const prefs = await notificationPrefs();
   const sender = payload.sender ?? {};
   const text = prefs.preview && typeof payload.text === 'string' ? payload.text : prefs.hiddenText;
