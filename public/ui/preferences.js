@@ -1,5 +1,4 @@
-// The settings sections beyond the profile: password, notifications, text size, last-seen privacy.
-import { api } from '/api.js';
+// The settings sections beyond the profile: password, notifications, text size.
 import { t } from '/i18n.js';
 import { disablePush, enablePush, notificationPrefs, setNotificationPrefs, supported } from '/notify.js';
 import { changePassword } from '/session.js';
@@ -23,7 +22,7 @@ export function passwordSection() {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     note.textContent = '';
-    if (!current.value) return current.setError(t('err_wrong_password'));
+    if (!current.value) return current.setError(t('err_current_password'));
     if (!next.check()) return next.control.focus();
     submit.disabled = true;
     try {
@@ -31,7 +30,7 @@ export function passwordSection() {
       current.control.value = next.control.value = '';
       note.textContent = t('password_changed');
     } catch (error) {
-      if (error.code === 'wrong_password') current.setError(t('err_wrong_password'));
+      if (error.code === 'wrong_password') current.setError(t('err_current_password'));
       else if (error.field === 'new_password') next.setError(t('err_password'));
       else note.textContent = describeApiError(error).text ?? t(describeApiError(error).key);
     } finally {
@@ -98,30 +97,4 @@ export function textSizeSection() {
     localStorage.setItem(TEXT_SIZE_KEY, size);
     applyTextSize(size);
   });
-}
-
-// Shown only when the server has the setting (GET /api/me then carries last_seen_visibility).
-export function lastSeenSection() {
-  const section = h('div', { 'data-testid': 'last-seen-setting' });
-  api.me().then((fresh) => {
-    if (!('last_seen_visibility' in fresh)) return;
-    const values = [
-      ['everyone', t('last_seen_everyone')],
-      ['contacts', t('last_seen_contacts')],
-      ['nobody', t('last_seen_nobody')],
-    ];
-    const note = h('p', { class: 'form-note', role: 'status' });
-    const group = choices('last_seen', t('last_seen_privacy'), values, fresh.last_seen_visibility, async (value) => {
-      note.textContent = '';
-      try {
-        await api.updateMe({ last_seen_visibility: value });
-        note.textContent = t('saved');
-      } catch (error) {
-        note.textContent = describeApiError(error).text ?? t(describeApiError(error).key);
-      }
-    });
-    group.append(note);
-    section.replaceChildren(group);
-  }, () => {});
-  return section;
 }

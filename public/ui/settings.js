@@ -1,11 +1,11 @@
 // Settings in the sidebar: display name and bio, the profile link, language, notifications,
-// text size, last-seen privacy, password, log out.
+// text size, password, log out.
 import { outboxAll } from '/db.js';
 import { t, toggleLanguage } from '/i18n.js';
 import { state } from '/model.js';
 import { logout, saveProfile } from '/session.js';
 import { ask } from '/ui/dialog.js';
-import { lastSeenSection, notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
+import { notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { avatar } from '/ui/format.js';
@@ -45,7 +45,6 @@ export function renderSettings(container) {
       h('button', { type: 'button', class: 'secondary-button lang-toggle', 'data-testid': 'lang-toggle', onclick: toggleLanguage }, `${t('language')}: ${t('lang_switch')}`),
       notificationSection(),
       textSizeSection(),
-      lastSeenSection(),
       passwordSection(),
       h('button', { type: 'button', class: 'danger-button', 'data-testid': 'logout', onclick: confirmLogout }, t('logout')),
     ),
