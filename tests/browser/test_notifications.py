@@ -86,9 +86,16 @@ def test_a_push_shows_one_notification_per_chat_and_read_clears_it(people, scree
     shown = wait_for(page, lambda shown: shown and shown[0]["body"] == "are you there?")
     assert [item["body"] for item in shown] == ["are you there?"], "one notification per chat, the newest"
 
-    pusher.push_while_away(page, message_push("leila_1", "hi", "Leila", 3))
+    with_avatar = message_push("leila_1", "hi", "Leila", 3)
+    with_avatar["sender"]["avatar"] = "/icons/icon-512.png"  # the sender's picture, once people have one
+    pusher.push_while_away(page, with_avatar)
     shown = wait_for(page, lambda shown: len(shown) == 2)
     assert sorted(item["tag"] for item in shown) == ["chat:leila_1", "chat:omid_1"]
+    icons = page.evaluate(
+        "async () => Object.fromEntries((await (await navigator.serviceWorker.ready).getNotifications())"
+        ".map((shown) => [shown.tag, new URL(shown.icon).pathname]))"
+    )
+    assert icons == {"chat:leila_1": "/icons/icon-512.png", "chat:omid_1": "/icons/icon-192.png"}
 
     pusher.push_while_away(page, {"type": "read", "chat": "omid_1"})
     shown = wait_for(page, lambda shown: len(shown) == 1)
