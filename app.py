@@ -65,6 +65,20 @@ ROUTES = [
 ]
 
 
+def _raise_descriptor_limit() -> None:
+    """Every connection is a descriptor: take the most the system allows, or say why not."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as error:
+        logging.getLogger("payambar").warning(
+            "cannot raise the open-files limit (%s): connections are capped by it", error
+        )
+
+
 def _refuse_start(reason: str) -> None:
     print(f"payambar: {reason}", file=sys.stderr, flush=True)
     os._exit(STARTUP_FAILURE)
@@ -72,6 +86,7 @@ def _refuse_start(reason: str) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    _raise_descriptor_limit()
     database_file = sqlite_path(settings.database_url)
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        state.viewing = Viewing()
+        state.viewing = Viewing(state.broadcaster.backend)
         state.push_subscriptions = Subscriptions(state.store)
         state.push = Dispatcher(
             state.push_subscriptions,
@@ -109,9 +124,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.presence = Presence(state.store, state.broadcaster)
         state.login_failures = FailureLimiter(state.broadcaster.backend)
         state.push.start()
+        state.viewing.start()
         try:
             yield
         finally:
+            await state.viewing.close()
             await state.push.close()
             await state.presence.close()
             await state.store.close()

@@ -58,7 +58,7 @@ class Dispatcher:
         self,
         subscriptions: Subscriptions,
         sender: Sender,
-        is_viewing: Callable[[int, str], bool],
+        is_viewing: Callable[[int, str], Awaitable[bool]],
         profile: Callable[[str], Awaitable[User | None]],
     ) -> None:
         self.subscriptions = subscriptions
@@ -118,7 +118,7 @@ class Dispatcher:
 
     async def _message(self, recipient_id: int, message: dict, sender: dict) -> None:
         chat = sender["username"]
-        if self.is_viewing(recipient_id, chat):
+        if await self.is_viewing(recipient_id, chat):
             return
         if "display_name" not in sender:
             user = await self.profile(chat)

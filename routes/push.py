@@ -16,7 +16,7 @@ from routes.throttle import Throttle
 from routes.tokens import require_user
 
 # A browser subscribes once per login and again when its subscription changes: a handful a day.
-throttle = Throttle(rate=0.2, burst=30)
+throttle = Throttle("push", limit=30, window_seconds=300)
 
 
 async def public_key(request: Request) -> JSON:
@@ -59,7 +59,7 @@ async def _endpoint(request: Request, body: dict) -> str:
 
 async def subscribe(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
-    throttle.check(user_id)
+    await throttle.check(request.app.state, user_id)
     body = await read_json(request)
     keys = body.get("keys")
     if not isinstance(keys, dict):
@@ -72,7 +72,7 @@ async def subscribe(request: Request) -> JSON:
 
 async def unsubscribe(request: Request) -> Response:
     user_id, _ = await require_user(request)
-    throttle.check(user_id)
+    await throttle.check(request.app.state, user_id)
     body = await read_json(request)
     endpoint = body.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
@@ -87,4 +87,4 @@ async def viewing_frame(connection, frame: dict) -> None:
     peer = frame.get("peer")
     if peer is not None:
         validate.username(peer, "peer")
-    connection.state.viewing.set(connection.user_id, connection.subscriber, peer)
+    await connection.state.viewing.set(connection.user_id, connection.subscriber, peer)

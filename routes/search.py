@@ -11,13 +11,13 @@ from routes.throttle import Throttle
 from routes.tokens import require_user, user_id_of
 
 MAX_QUERY_LENGTH = 256
-# 60 searches at once, then 2 a second: far more than a person typing a query, key by key.
-throttle = Throttle(rate=2.0, burst=60)
+# Two searches a second for a minute: far more than a person typing queries, key by key.
+throttle = Throttle("search", limit=120, window_seconds=60)
 
 
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    throttle.check(user_id)
+    await throttle.check(request.app.state, user_id)
     text = request.query_params.get("q", "")
     if not text.strip():
         raise invalid("q", "q must not be empty.")

@@ -12,12 +12,12 @@ from routes.throttle import Throttle
 from routes.tokens import require_user
 
 # Finding someone takes a few searches; a script walking the whole user list meets this.
-throttle = Throttle(rate=2.0, burst=60)
+throttle = Throttle("people", limit=120, window_seconds=60)
 
 
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    throttle.check(user_id)
+    await throttle.check(request.app.state, user_id)
     text = request.query_params.get("q", "").strip()
     if not text or len(text) > validate.DISPLAY_NAME_MAX:
         raise invalid("q", f"q is 1 to {validate.DISPLAY_NAME_MAX} characters.")

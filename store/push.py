@@ -3,6 +3,7 @@ registered them (a logout or password change ends them with the session)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,10 @@ if TYPE_CHECKING:
     from store.batch import Batch
 
 MAX_PER_USER = 20  # the oldest subscription of a user goes when a newer one would be one too many
+# Most users have no subscription; that is remembered this long, so a message to them costs no
+# query. A subscription made on this instance is seen at once, one made on another within this.
+NONE_REMEMBERED_SECONDS = 30.0
+NONE_REMEMBERED_LIMIT = 100_000
 
 
 @dataclass(slots=True)
@@ -62,15 +67,19 @@ class Subscriptions:
 
     def __init__(self, store) -> None:
         self.store = store
+        self._none_until: dict[int, float] = {}  # user id -> until when they are known to have none
 
     async def add(self, user_id: int, session_id: str, endpoint: str, p256dh: str, auth: str) -> None:
         await self.store.writer.run(AddSubscription(user_id, session_id, endpoint, p256dh, auth))
+        self._none_until.pop(user_id, None)
 
     async def remove(self, endpoint: str, user_id: int | None = None) -> bool:
         return await self.store.writer.run(RemoveSubscription(endpoint, user_id))
 
     async def of_user(self, user_id: int) -> list[tuple[str, str, str, bool]]:
         """(endpoint, p256dh, auth, whether its session is still live) of each subscription."""
+        if self._none_until.get(user_id, 0.0) > time.monotonic():
+            return []
         async with self.store.connections.reader() as conn:
             rows = await conn.fetch_all(
                 "SELECT p.endpoint, p.p256dh, p.auth,"
@@ -78,6 +87,10 @@ class Subscriptions:
                 " FROM push_subscriptions p LEFT JOIN sessions s ON s.id = p.session_id WHERE p.user_id = ?",
                 (now_ms(), user_id),
             )
+        if not rows:
+            if len(self._none_until) >= NONE_REMEMBERED_LIMIT:
+                self._none_until.clear()
+            self._none_until[user_id] = time.monotonic() + NONE_REMEMBERED_SECONDS
         return [(endpoint, p256dh, auth, bool(live)) for endpoint, p256dh, auth, live in rows]
 
     async def count(self, user_id: int) -> int:

@@ -366,3 +366,14 @@ async def test_viewing_a_chat_holds_back_only_your_own_pushes(push_server, push_
     assert len(await push_service.wait_for(endpoint, 1)) == 1
     await stranger_socket.close()
     await close_all(sara, omid, leila)
+
+
+async def test_a_subscription_made_after_messages_went_unpushed_gets_the_next_one(push_server, push_service):
+    sara, omid = await register_many(push_server, 2)
+    await sara.send(omid.username, "before omid allowed notifications")
+    await asyncio.sleep(0.3)  # the push for it found no subscription
+    endpoint = push_service.url()
+    await subscribe(omid, endpoint)
+    await sara.send(omid.username, "after")
+    assert len(await push_service.wait_for(endpoint, 1)) == 1
+    await close_all(sara, omid)
