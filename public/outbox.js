@@ -1,6 +1,7 @@
 // Messages waiting to be sent: kept in IndexedDB with their client_id, sent one at a time
 // in the order they were written. The server dedupes by client_id, so a retry is always safe.
 import { api } from '/api.js';
+import { localAttachment, UPLOAD_REFUSALS, uploadAttachment } from '/attachments.js';
 import * as db from '/db.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
@@ -37,6 +38,7 @@ function pendingMessage(item) {
     deleted: false,
     status: item.failed ? 'failed' : 'pending',
     queued: item.queued,
+    attachment: localAttachment(item),
   };
 }
 
@@ -45,7 +47,7 @@ export async function restoreOutbox() {
 }
 
 // `forward` ({of: message id, from: its first author}) makes the message a forward of another.
-export async function queueMessage(to, text, replyTo = null, forward = null) {
+export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
@@ -56,6 +58,7 @@ export async function queueMessage(to, text, replyTo = null, forward = null) {
     forwarded_from: forward?.from ?? null,
     queued: lastQueued,
     created_at: new Date().toISOString(),
+    attachment,
   };
   upsertMessage(pendingMessage(item), { persist: false });
   await db.outboxAdd(item);
@@ -90,12 +93,14 @@ async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
   if (item.forward_of) fields.forward_of = item.forward_of;
   try {
+    if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);
     upsertMessage(message);
     return true;
   } catch (error) {
-    if (!PERMANENT_CODES.has(error.code)) return false;
+    if (error.name === 'AbortError') return true; // cancelled: already out of the outbox
+    if (!PERMANENT_CODES.has(error.code) && !UPLOAD_REFUSALS.has(error.code)) return false;
     await db.outboxAdd({ ...item, failed: true });
     upsertMessage(pendingMessage({ ...item, failed: true }), { persist: false });
     return true;

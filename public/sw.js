@@ -1,12 +1,17 @@
 // Service worker: precaches the app shell under a versioned cache (never API answers) and shows
 // pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v4';
+const VERSION = 'v5';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
   '/index.html',
   '/styles.css',
+  '/media.css',
+  '/upload.js',
+  '/attachments.js',
+  '/ui/media.js',
+  '/ui/blurhash.js',
   '/app.js',
   '/api.js',
   '/db.js',

@@ -54,6 +54,6 @@ export async function forward(message) {
   dialog.close();
   dialog.remove();
   if (!target) return null;
-  await queueMessage(target, message.text, null, { of: message.id, from: message.forwarded_from ?? message.sender });
+  await queueMessage(target, message.text, null, null, { of: message.id, from: message.forwarded_from ?? message.sender });
   return target;
 }

@@ -4,13 +4,14 @@ import { canHideForMe, isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
 import { linkify } from '/ui/links.js';
+import { attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied, peerName, forwardedName) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
   const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
-  return [sent, failed, message.text, message.edited_at, message.deleted, forwardedName, ...quote].join('\u0000');
+  return [sent, failed, message.text, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), ...quote].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -31,7 +32,8 @@ export function renderBubble(message, { replied, peerName, forwardedName }) {
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
   } else {
-    children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(message.text)));
+    if (message.attachment) children.push(renderAttachment(message));
+    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(message.text)));
   }
   children.push(
     h(
