@@ -91,7 +91,11 @@ export async function flushOutbox() {
 
 async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
-  if (item.forward_of) fields.forward_of = item.forward_of;
+  if (item.forward_of) {
+    // The server copies what is forwarded (text and any file) from the original.
+    fields.forward_of = item.forward_of;
+    delete fields.text;
+  }
   try {
     if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
