@@ -4,7 +4,7 @@ import { canHideForMe, isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
 import { linkify } from '/ui/links.js';
-import { attachmentSignature, renderAttachment } from '/ui/media.js';
+import { attachmentLabel, attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied, peerName, forwardedName) {
@@ -68,7 +68,7 @@ function replyQuote(replyTo, replied, peerName) {
   let text = t('loading');
   if (replied?.missing) text = t('message_unavailable');
   else if (replied?.deleted) text = t('deleted_message');
-  else if (replied) text = replied.text;
+  else if (replied) text = replied.text || attachmentLabel(replied.attachment);
   return h(
     'button',
     { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },

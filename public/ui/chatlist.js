@@ -102,7 +102,7 @@ export function renderChatList(container) {
         'span',
         { class: 'chat-main' },
         h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, name), h('time', { class: 'chat-time', datetime: message.created_at }, formatListTime(message.created_at))),
-        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', message.text),
+        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', message.text || attachmentLabel(message.attachment)),
       ),
     );
     link.addEventListener('click', () => {

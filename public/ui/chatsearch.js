@@ -4,6 +4,7 @@ import { api } from '/api.js';
 import { t } from '/i18n.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { formatListTime } from '/ui/format.js';
+import { attachmentLabel } from '/ui/media.js';
 
 const DEBOUNCE = 250;
 
@@ -72,7 +73,7 @@ export function createChatSearch({ peer, jumpTo, close }) {
     const button = h(
       'button',
       { type: 'button', class: 'search-hit', 'data-testid': 'chat-search-hit', 'data-id': message.id },
-      h('span', { class: 'search-hit-text', dir: 'auto' }, message.text),
+      h('span', { class: 'search-hit-text', dir: 'auto' }, message.text || attachmentLabel(message.attachment)),
       h('time', { class: 'chat-time', datetime: message.created_at }, formatListTime(message.created_at)),
     );
     button.addEventListener('click', () => {
