@@ -68,7 +68,6 @@ class Dispatcher:
         self._queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
         self._workers: list[asyncio.Task] = []
         self._notified: set[tuple[int, str]] = set()  # chats with a message push since their last read
-        self.sent = 0
         self.dropped = 0
 
     def start(self) -> None:
@@ -147,7 +146,6 @@ class Dispatcher:
                 await self.subscriptions.remove(endpoint)
             elif 200 <= status < 300:
                 taken += 1
-                self.sent += 1
             elif status:
                 log.info("push service answered %d", status)
         return taken

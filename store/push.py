@@ -92,7 +92,3 @@ class Subscriptions:
                 self._none_until.clear()
             self._none_until[user_id] = time.monotonic() + NONE_REMEMBERED_SECONDS
         return [(endpoint, p256dh, auth, bool(live)) for endpoint, p256dh, auth, live in rows]
-
-    async def count(self, user_id: int) -> int:
-        async with self.store.connections.reader() as conn:
-            return await conn.fetch_value("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ?", (user_id,))
