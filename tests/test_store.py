@@ -191,4 +191,6 @@ async def test_push_subscriptions_live_and_die_with_their_sessions(store):
     assert found == {"https://push.example/live": True, "https://push.example/expired": False}
     for n in range(MAX_PER_USER + 5):
         await subscriptions.add(sara, "live", f"https://push.example/{n}", "key", "auth")
-    assert len(await subscriptions.of_user(sara)) == MAX_PER_USER
+        found = [endpoint for endpoint, *_ in await subscriptions.of_user(sara)]
+        assert f"https://push.example/{n}" in found  # the newest always stays
+    assert len(found) == MAX_PER_USER
