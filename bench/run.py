@@ -115,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="seconds-long run with tiny counts; asserts correctness only")
     ap.add_argument("--only", help="comma-separated scenario numbers, e.g. 1,2 (6 runs with 3)")
     ap.add_argument(
-        "--profile", action="store_true", help="py-spy the server during scenario 2 (raw stacks in results/)"
+        "--profile",
+        action="store_true",
+        help="py-spy the server in scenarios 2, 8 and the one-instance run of 9 (raw stacks in results/)",
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")
