@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the server in scenarios 2, 8 and the one-instance run of 9 (raw stacks in results/)",
+        help="py-spy the server in scenarios 2, 8 and 9 (each instance; raw stacks in results/)",
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")

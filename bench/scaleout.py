@@ -71,10 +71,11 @@ def chat(b: Bench, label: str, *, instances: int = 1, web_concurrency: int = 1) 
                 u["url"] = servers[u["instance"]].ws_url
             recipients += len(g["recipients"])
             cross += sum(r["instance"] != g["sender"]["instance"] for r in g["recipients"])
-        if b.args.profile and instances == 1 and web_concurrency == 1:  # where the Redis path's CPU goes
+        if b.args.profile and web_concurrency == 1:  # where the Redis path's CPU goes, per instance
             from bench.scenarios.chat import profile_during
 
-            profile_during(b, servers[0], p["chat_duration"], name=label)
+            for i, srv in enumerate(servers):
+                profile_during(b, srv, p["chat_duration"], name=f"{label}-{i}")
         res = b.run_chat(
             cluster,
             groups,
