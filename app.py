@@ -13,7 +13,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
+from push.dispatcher import Dispatcher, push_committed
+from push.sender import Sender
+from push.viewing import Viewing
 from routes import auth, errors, health, messages, openapi, pages, updates, users
+from routes import push as push_routes
+from routes import search as search_routes
 from routes.delivery import publisher
 from routes.headers import SecurityHeaders
 from routes.presence import Presence
@@ -22,6 +27,7 @@ from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
 from store.migrations import SchemaTooNew
+from store.push import Subscriptions
 
 # uvicorn stops (and does not restart workers) when a worker exits with this code.
 STARTUP_FAILURE = 3
@@ -44,6 +50,11 @@ API_ROUTES = [
     Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
     Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
     Route("/updates", updates.long_poll),
+    # Search and push notifications
+    Route("/search", search_routes.search),
+    Route("/push/key", push_routes.public_key),
+    Route("/push/subscriptions", push_routes.subscribe, methods=["POST"]),
+    Route("/push/subscriptions", push_routes.unsubscribe, methods=["DELETE"]),
 ]
 
 ROUTES = [
@@ -54,6 +65,20 @@ ROUTES = [
 ]
 
 
+def _raise_descriptor_limit() -> None:
+    """Every connection is a descriptor: take the most the system allows, or say why not."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as error:
+        logging.getLogger("payambar").warning(
+            "cannot raise the open-files limit (%s): connections are capped by it", error
+        )
+
+
 def _refuse_start(reason: str) -> None:
     print(f"payambar: {reason}", file=sys.stderr, flush=True)
     os._exit(STARTUP_FAILURE)
@@ -61,6 +86,7 @@ def _refuse_start(reason: str) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    _raise_descriptor_limit()
     database_file = sqlite_path(settings.database_url)
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
@@ -74,16 +100,36 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        state.viewing = Viewing(state.broadcaster.backend)
+        state.push_subscriptions = Subscriptions(state.store)
+        state.push = Dispatcher(
+            state.push_subscriptions,
+            Sender(
+                settings.vapid_private_key, settings.vapid_subject, settings.push_allow_private, settings.push_ca_file
+            ),
+            state.viewing.is_viewing,
+            profile=state.store.user_by_username,
+        )
+        publish = publisher(state.store, state.broadcaster)
+
+        def on_commit(committed) -> None:
+            publish(committed)
+            push_committed(state.push, state.store.names, committed)
+
         try:
-            await state.store.open(on_commit=publisher(state.store, state.broadcaster))
+            await state.store.open(on_commit=on_commit)
         except SchemaTooNew as error:
             _refuse_start(str(error))
         state.broadcaster.on_revoke = state.store.forget_session
         state.presence = Presence(state.store, state.broadcaster)
         state.login_failures = FailureLimiter(state.broadcaster.backend)
+        state.push.start()
+        state.viewing.start()
         try:
             yield
         finally:
+            await state.viewing.close()
+            await state.push.close()
             await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -47,7 +48,8 @@ async def _in_bcrypt_pool(counters, function, *args):
     finally:
         _waiting -= 1
         if shared:
-            await counters.add(_WAITING_KEY, -1, 60)
+            with contextlib.suppress(Exception):  # the count lapses by itself within a minute
+                await counters.add(_WAITING_KEY, -1, 60)
 
 
 async def hash_password(password: str, counters=None) -> str:

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from push.keys import vapid_private_key
+
 log = logging.getLogger("payambar")
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/payambar.db"
@@ -31,6 +33,12 @@ class Settings:
     outbox_limit: int
     redis_url: str
     workers: int
+    # Web Push (push/): the VAPID key (raw base64url or PEM), the contact the push services see,
+    # whether endpoints may be private addresses, and an extra CA file to trust for them.
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:admin@payambar.invalid"
+    push_allow_private: bool = False
+    push_ca_file: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -120,4 +128,27 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
         redis_url=redis_url,
         workers=workers,
+        **_push_settings(env, data_dir),
     )
+
+
+def _push_settings(env: dict[str, str], data_dir: Path) -> dict:
+    subject = env.get("VAPID_SUBJECT", "").strip() or "mailto:admin@payambar.invalid"
+    if not subject.startswith(("mailto:", "https://")):
+        raise SettingsError("VAPID_SUBJECT must be a mailto: or https: address")
+    ca_file = env.get("PUSH_CA_FILE", "").strip()
+    if ca_file and not Path(ca_file).is_file():
+        raise SettingsError(f"PUSH_CA_FILE {ca_file!r} is not a file")
+    allow_private = env.get("PUSH_ALLOW_PRIVATE", "").strip().lower()
+    if allow_private not in ("", "0", "1", "false", "true"):
+        raise SettingsError("PUSH_ALLOW_PRIVATE must be 0 or 1")
+    try:
+        private_key = vapid_private_key(env.get("VAPID_PRIVATE_KEY", ""), data_dir)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return {
+        "vapid_private_key": private_key,
+        "vapid_subject": subject,
+        "push_allow_private": allow_private in ("1", "true"),
+        "push_ca_file": ca_file,
+    }

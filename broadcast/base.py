@@ -16,6 +16,10 @@ from typing import Protocol
 RECONNECTED = ""
 
 
+class BackendUnavailable(Exception):
+    """The shared backend cannot answer now (Redis is away); a retry later may succeed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     channel: str

@@ -23,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from broadcast.base import RECONNECTED, Event
+from broadcast.base import RECONNECTED, BackendUnavailable, Event
 
 log = logging.getLogger("payambar.broadcast")
 
@@ -224,15 +224,24 @@ class RedisBackend:
 
     async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
         full_key = f"{PREFIX}count:{key}"
-        pipe = self._client.pipeline(transaction=False)
-        pipe.incrby(full_key, amount)
-        pipe.expire(full_key, ttl_seconds, nx=True)
-        value, _ = await pipe.execute()
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.incrby(full_key, amount)
+            pipe.expire(full_key, ttl_seconds, nx=True)
+            value, _ = await pipe.execute()
+        except (RedisError, OSError) as error:
+            raise BackendUnavailable(str(error)) from None
         return int(value)
 
     async def get(self, key: str) -> int:
-        value = await self._client.get(f"{PREFIX}count:{key}")
+        try:
+            value = await self._client.get(f"{PREFIX}count:{key}")
+        except (RedisError, OSError) as error:
+            raise BackendUnavailable(str(error)) from None
         return int(value) if value else 0
 
     async def delete(self, key: str) -> None:
-        await self._client.delete(f"{PREFIX}count:{key}")
+        try:
+            await self._client.delete(f"{PREFIX}count:{key}")
+        except (RedisError, OSError) as error:
+            raise BackendUnavailable(str(error)) from None

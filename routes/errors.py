@@ -8,6 +8,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from broadcast.base import BackendUnavailable
 from routes.responses import ApiError, error_response
 from security import Busy
 from store import StoreError
@@ -37,6 +38,11 @@ async def busy_error(request: Request, error: Busy) -> Response:
     return error_response(429, "rate_limited", "Too many logins at once; try again in a moment.", headers=headers)
 
 
+async def backend_unavailable(request: Request, error: BackendUnavailable) -> Response:
+    headers = {"Retry-After": "2"}
+    return error_response(503, "unavailable", "Shared state is unreachable; try again shortly.", headers=headers)
+
+
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return error_response(500, "internal", "Something went wrong on the server.")
@@ -47,5 +53,6 @@ HANDLERS = {
     StoreError: store_error,
     HTTPException: http_error,
     Busy: busy_error,
+    BackendUnavailable: backend_unavailable,
     Exception: unexpected_error,
 }

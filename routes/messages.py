@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from routes import validate
 from routes.bodies import query_int, read_json
@@ -58,13 +59,32 @@ async def send(request: Request) -> JSON:
 
 async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=None, ref=None) -> SendMessage:
     """Checks a send request (HTTP body or WebSocket frame) and makes its store operation."""
-    text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    forward_of = validate.optional_id(body.get("forward_of"), "forward_of")
+    forwarded_from = None
+    if forward_of is None:
+        text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    else:
+        text, forwarded_from = await _forwarded(state, user_id, forward_of, body.get("text"))
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         raise validate.invalid("reply_to", "reply_to must be a message of this conversation.")
-    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)
+    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
+
+
+async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[str, str]:
+    """(text, original author) of a message the user may forward: one of their chats', not hidden
+    from them, not deleted. Its text is taken as it is, so an attribution cannot be put on words
+    its author never wrote."""
+    original = await state.store.visible_message(message_id, user_id)
+    if original is None:
+        raise ApiError(404, "message_not_found", "No such message.")
+    if original.deleted:
+        raise ApiError(409, "message_deleted", "The message was deleted.")
+    if text is not None and text != original.text:
+        raise validate.invalid("text", "A forwarded message keeps its text: leave text out.")
+    return original.text, original.forwarded_from or state.store.names[original.sender_id]
 
 
 async def edit(request: Request) -> JSON:
@@ -76,9 +96,16 @@ async def edit(request: Request) -> JSON:
     return JSON(message_object(await state.store.edit_message(user_id, message_id, text), state.store.names))
 
 
-async def delete(request: Request) -> JSON:
+async def delete(request: Request) -> Response:
+    """?for=me hides the message from the caller only (204); otherwise it is deleted for both."""
     user_id, _ = await require_user(request)
     state = request.app.state
+    scope = request.query_params.get("for", "both")
+    if scope not in ("me", "both"):
+        raise validate.invalid("for", "for is me or both.")
+    if scope == "me":
+        await state.store.hide_message(user_id, _path_id(request))
+        return Response(status_code=204)
     message = await state.store.delete_message(user_id, _path_id(request))
     return JSON(message_object(message, state.store.names))
 

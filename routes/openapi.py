@@ -64,7 +64,19 @@ SCHEMAS = {
         last_seen=NULLABLE_TIME,
     ),
     "Message": _object(
-        ["id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status"],
+        [
+            "id",
+            "client_id",
+            "sender",
+            "recipient",
+            "text",
+            "reply_to",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "status",
+            "forwarded_from",
+        ],  # fmt: skip
         id=INTEGER,
         client_id=STRING,
         sender=STRING,
@@ -75,18 +87,20 @@ SCHEMAS = {
         edited_at=NULLABLE_TIME,
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
+        forwarded_from={"type": ["string", "null"], "description": "the original author of a forwarded message"},
     ),
     "Session": _object(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=_ref("User")),
     "Update": {
         "type": "object",
         "required": ["type", "seq"],
         "properties": {
-            "type": {"type": "string", "enum": ["message", "status", "read", "edit", "delete"]},
+            "type": {"type": "string", "enum": ["message", "status", "read", "edit", "delete", "hide"]},
             "seq": INTEGER,
             "message": _ref("Message"),
             "peer": STRING,
             "reader": STRING,
             "up_to": INTEGER,
+            "message_id": INTEGER,
         },
     },
     "Error": _object(
@@ -137,12 +151,12 @@ PATHS = {
     },
     "/api/users": {
         "get": _operation(
-            "Find people by username prefix",
+            "Find people: usernames starting with q first, then display names with words starting so",
             {
                 "200": _answer("Matches", _object(["users"], users={"type": "array", "items": _ref("User")})),
-                **_errors(401, 422),
+                **_errors(401, 422, 429),
             },
-            parameters=[_query("q", STRING, "username prefix"), _query("limit", INTEGER, "1-50")],
+            parameters=[_query("q", STRING, "username prefix or display-name words"), _query("limit", INTEGER, "1-50")],
         )
     },
     "/api/users/{username}": {
@@ -218,6 +232,7 @@ PATHS = {
                 text=STRING,
                 client_id=STRING,
                 reply_to={"type": ["integer", "null"]},
+                forward_of={"type": ["integer", "null"], "description": "forward this message (text is copied)"},
             ),
         )
     },
@@ -229,9 +244,9 @@ PATHS = {
             parameters=[MESSAGE_ID_PARAMETER],
         ),
         "delete": _operation(
-            "Delete your message for both sides",
-            {"200": MESSAGE, **_errors(401, 403, 404, 409)},
-            parameters=[MESSAGE_ID_PARAMETER],
+            "Delete your message for both sides, or (for=me) any message of your chats for yourself only",
+            {"200": MESSAGE, "204": _answer("Hidden for you"), **_errors(401, 403, 404, 409, 422)},
+            parameters=[MESSAGE_ID_PARAMETER, _query("for", {"type": "string", "enum": ["both", "me"]}, "both")],
         ),
     },
     "/api/updates": {
@@ -250,6 +265,50 @@ PATHS = {
                 _query("limit", INTEGER, "1-1000"),
             ],
         )
+    },
+    # Search and push notifications
+    "/api/search": {
+        "get": _operation(
+            "Search the messages of your chats, newest first",
+            {
+                "200": _answer(
+                    "Matches",
+                    _object(
+                        ["messages", "has_more"], messages={"type": "array", "items": _ref("Message")}, has_more=BOOLEAN
+                    ),
+                ),
+                **_errors(401, 404, 422, 429),
+            },
+            parameters=[
+                _query("q", STRING, "words; the last one may be the start of a word"),
+                _query("peer", STRING, "only the chat with this username"),
+                _query("before", INTEGER, "older than this id"),
+                _query("limit", INTEGER, "1-50"),
+            ],
+        )
+    },
+    "/api/push/key": {
+        "get": _operation(
+            "The server's VAPID public key, for PushManager.subscribe's applicationServerKey",
+            {"200": _answer("The key", _object(["key"], key=STRING))},
+            public=True,
+        )
+    },
+    "/api/push/subscriptions": {
+        "post": _operation(
+            "Receive Web Push in this browser (ends with this session)",
+            {"201": _answer("Subscribed", _object(["endpoint"], endpoint=STRING)), **_errors(400, 401, 413, 422, 429)},
+            _object(
+                ["endpoint", "keys"],
+                endpoint=STRING,
+                keys=_object(["p256dh", "auth"], p256dh=STRING, auth=STRING),
+            ),
+        ),
+        "delete": _operation(
+            "Stop Web Push to this browser",
+            {"204": _answer("Unsubscribed"), **_errors(400, 401, 404, 422, 429)},
+            _object(["endpoint"], endpoint=STRING),
+        ),
     },
 }
 

@@ -49,6 +49,7 @@ def message_object(message: Message, names: dict[int, str]) -> dict[str, Any]:
         "edited_at": iso(message.edited_at),
         "deleted": bool(message.deleted),
         "status": STATUS_NAMES[message.status],
+        "forwarded_from": message.forwarded_from,
     }
 
 
@@ -65,6 +66,8 @@ def user_object(user: User, private: bool = False) -> dict[str, Any]:
 
 
 def update_object(update: Update, names: dict[int, str]) -> dict[str, Any]:
+    if update.kind == UpdateKind.HIDE:
+        return {"type": "hide", "seq": update.seq, "message_id": update.message_id}
     if update.kind in (UpdateKind.READ_BY_PEER, UpdateKind.READ_BY_SELF):
         peer = names[update.peer_id]
         reader = peer if update.kind == UpdateKind.READ_BY_PEER else names[update.user_id]

@@ -1,4 +1,4 @@
-"""People: search by username and public profiles."""
+"""People: search by username or display name, and public profiles."""
 
 from __future__ import annotations
 
@@ -8,16 +8,22 @@ from routes import validate
 from routes.bodies import query_int
 from routes.protocol import user_object
 from routes.responses import JSON, ApiError, invalid
+from routes.throttle import Throttle
 from routes.tokens import require_user
+
+# Finding someone takes a few searches; a script walking the whole user list meets this.
+throttle = Throttle("people", limit=120, window_seconds=60)
 
 
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    prefix = request.query_params.get("q", "")
-    if not validate.USERNAME_PREFIX.fullmatch(prefix):
-        raise invalid("q", "q is 1 to 32 letters, digits or underscores.")
+    await throttle.check(request.app.state, user_id)
+    text = request.query_params.get("q", "").strip()
+    if not text or len(text) > validate.DISPLAY_NAME_MAX:
+        raise invalid("q", f"q is 1 to {validate.DISPLAY_NAME_MAX} characters.")
     limit = query_int(request, "limit", 20, 1, 50)
-    users = await request.app.state.store.search_users(prefix, user_id, limit)
+    by_username = validate.USERNAME_PREFIX.fullmatch(text) is not None
+    users = await request.app.state.store.search_users(text, user_id, limit, by_username)
     return JSON({"users": [user_object(user) for user in users]})
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from store import reads
+from store import reads, search
 from store.connection import ConnectionSet
 from store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError, Unavailable
+from store.hidden import HiddenQueries
 from store.messages import MessageQueries
 from store.migrations import migrate
 from store.rows import Committed
+from store.search import SearchQueries
 from store.sessions import SessionQueries
 from store.stream import StreamQueries
 from store.users import UserQueries
@@ -20,7 +22,7 @@ from store.writer import Writer
 __all__ = ["Store", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid", "Unavailable"]
 
 
-class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries):
+class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries, SearchQueries, HiddenQueries):
     def __init__(self, url: str, synchronous: str = "normal", readers: int = 2) -> None:
         self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous)
         self.names: dict[int, str] = {}  # user id -> username; usernames never change
@@ -36,6 +38,7 @@ class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries):
     async def open(self, on_commit: Callable[[list[Committed]], None]) -> None:
         await self.connections.open()
         await migrate(self.connections.writer)
+        await search.build_index(self.connections.writer)
         self.writer = Writer(self.connections.writer, self.names, on_commit)
         await self.writer.start()
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 from store import reads
 from store.rows import MESSAGE_COLUMNS, UPDATE_COLUMNS, Committed, Message, Update, UpdateKind
+from store.search import SearchRows
 
 if TYPE_CHECKING:
     from store.writer import Writer
 
-INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS.split(',')))})"
 UPSERT_CHAT = (
     "INSERT INTO chats (user_id, peer_id, last_message_id) VALUES (?, ?, ?)"
     " ON CONFLICT (user_id, peer_id) DO UPDATE SET last_message_id = excluded.last_message_id"
@@ -34,6 +35,7 @@ class Batch:
         self.status_rows: list[tuple] = []
         self.update_rows: list[tuple] = []
         self.committed: list[Committed] = []
+        self.search = SearchRows()  # index changes, written with the rows above
         self.messages: dict[int, Message] = {}  # rows read or written in this batch, by id
         self.client_ids: dict[tuple[int, str], Message] = {}  # (sender_id, client_id) -> row
         self.new_client_ids: list[tuple[tuple[int, str], int]] = []  # sends stored by this batch
@@ -137,7 +139,7 @@ class Batch:
             (INSERT_UPDATE, self.update_rows),
         ]
         self.message_rows, self.chat_rows, self.status_rows, self.update_rows = [], [], [], []
-        return [(sql, rows) for sql, rows in steps if rows]
+        return [(sql, rows) for sql, rows in steps if rows] + self.search.take_steps(self.conn.dialect)
 
     async def flush(self) -> None:
         """Writes the buffered rows inside the open transaction."""

@@ -38,6 +38,20 @@ class MessageQueries:
     async def conversations(self, user_id: int, limit: int) -> list[Chat]:
         """The user's chats, most recent first; names loaded."""
         async with self.connections.reader() as conn:
-            rows = await reads.chats_and_unread(conn, user_id, limit)
+            rows, hidden = await reads.chats_and_unread(conn, user_id, limit)
+            if hidden:  # a chat whose newest message the user hid shows its newest visible one
+                rows = await _without_hidden(conn, user_id, rows, hidden)
         await self.load_names([user_id] + [peer.id for peer, _, _ in rows])
         return [Chat(peer, message, unread) for peer, message, unread in rows]
+
+
+async def _without_hidden(conn, user_id: int, rows: list, hidden: set[int]) -> list:
+    shown = []
+    for peer, message, unread in rows:
+        if message.id in hidden:
+            older = await reads.history(conn, user_id, peer.id, 2**62, 1)
+            if not older:
+                continue  # every message of the chat is hidden: the chat is left out
+            message = older[0]
+        shown.append((peer, message, unread))
+    return sorted(shown, key=lambda row: row[1].id, reverse=True)

@@ -30,6 +30,15 @@ def baseline() -> list[str]:
     return split_statements(SCHEMA_FILE.read_text())
 
 
+PUSH_SUBSCRIPTIONS = """CREATE TABLE push_subscriptions (
+    endpoint TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)"""
+
 # (version, statements): a list for both databases, or {"sqlite": [...], "postgresql": [...]}.
 # Append new steps; never change a released one.
 MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
@@ -47,6 +56,42 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
                 "SELECT setval('messages_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM messages), false)",
                 "CREATE SEQUENCE users_id_seq",
                 "SELECT setval('users_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM users), false)",
+            ],
+        },
+    ),
+    # Search, push subscriptions, forwarding (the original author's username: usernames never
+    # change) and delete-for-me. message_search holds each message's
+    # folded words (search_text.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
+    # users.display_name_key the folded words of the display name. store/search.py keeps both in
+    # step with their sources and fills them once for older databases.
+    (
+        3,
+        {
+            "sqlite": [
+                "CREATE VIRTUAL TABLE message_search USING fts5(words, parties,"
+                " tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id)) WITHOUT ROWID",
+                "ALTER TABLE messages ADD COLUMN forwarded_from TEXT",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
+            ],
+            "postgresql": [
+                "CREATE TABLE message_search (message_id INTEGER PRIMARY KEY, words TSVECTOR NOT NULL)",
+                "CREATE INDEX message_search_words ON message_search USING GIN (words)",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id))",
+                "ALTER TABLE messages ADD COLUMN forwarded_from TEXT",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
             ],
         },
     ),

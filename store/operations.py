@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from store import search
 from store.errors import Conflict, Forbidden, NotFound
 from store.rows import MESSAGE_COLUMNS, Message, Status, UpdateKind, User, now_ms
 
@@ -57,6 +58,7 @@ class SendMessage(Operation):
     reply_to: int | None
     origin: str | None = None
     ref: Any = None
+    forwarded_from: str | None = None
 
     def client_pair(self) -> tuple[int, str]:
         return (self.sender_id, self.client_id)
@@ -72,12 +74,13 @@ class SendMessage(Operation):
             return existing, False
         message = Message(
             batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
         )  # fmt: skip
         batch.message_rows.append(message.values())
         batch.client_ids[self.client_pair()] = message
         batch.new_client_ids.append((self.client_pair(), message.id))
         batch.messages[message.id] = message
+        batch.search.added(message)
         batch.chat_rows.append((self.sender_id, self.recipient_id, message.id))
         batch.add_update(self.sender_id, UpdateKind.MESSAGE, message, origin=self.origin, ref=self.ref)
         if self.recipient_id != self.sender_id:
@@ -182,6 +185,7 @@ class EditMessage(Operation):
         await batch.conn.execute(
             "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", (message.text, message.edited_at, message.id)
         )
+        batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.EDIT)
 
 
@@ -195,6 +199,7 @@ class DeleteMessage(Operation):
         message.text = ""
         message.deleted = 1
         await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (message.id,))
+        batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.DELETE)
 
 
@@ -215,6 +220,7 @@ class CreateUser(Operation):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (user.id, user.username, key, user.display_name, user.bio, self.password_hash, user.created_at),
         )
+        await search.index_user_name(batch.conn, user.id, user.display_name)
         batch.seqs[user.id] = 0
         batch.seqs_loaded[user.id] = 0
         return user
@@ -266,6 +272,8 @@ class RevokeSessions(Operation):
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ?",
             [(revoked_at, session_id, self.user_id) for session_id in ids],
         )
+        # A session's push subscriptions (store/push.py) end with it.
+        await batch.conn.execute_many("DELETE FROM push_subscriptions WHERE session_id = ?", [(i,) for i in ids])
         return ids
 
 
@@ -283,6 +291,8 @@ class UpdateProfile(Operation):
                 await batch.conn.execute(
                     f"UPDATE users SET {column} = ? WHERE id = ?", (self.changes[column], self.user_id)
                 )
+        if "display_name" in self.changes:
+            await search.index_user_name(batch.conn, self.user_id, self.changes["display_name"])
 
 
 @dataclass(slots=True)

@@ -45,9 +45,16 @@ async def session(conn: RawConnection, session_id: str) -> tuple[int, int, int |
     return await conn.fetch_one("SELECT user_id, expires_at, revoked_at FROM sessions WHERE id = ?", (session_id,))
 
 
-async def chats_and_unread(conn: RawConnection, user_id: int, limit: int) -> list[tuple[User, Message, int]]:
-    """(peer, last message, unread count) per chat, most recent first: two queries, one trip."""
-    chats, unread = await conn.fetch_several(
+# A message the user deleted for themselves only (store/hidden.py) is left out of what they read.
+NOT_HIDDEN = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id)"
+
+
+async def chats_and_unread(
+    conn: RawConnection, user_id: int, limit: int
+) -> tuple[list[tuple[User, Message, int]], set[int]]:
+    """(peer, last message, unread count) per chat, most recent first, and the ids of those last
+    messages the user has hidden: three queries, one trip."""
+    chats, unread, hidden = await conn.fetch_several(
         [
             (
                 f"SELECT {_USER_U}, {_MESSAGE_M} FROM chats c"
@@ -57,13 +64,19 @@ async def chats_and_unread(conn: RawConnection, user_id: int, limit: int) -> lis
             ),
             (
                 "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
-                " GROUP BY sender_id",
-                (user_id, Status.READ),
+                f" AND {NOT_HIDDEN} GROUP BY sender_id",
+                (user_id, Status.READ, user_id),
+            ),
+            (
+                "SELECT h.message_id FROM hidden_messages h JOIN chats c"
+                " ON c.user_id = h.user_id AND c.last_message_id = h.message_id WHERE h.user_id = ?",
+                (user_id,),
             ),
         ]
     )
     unread_by_peer = dict(unread)
-    return [(User(*row[:_USER_WIDTH]), Message(*row[_USER_WIDTH:]), unread_by_peer.get(row[0], 0)) for row in chats]
+    rows = [(User(*row[:_USER_WIDTH]), Message(*row[_USER_WIDTH:]), unread_by_peer.get(row[0], 0)) for row in chats]
+    return rows, {row[0] for row in hidden}
 
 
 async def chat_partners(conn: RawConnection, user_id: int) -> list[tuple[int, str]]:
@@ -89,16 +102,18 @@ async def user_and_last_seq(conn: RawConnection, user_id: int) -> tuple[User | N
 
 
 async def history(conn: RawConnection, user_id: int, peer_id: int, before: int, limit: int) -> list[Message]:
-    """Up to `limit` messages of the chat with ids below `before`, newest first."""
-    one_side = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND recipient_id = ? AND id < ?"
+    """Up to `limit` messages of the chat with ids below `before`, newest first, none the user hid."""
+    one_side = (
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND recipient_id = ? AND id < ? AND {NOT_HIDDEN}"
+    )
     if user_id == peer_id:
-        rows = await conn.fetch_all(f"{one_side} ORDER BY id DESC LIMIT ?", (user_id, user_id, before, limit))
+        rows = await conn.fetch_all(f"{one_side} ORDER BY id DESC LIMIT ?", (user_id, user_id, before, user_id, limit))
     else:
         rows = await conn.fetch_all(
             f"SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS mine"
             f" UNION ALL SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS theirs"
             " ORDER BY id DESC LIMIT ?",
-            (user_id, peer_id, before, limit, peer_id, user_id, before, limit, limit),
+            (user_id, peer_id, before, user_id, limit, peer_id, user_id, before, user_id, limit, limit),
         )
     return [Message(*row) for row in rows]
 

@@ -28,12 +28,15 @@ class UpdateKind(IntEnum):
     EDIT = 4
     DELETE = 5
     READ_BY_SELF = 6
+    HIDE = 7  # the user deleted a message for themselves only (message_id names it)
 
 
 # Update kinds whose message_id names a message (the read kinds carry a read-up-to id instead).
 MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateKind.DELETE)
 
-MESSAGE_COLUMNS = "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status"
+MESSAGE_COLUMNS = (
+    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from"
+)
 USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen"
 UPDATE_COLUMNS = "user_id, seq, kind, message_id, peer_id"
 
@@ -54,6 +57,7 @@ class Message:
     edited_at: int | None
     deleted: int
     status: int
+    forwarded_from: str | None = None  # the username of the original author of a forwarded message
 
     def values(self) -> tuple:
         """The row in MESSAGE_COLUMNS order, for INSERT."""
@@ -68,6 +72,7 @@ class Message:
             self.edited_at,
             self.deleted,
             self.status,
+            self.forwarded_from,
         )
 
     def copy(self) -> Message:

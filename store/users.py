@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store import operations, reads
+from store import operations, reads, search
 from store.rows import User
 
 
@@ -39,9 +39,12 @@ class UserQueries:
         async with self.connections.reader() as conn:
             return await reads.password_hash(conn, user_id)
 
-    async def search_users(self, prefix: str, exclude_id: int, limit: int) -> list[User]:
+    async def search_users(self, text: str, exclude_id: int, limit: int, by_username: bool = True) -> list[User]:
+        """Usernames starting with the text first, then display names with words starting so."""
         async with self.connections.reader() as conn:
-            return await reads.search_users(conn, prefix.lower(), exclude_id, limit)
+            users = await reads.search_users(conn, text.lower(), exclude_id, limit) if by_username else []
+            found = [exclude_id, *(user.id for user in users)]
+            return users + await search.users_by_name(conn, text, found, limit - len(users))
 
     async def update_profile(self, user_id: int, **changes: str) -> None:
         await self.writer.run(operations.UpdateProfile(user_id, changes))

@@ -154,3 +154,22 @@ async def test_delivery_receipts_change_each_message_once(store):
     assert await store.mark_delivered(sara, ids) == []  # the sender cannot mark their own as delivered
     statuses = [u.message.status for u in await store.updates_after(sara, 0) if u.kind == UpdateKind.STATUS]
     assert statuses == [Status.DELIVERED] * 3
+
+
+async def test_messages_stored_before_search_existed_are_indexed_once_on_open(database_url):
+    from store.search import build_index
+
+    first = Store(database_url)
+    await first.open(on_commit=lambda notices: None)
+    sara, omid = await two_users(first)
+    old = await first.send_message(SendMessage(sara, omid, "كتاب قديمي", "c1", None))
+    conn = first.connections.writer
+    await conn.execute("DELETE FROM message_search")  # as a database from before search had it
+    await conn.execute("UPDATE search_index_state SET built = 0")
+    await first.close()
+    again = Store(database_url)
+    await again.open(on_commit=lambda notices: None)
+    found, has_more = await again.search_messages(omid, None, "کتاب", None, 10)
+    assert [message.id for message in found] == [old[0].id] and has_more is False
+    assert await build_index(again.connections.writer) == 0  # built once; sends keep it current
+    await again.close()

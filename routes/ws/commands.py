@@ -7,6 +7,7 @@ import orjson
 from routes import validate
 from routes.messages import send_operation
 from routes.protocol import error_frame, pong_frame, typing_frame
+from routes.push import viewing_frame
 from routes.responses import ApiError
 from routes.ws.connection import Connection
 from store import StoreError
@@ -69,6 +70,7 @@ HANDLERS = {
     "resume": _resume,
     "ping": _ping,
     "auth": _auth_again,
+    "viewing": viewing_frame,
 }
 
 

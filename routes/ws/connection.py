@@ -24,6 +24,7 @@ class Connection:
         self.subscriber = subscriber
         self.last_seq = 0  # the newest seq this connection has been sent
         self.resume_from: int | None = None
+        self.batch = False  # whether frames that waited together go out as one `updates` frame
 
     def reply(self, text: str) -> None:
         """Queues a frame behind everything already waiting for this connection."""

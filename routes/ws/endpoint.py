@@ -40,8 +40,8 @@ class WebSocketEndpoint:
             pass  # the client went away; nothing is owed to it
 
 
-async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None] | None:
-    """(user id, session id, cursor or None) from the first frame, or None after closing."""
+async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None, bool] | None:
+    """(user id, session id, cursor or None, batch) from the first frame, or None after closing."""
     try:
         text = await asyncio.wait_for(transport.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -66,7 +66,7 @@ async def _authenticate(transport: Transport, state) -> tuple[int, str, int | No
         except ApiError:
             await transport.close(NOT_AUTHENTICATED, "after must be a cursor")
             return None
-    return claims[0], claims[1], after
+    return claims[0], claims[1], after, frame.get("batch") is True
 
 
 async def _read_loop(connection: Connection) -> None:
@@ -86,10 +86,11 @@ async def _serve(transport: Transport, state) -> None:
     identity = await _authenticate(transport, state)
     if identity is None:
         return
-    user_id, session_id, after = identity
+    user_id, session_id, after, batch = identity
     store, broadcaster = state.store, state.broadcaster
     subscriber = broadcaster.new_subscriber(user_id, session_id, state.settings.outbox_limit)
     connection = Connection(transport, state, user_id, session_id, subscriber)
+    connection.batch = batch
     peer_ids = await store.peer_ids(user_id)
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.presence.connected(subscriber, peer_ids)
@@ -126,6 +127,7 @@ async def _serve(transport: Transport, state) -> None:
 async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
     subscriber = connection.subscriber
     kicked = subscriber.kicked
+    await connection.state.viewing.forget(connection.user_id, subscriber)
     try:
         await connection.state.presence.disconnected(subscriber)
     except Exception as error:
