@@ -147,6 +147,7 @@ class Bench:
                 "rate": rate,
                 "prefix": f"{label}{i}",
                 "deflate": not self.args.no_deflate,
+                "batch": not self.args.no_batch,
                 "grace": 5.0,
                 "check_seq": check_seq,
             }
@@ -242,6 +243,12 @@ class Bench:
         )
         self.table.add(tag, "generator CPU per message", res["gen_us_per_msg"], "µs")
         self.table.add(tag, "limited by", limit(res))
+        if res["acked"]:
+            self.table.add(
+                tag,
+                "frames to the clients per message (of them batched `updates` frames)",
+                f"{res['frames_in'] / res['acked']:.2f} ({res['batches_in'] / res['acked']:.2f})",
+            )
 
 
 CORES = psutil.cpu_count() or 1

@@ -83,6 +83,7 @@ def finish(b: Bench, elapsed: float) -> None:
         "smoke": b.args.smoke,
         "elapsed_s": elapsed,
         "deflate_offered": not b.args.no_deflate,
+        "batch_asked": not b.args.no_batch,
         "generator_cpu": b.gen_cpu,
         "failures": b.failures,
     }
@@ -120,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         help="py-spy the server in scenarios 2, 8 and 9 (each instance; raw stacks in results/)",
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
+    ap.add_argument(
+        "--no-batch", action="store_true", help='clients do not ask for batched frames ("batch": true in auth)'
+    )
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")
     ap.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folders")
