@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -13,19 +14,26 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
+from media import sweeper
+from media.blobs import BlobStore
+from observe import logs
+from observe.access_log import AccessLog
 from push.dispatcher import Dispatcher, push_committed
 from push.sender import Sender
 from push.viewing import Viewing
-from routes import auth, errors, health, messages, openapi, pages, updates, users
+from routes import auth, avatars, errors, files, health, messages, metrics, openapi, pages, updates, uploads, users
 from routes import push as push_routes
 from routes import search as search_routes
+from routes.countlimit import CountLimiter
 from routes.delivery import publisher
+from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.presence import Presence
 from routes.ratelimit import FailureLimiter
 from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import Store
+from store import Store, admin
+from store.files import FileStore
 from store.migrations import SchemaTooNew
 from store.push import Subscriptions
 
@@ -55,10 +63,24 @@ API_ROUTES = [
     Route("/push/key", push_routes.public_key),
     Route("/push/subscriptions", push_routes.subscribe, methods=["POST"]),
     Route("/push/subscriptions", push_routes.unsubscribe, methods=["DELETE"]),
+    # Media: tus uploads, downloads (issue 9)
+    Route("/uploads", uploads.create, methods=["POST"]),
+    Route("/uploads", uploads.options, methods=["OPTIONS"]),
+    Route("/uploads/{upload_id}", uploads.head, methods=["HEAD"]),
+    Route("/uploads/{upload_id}", uploads.append, methods=["PATCH"]),
+    Route("/uploads/{upload_id}", uploads.terminate, methods=["DELETE"]),
+    Route("/uploads/{upload_id}", uploads.options, methods=["OPTIONS"]),
+    Route("/files/{file_id}", files.download),
+    Route("/files/{file_id}/info", files.info),
+    Route("/files/{file_id}/thumbnail", files.thumbnail),
+    Route("/me/avatar", avatars.set_avatar, methods=["PUT"]),
+    Route("/me/avatar", avatars.delete_avatar, methods=["DELETE"]),
+    Route("/users/{username}/avatar", avatars.serve),
 ]
 
 ROUTES = [
     Route("/health", health.health),
+    Route("/metrics", metrics.metrics),
     Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
     WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/u/{username}", pages.profile_page),
@@ -94,12 +116,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
+        # Held while the server runs, so `python -m payambar restore` refuses to swap the file.
+        database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
         state.broadcaster = create_broadcaster(settings.redis_url)
         try:
             await state.broadcaster.connect()
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
-        state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        state.store = Store(
+            settings.database_url, synchronous=settings.sqlite_synchronous, max_pages=settings.sqlite_max_pages
+        )
         state.viewing = Viewing(state.broadcaster.backend)
         state.push_subscriptions = Subscriptions(state.store)
         state.push = Dispatcher(
@@ -123,25 +149,40 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.broadcaster.on_revoke = state.store.forget_session
         state.presence = Presence(state.store, state.broadcaster)
         state.login_failures = FailureLimiter(state.broadcaster.backend)
+        state.upload_limiter = CountLimiter(state.broadcaster.backend, "upload", settings.media.uploads_per_minute, 60)
+        state.files = FileStore(state.store)
+        state.blobs = BlobStore(settings.media.files_dir)
+        await asyncio.to_thread(state.blobs.prepare)
+        sweeping = asyncio.create_task(
+            sweeper.sweep_forever(
+                state.files, state.blobs, settings.media.sweep_seconds, settings.media.upload_expiry_seconds
+            ),
+            name="payambar-sweeper",
+        )
         state.push.start()
         state.viewing.start()
+        drain_before_sigterm(state.graceful_restart)
         try:
             yield
         finally:
+            sweeping.cancel()
             await state.viewing.close()
             await state.push.close()
             await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
+            if database_lock is not None:
+                admin.release(database_lock)
 
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(AccessLog), Middleware(GracefulRestart), Middleware(SecurityHeaders)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["authorization", "content-type"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"],
+                allow_headers=["authorization", "content-type", *uploads.TUS_REQUEST_HEADERS],
+                expose_headers=uploads.TUS_RESPONSE_HEADERS,
                 max_age=600,
             )
         )
@@ -156,8 +197,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def _configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "info").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "plain").strip().lower())
 
 
 def __getattr__(name: str):

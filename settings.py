@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from media.settings import MediaSettings, load_media_settings
 from push.keys import vapid_private_key
 
 log = logging.getLogger("payambar")
@@ -33,12 +34,15 @@ class Settings:
     outbox_limit: int
     redis_url: str
     workers: int
+    media: MediaSettings
     # Web Push (push/): the VAPID key (raw base64url or PEM), the contact the push services see,
     # whether endpoints may be private addresses, and an extra CA file to trust for them.
     vapid_private_key: str = ""
     vapid_subject: str = "mailto:admin@payambar.invalid"
     push_allow_private: bool = False
     push_ca_file: str = ""
+    sqlite_max_pages: int = 0
+    metrics_token: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -89,6 +93,13 @@ def _secret_key(env: dict[str, str], data_dir: Path, environment: str) -> str:
     return key
 
 
+def _metrics_token(env: dict[str, str]) -> str:
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise SettingsError("METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)")
+    return token
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
@@ -128,6 +139,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
         redis_url=redis_url,
         workers=workers,
+        media=load_media_settings(env, data_dir, _int),
+        sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
+        metrics_token=_metrics_token(env),
         **_push_settings(env, data_dir),
     )
 

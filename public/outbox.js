@@ -1,6 +1,7 @@
 // Messages waiting to be sent: kept in IndexedDB with their client_id, sent one at a time
 // in the order they were written. The server dedupes by client_id, so a retry is always safe.
 import { api } from '/api.js';
+import { localAttachment, UPLOAD_REFUSALS, uploadAttachment } from '/attachments.js';
 import * as db from '/db.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
@@ -36,6 +37,7 @@ function pendingMessage(item) {
     deleted: false,
     status: item.failed ? 'failed' : 'pending',
     queued: item.queued,
+    attachment: localAttachment(item),
   };
 }
 
@@ -43,7 +45,7 @@ export async function restoreOutbox() {
   for (const item of await db.outboxAll()) upsertMessage(pendingMessage(item), { persist: false });
 }
 
-export async function queueMessage(to, text, replyTo = null) {
+export async function queueMessage(to, text, replyTo = null, attachment = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
@@ -52,6 +54,7 @@ export async function queueMessage(to, text, replyTo = null) {
     reply_to: replyTo,
     queued: lastQueued,
     created_at: new Date().toISOString(),
+    attachment,
   };
   upsertMessage(pendingMessage(item), { persist: false });
   await db.outboxAdd(item);
@@ -85,12 +88,14 @@ export async function flushOutbox() {
 async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
   try {
+    if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);
     upsertMessage(message);
     return true;
   } catch (error) {
-    if (!PERMANENT_CODES.has(error.code)) return false;
+    if (error.name === 'AbortError') return true; // cancelled: already out of the outbox
+    if (!PERMANENT_CODES.has(error.code) && !UPLOAD_REFUSALS.has(error.code)) return false;
     await db.outboxAdd({ ...item, failed: true });
     upsertMessage(pendingMessage({ ...item, failed: true }), { persist: false });
     return true;

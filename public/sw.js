@@ -1,11 +1,16 @@
 // Service worker: precaches the app shell under a versioned cache; never stores API answers.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
   '/index.html',
   '/styles.css',
+  '/media.css',
+  '/upload.js',
+  '/attachments.js',
+  '/ui/media.js',
+  '/ui/blurhash.js',
   '/app.js',
   '/api.js',
   '/db.js',

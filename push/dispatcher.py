@@ -16,7 +16,7 @@ import orjson
 
 from push.keys import b64url
 from push.sender import Sender, Subscription
-from routes.protocol import message_object
+from routes.protocol import message_object, user_object
 from store.push import Subscriptions
 from store.rows import UpdateKind, User
 
@@ -123,7 +123,7 @@ class Dispatcher:
         if "display_name" not in sender:
             user = await self.profile(chat)
             if user is not None:
-                sender = {"username": user.username, "display_name": user.display_name}
+                sender = user_object(user)  # with its avatar URL (or null)
         payload = orjson.dumps(message_payload(message, sender))
         if await self._send_all(recipient_id, payload, MESSAGE_TTL, "high", topic(recipient_id, chat)):
             if len(self._notified) >= NOTIFIED_LIMIT:

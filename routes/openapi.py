@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from routes.openapi_media import MEDIA_PATHS, MEDIA_SCHEMAS
 from routes.responses import JSON
 
 
@@ -62,6 +63,7 @@ SCHEMAS = {
         created_at=TIME,
         online=BOOLEAN,
         last_seen=NULLABLE_TIME,
+        avatar={"type": ["string", "null"], "description": "profile photo URL (add &size=64|256|640)"},
     ),
     "Message": _object(
         [
@@ -88,6 +90,7 @@ SCHEMAS = {
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
         forwarded_from={"type": ["string", "null"], "description": "the original author of a forwarded message"},
+        attachment={"oneOf": [{"type": "null"}, _ref("File")]},
     ),
     "Session": _object(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=_ref("User")),
     "Update": {
@@ -227,12 +230,13 @@ PATHS = {
                 **_errors(400, 401, 404, 413, 422),
             },
             _object(
-                ["to", "text", "client_id"],
+                ["to", "client_id"],
                 to=STRING,
-                text=STRING,
+                text={"type": "string", "description": "required unless file_id is given (then a caption)"},
                 client_id=STRING,
                 reply_to={"type": ["integer", "null"]},
                 forward_of={"type": ["integer", "null"], "description": "forward this message (text is copied)"},
+                file_id={"type": "string", "description": "a file you uploaded (POST /api/uploads)"},
             ),
         )
     },
@@ -319,9 +323,9 @@ DOCUMENT = {
         "version": "1",
         "description": "A self-hosted 1-to-1 messenger. WebSocket protocol: see README.",
     },
-    "paths": PATHS,
+    "paths": {**PATHS, **MEDIA_PATHS},
     "components": {
-        "schemas": SCHEMAS,
+        "schemas": {**SCHEMAS, **MEDIA_SCHEMAS},
         "responses": {"Error": _answer("An error", _ref("Error"))},
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
     },

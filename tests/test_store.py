@@ -56,11 +56,11 @@ async def test_a_later_migration_upgrades_in_place_without_losing_rows(store):
     sara, omid = await two_users(store)
     await store.send_message(SendMessage(sara, omid, "kept", "c1", None))
     conn = store.connections.writer
-    later = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, ["ALTER TABLE users ADD COLUMN avatar TEXT"])]
+    later = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, ["ALTER TABLE users ADD COLUMN motto TEXT"])]
     assert await migrate(conn, later) == later[-1][0]
     assert await migrate(conn, later) == later[-1][0]  # running it again changes nothing
     assert await conn.fetch_value("SELECT COUNT(*) FROM messages") == 1
-    assert await conn.fetch_value("SELECT avatar FROM users WHERE id = ?", (sara,)) is None
+    assert await conn.fetch_value("SELECT motto FROM users WHERE id = ?", (sara,)) is None
 
 
 async def test_a_send_is_committed_before_it_is_acknowledged(store, database_url):

@@ -3,12 +3,13 @@ import { t } from '/i18n.js';
 import { isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
+import { attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
-  return [sent, failed, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted].join('\u0000');
+  return [sent, failed, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted, attachmentSignature(message)].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -26,7 +27,8 @@ export function renderBubble(message, { replied, peerName }) {
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
   } else {
-    children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, message.text));
+    if (message.attachment) children.push(renderAttachment(message));
+    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, message.text));
   }
   children.push(
     h(

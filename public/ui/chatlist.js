@@ -5,6 +5,7 @@ import { locale, t } from '/i18n.js';
 import { ensureChat, isMine, sortedChats, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { avatar, formatListTime, statusMark } from '/ui/format.js';
+import { attachmentLabel } from '/ui/media.js';
 
 const USERNAME_PREFIX = /^[A-Za-z0-9_]{1,32}$/;
 
@@ -120,7 +121,7 @@ function chatItem(chat, active) {
   const last = chat.last_message;
   const peer = chat.peer;
   const online = state.presence.get(peer.username)?.online;
-  const preview = !last ? '' : last.deleted ? t('deleted_message') : last.text;
+  const preview = !last ? '' : last.deleted ? t('deleted_message') : last.text || attachmentLabel(last.attachment);
   const unread = chat.unread_count > 0 ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, chat.unread_count.toLocaleString(locale())) : null;
   return h(
     'li',

@@ -3,11 +3,12 @@
 import { t } from '/i18n.js';
 import { isMine } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
+import { mediaControls } from '/ui/media.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
 
-export function createComposer({ peerName, send, edit, typing, lastOwnMessage }) {
+export function createComposer({ peerName, send, edit, typing, lastOwnMessage, sendFiles }) {
   const input = h('textarea', {
     class: 'composer-input',
     'data-testid': 'composer',
@@ -22,7 +23,9 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
   const contextText = h('span', { class: 'context-text', dir: 'auto' });
   const cancel = h('button', { type: 'button', class: 'icon-button', 'aria-label': t('cancel'), 'data-testid': 'composer-cancel' }, icon('close'));
   const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
-  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, h('div', { class: 'composer-row' }, input, sendButton));
+  // Files take the typed text as their caption; a voice note goes alone.
+  const media = mediaControls({ input, onFiles: (files) => sendFiles(files, takeCaption()), onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, media.recorderBar, h('div', { class: 'composer-row' }, media.attach, input, media.mic, sendButton), media.picker);
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
@@ -60,6 +63,13 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
       return;
     }
     await send(text, current?.reply?.id ?? null);
+  }
+
+  function takeCaption() {
+    if (mode?.edit) return '';
+    const caption = input.value.trim().slice(0, MAX_MESSAGE_LENGTH);
+    reset();
+    return caption;
   }
 
   function startEdit(message) {
@@ -109,5 +119,6 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage })
       input.focus();
     },
     startEdit,
+    acceptDrops: media.acceptDrops,
   };
 }

@@ -4,6 +4,7 @@ import { api } from '/api.js';
 import { on } from '/events.js';
 import { t } from '/i18n.js';
 import * as model from '/model.js';
+import { newAttachment } from '/attachments.js';
 import { discardFailed, queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
@@ -31,10 +32,12 @@ export function renderConversation(main, peer) {
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
     edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
+    sendFiles: (files, caption) => files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name))),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
   main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
   title.id = 'peer-title';
+  composer.acceptDrops(main.querySelector('.conversation'));
 
   const bubbles = new Map(); // key -> {signature, element}
   const separators = new Map();

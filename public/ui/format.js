@@ -54,7 +54,14 @@ const AVATAR_COLOURS = 8;
 export function avatar(user, size = '') {
   let hash = 0;
   for (const char of user.username ?? '') hash = (hash * 31 + char.codePointAt(0)) >>> 0;
-  return h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
+  const element = h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
+  if (user.avatar) {
+    // The photo covers the initials once it loads; public and cached for good under its versioned URL.
+    const photo = h('img', { class: 'avatar-photo', alt: '', loading: 'lazy', src: `${user.avatar}&size=${size === 'avatar-large' ? 256 : 64}` });
+    photo.addEventListener('error', () => photo.remove());
+    element.append(photo);
+  }
+  return element;
 }
 
 function statusLabel(status) {

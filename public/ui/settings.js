@@ -5,6 +5,7 @@ import { logout, saveProfile } from '/session.js';
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { avatar } from '/ui/format.js';
+import { avatarPicker } from '/ui/media.js';
 import { bioError, describeApiError, displayNameError } from '/ui/validate.js';
 
 export function renderSettings(container) {
@@ -22,6 +23,10 @@ export function renderSettings(container) {
       'div',
       { class: 'sidebar-body settings' },
       h('div', { class: 'settings-me' }, avatar(me, 'avatar-large'), h('p', { class: 'settings-name', dir: 'auto' }, me.display_name || me.username), h('p', { class: 'settings-username', dir: 'ltr' }, '@' + me.username)),
+      avatarPicker((photo) => {
+        me.avatar = photo;
+        container.querySelector('.settings-me .avatar').replaceWith(avatar(me, 'avatar-large'));
+      }),
       form,
       h('p', { class: 'settings-row' }, h('span', {}, t('share_link')), ' ', h('a', { href: profileUrl, dir: 'ltr', 'data-testid': 'profile-link' }, profileUrl)),
       h('button', { type: 'button', class: 'secondary-button lang-toggle', 'data-testid': 'lang-toggle', onclick: toggleLanguage }, `${t('language')}: ${t('lang_switch')}`),
