@@ -212,6 +212,15 @@ class Bench:
             f" errors {res['errors']} {res['error_samples'][:2]}",
             flush=True,
         )
+        # Every acknowledged message reached its recipient live (the window waits for both).
+        res["live_ok"] = (
+            res["unsettled"] == 0 and res["arrived"] >= res["acked"] and not res["seq_gaps"] + res["seq_repeats"]
+        )
+        if check_seq and not res["live_ok"]:
+            self.fail(
+                f"{label}: live delivery incomplete: {res['unsettled']} unsettled, {res['arrived']} arrived of"
+                f" {res['acked']} acked, {res['seq_gaps']} seq gaps, {res['seq_repeats']} repeats"
+            )
         if res["errors"] or res["closed_unexpectedly"] or res["dup_arrivals"]:
             self.fail(
                 f"{label}: {res['errors']} errors, {res['closed_unexpectedly']} unexpected closes,"
