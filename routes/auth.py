@@ -32,8 +32,10 @@ async def register(request: Request) -> JSON:
     body = await read_json(request)
     username = validate.username(body.get("username"))
     password = validate.password(body.get("password"))
-    display_name = body.get("display_name") or username
-    display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX) or username
+    display_name = body.get("display_name")
+    if display_name is None or display_name == "":
+        display_name = username
+    display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX, allow_empty=False)
     store = request.app.state.store
     if await store.user_id(username) is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
