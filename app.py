@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from broadcast import create_broadcaster
 from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
 from routes.headers import SecurityHeaders
-from routes.ratelimit import FailureLimiter
+from routes.ratelimit import Limits
 from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.login_failures = FailureLimiter()
+    app.state.limits = Limits.from_settings(settings)
     return app
 
 

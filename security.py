@@ -2,48 +2,41 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 from jose import JWTError, jwt
+
+from fairpool import Busy, FairPool
+
+__all__ = ["Busy", "hash_password", "check_password", "count_failure", "make_token", "read_token", "new_session_id"]
 
 BCRYPT_COST = 12
 ALGORITHM = "HS256"
 
 # bcrypt runs on its own threads, never the event loop, and leaves one core to everything else:
-# under a login storm logins wait their turn while messages keep flowing.
+# under a login storm logins wait their turn while messages keep flowing. The turns are shared
+# fairly between client addresses (see fairpool.py), so a flood cannot starve other people.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
-_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
-_waiting = 0
+_bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES)
+FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 
 
-class Busy(Exception):
-    """Too many password checks are waiting; the caller should answer 429."""
-
-
-async def _in_bcrypt_pool(function, *args):
-    global _waiting
-    if _waiting >= MAX_WAITING_HASHES:
-        raise Busy()
-    _waiting += 1
-    try:
-        return await asyncio.get_running_loop().run_in_executor(_bcrypt_pool, function, *args)
-    finally:
-        _waiting -= 1
-
-
-async def hash_password(password: str) -> str:
-    hashed = await _in_bcrypt_pool(bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
+async def hash_password(password: str, address: str = "") -> str:
+    hashed = await _bcrypt_pool.run(address, bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
     return hashed.decode()
 
 
-async def check_password(password: str, password_hash: str) -> bool:
-    return await _in_bcrypt_pool(bcrypt.checkpw, password.encode(), password_hash.encode())
+async def check_password(password: str, password_hash: str, address: str = "") -> bool:
+    return await _bcrypt_pool.run(address, bcrypt.checkpw, password.encode(), password_hash.encode())
+
+
+def count_failure(address: str) -> None:
+    """A wrong password from this address: its next password checks wait behind other people's."""
+    _bcrypt_pool.add_usage(address, FAILURE_WEIGHT)
 
 
 def new_session_id() -> str:

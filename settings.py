@@ -29,6 +29,9 @@ class Settings:
     sqlite_synchronous: str
     data_dir: Path
     outbox_limit: int
+    registrations_per_hour: int = 10
+    login_failures_per_username: int = 10
+    login_failures_per_address: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -106,4 +109,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
+        registrations_per_hour=_int(env, "REGISTRATIONS_PER_HOUR", 10, 1, 1_000_000),
+        login_failures_per_username=_int(env, "LOGIN_FAILURES_PER_USERNAME", 10, 1, 1_000_000),
+        login_failures_per_address=_int(env, "LOGIN_FAILURES_PER_ADDRESS", 30, 1, 1_000_000),
     )

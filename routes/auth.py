@@ -8,12 +8,10 @@ from starlette.responses import Response
 import security
 from routes import validate
 from routes.http import JSON, ApiError, read_json, require_user
+from routes.ratelimit import client_address, refuse
 from routes.realtime import LOGGED_OUT
 from store import Conflict
 from store.records import iso, now_ms, user_dict
-
-# Checked against when the username does not exist, so both answers take as long.
-_ABSENT_USER_HASH = "$2b$12$Ah7x8sexUFa7frfnlVdumeFMO0PKxnUVN/hgteXgI6INx4Oqo62Dm"
 
 
 async def _token_answer(request: Request, user_row: tuple, session_id: str | None = None) -> dict:
@@ -36,10 +34,15 @@ async def register(request: Request) -> JSON:
     if display_name is None or display_name == "":
         display_name = username
     display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX, allow_empty=False)
-    store = request.app.state.store
+    state = request.app.state
+    store = state.store
     if await store.user_id(username) is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
-    password_hash = await security.hash_password(password)
+    address = client_address(request)
+    wait = state.limits.registrations_by_address.take(address)
+    if wait:
+        raise await refuse(wait, "Too many new accounts from this address; try again later.")
+    password_hash = await security.hash_password(password, address)
     try:
         user_row = await store.create_user(username, display_name, password_hash)
     except Conflict:
@@ -53,20 +56,29 @@ async def login(request: Request) -> JSON:
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(422, "invalid_input", "Give a username and a password.", "username")
     state = request.app.state
-    limit_key = (request.client.host if request.client else "", username.lower())
-    wait = state.login_failures.retry_after(limit_key)
+    limits = state.limits
+    address, username_key = client_address(request), username.lower()[:32]
+    # Refused before any hashing: a flood of guesses costs the server next to nothing.
+    wait = max(
+        limits.login_failures_by_username.retry_after(username_key),
+        limits.login_failures_by_address.retry_after(address),
+    )
     if wait:
-        raise ApiError(
-            429, "rate_limited", "Too many failed logins; try again later.", headers={"Retry-After": str(wait)}
-        )
+        raise await refuse(wait, "Too many failed logins; try again later.")
+    # Usernames are public (profiles), so an unknown one is refused without a password check.
     user_row = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
     stored_hash = await state.store.password_hash(user_row[0]) if user_row else None
-    fits = len(password.encode()) <= 72
-    matches = await security.check_password(password if fits else "", stored_hash or _ABSENT_USER_HASH)
-    if not (user_row and stored_hash and fits and matches):
-        state.login_failures.failed(limit_key)
+    matches = (
+        stored_hash is not None
+        and len(password.encode()) <= 72
+        and await security.check_password(password, stored_hash, address)
+    )
+    if not matches:
+        limits.login_failures_by_username.hit(username_key)
+        limits.login_failures_by_address.hit(address)
+        security.count_failure(address)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    state.login_failures.succeeded(limit_key)
+    limits.login_failures_by_username.reset(username_key)
     return JSON(await _token_answer(request, user_row))
 
 
@@ -109,16 +121,21 @@ async def change_password(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     body = await read_json(request)
     current = body.get("current_password")
+    if not isinstance(current, str) or not current:
+        raise validate.invalid("current_password", "Give the current password.")
     new = validate.password(body.get("new_password"), "new_password")
     state = request.app.state
+    failures, address = state.limits.password_failures_by_user, client_address(request)
+    wait = failures.retry_after(str(user_id))
+    if wait:
+        raise await refuse(wait, "Too many wrong passwords; try again later.")
     stored_hash = await state.store.password_hash(user_id)
-    if (
-        not isinstance(current, str)
-        or len(current.encode()) > 72
-        or not await security.check_password(current, stored_hash)
-    ):
+    if len(current.encode()) > 72 or not await security.check_password(current, stored_hash, address):
+        failures.hit(str(user_id))
+        security.count_failure(address)
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")
-    await state.store.update_profile(user_id, password_hash=await security.hash_password(new))
+    failures.reset(str(user_id))
+    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, address))
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
         state.realtime.kick_session(revoked, LOGGED_OUT)
     user_row = await state.store.user_by_id(user_id)

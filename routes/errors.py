@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.exceptions import HTTPException
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from routes.http import JSON, ApiError, error_body, error_response
+from routes.ratelimit import REFUSAL_PAUSE_SECONDS
 from security import Busy
 
 log = logging.getLogger("payambar")
@@ -27,6 +29,7 @@ async def http_error(request: Request, error: HTTPException) -> Response:
 
 
 async def busy_error(request: Request, error: Busy) -> Response:
+    await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
     body = error_body("rate_limited", "Too many logins at once; try again in a moment.")
     return JSON(body, 429, headers={"Retry-After": "2"})
 
