@@ -21,7 +21,7 @@ ALGORITHM = "HS256"
 # fairly between client addresses (see fairpool.py), so a flood cannot starve other people.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
-_bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES)
+_bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key=MAX_WAITING_HASHES // 2)
 FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 
 

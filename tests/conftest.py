@@ -63,6 +63,8 @@ class Server:
                 "131072",
                 "--loop",
                 "uvloop",
+                "--http",
+                "guarded_http:HttpProtocol",
                 "--no-access-log",
             ],
             cwd=ROOT,
