@@ -1,10 +1,11 @@
 """A thread pool for slow, CPU-bound checks (bcrypt) that shares its threads fairly.
 
-Waiting work is served lightest first: each key (a client address) carries a usage that grows
-with every request, and more with every failure its caller reports (a wrong password), and
-halves every minute. An address - or a crowd of them - guessing passwords queues behind
-everyone who asks rarely and gets their password right. When the queue is full, a newcomer lighter than
-the heaviest waiter takes that waiter's place, and the waiter is refused.
+Waiting work is served lightest first: each key (a client address, an account) carries a usage
+that grows with every request, and more with every failure its caller reports (a wrong
+password), and halves every minute; a request weighs the sum of its keys' usages. An address -
+or a crowd of them - guessing passwords queues behind everyone who asks rarely and gets their
+password right. When the queue is full, a newcomer lighter than the heaviest waiter takes that
+waiter's place, and the waiter is refused.
 """
 
 from __future__ import annotations
@@ -54,15 +55,18 @@ class FairPool:
         self._usage[key] = (value, now)
         return value
 
-    async def run(self, key: str, function, *args):
-        await self._turn(key)
+    async def run(self, keys: tuple[str, ...], function, *args):
+        """Runs function(*args) on a thread when its turn comes; keys[0] is the one whose
+        waiting requests are capped."""
+        await self._turn(keys)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
         finally:
             self._release()
 
-    async def _turn(self, key: str) -> None:
-        usage = self.add_usage(key)
+    async def _turn(self, keys: tuple[str, ...]) -> None:
+        usage = sum(self.add_usage(key) for key in keys)
+        key = keys[0]
         if self._free > 0 and not self._waiting:
             self._free -= 1
             return

@@ -26,17 +26,22 @@ FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 
 
 async def hash_password(password: str, address: str = "") -> str:
-    hashed = await _bcrypt_pool.run(address, bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
+    hashed = await _bcrypt_pool.run((address,), bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
     return hashed.decode()
 
 
-async def check_password(password: str, password_hash: str, address: str = "") -> bool:
-    return await _bcrypt_pool.run(address, bcrypt.checkpw, password.encode(), password_hash.encode())
+async def check_password(password: str, password_hash: str, address: str = "", account: str = "") -> bool:
+    """Whether the password matches; address and account decide its place in the queue."""
+    keys = (address, f"account:{account}") if account else (address,)
+    return await _bcrypt_pool.run(keys, bcrypt.checkpw, password.encode(), password_hash.encode())
 
 
-def count_failure(address: str) -> None:
-    """A wrong password from this address: its next password checks wait behind other people's."""
+def count_failure(address: str, account: str = "") -> None:
+    """A wrong password from this address (for this account): the next password checks from
+    there (or for that account) wait behind other people's."""
     _bcrypt_pool.add_usage(address, FAILURE_WEIGHT)
+    if account:
+        _bcrypt_pool.add_usage(f"account:{account}", FAILURE_WEIGHT)
 
 
 def new_session_id() -> str:

@@ -71,12 +71,12 @@ async def login(request: Request) -> JSON:
     matches = (
         stored_hash is not None
         and len(password.encode()) <= 72
-        and await security.check_password(password, stored_hash, address)
+        and await security.check_password(password, stored_hash, address, username_key)
     )
     if not matches:
         limits.login_failures_by_username.hit(username_key)
         limits.login_failures_by_address.hit(address)
-        security.count_failure(address)
+        security.count_failure(address, username_key)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     limits.login_failures_by_username.reset(username_key)
     return JSON(await _token_answer(request, user_row))

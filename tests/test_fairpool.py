@@ -17,13 +17,13 @@ async def test_waiting_work_is_served_lightest_first_and_a_full_queue_refuses_th
     order: list[str] = []
     pool.add_usage("heavy", 50)
     pool.add_usage("middle", 10)
-    blocker = asyncio.create_task(pool.run("first", gate.wait))
+    blocker = asyncio.create_task(pool.run(("first",), gate.wait))
     await asyncio.sleep(0.05)
-    heavy = [asyncio.create_task(pool.run("heavy", order.append, f"heavy{n}")) for n in range(2)]
-    middle = asyncio.create_task(pool.run("middle", order.append, "middle"))
+    heavy = [asyncio.create_task(pool.run(("heavy",), order.append, f"heavy{n}")) for n in range(2)]
+    middle = asyncio.create_task(pool.run(("middle",), order.append, "middle"))
     await asyncio.sleep(0.05)
     assert pool.waiting == 3
-    light = asyncio.create_task(pool.run("light", order.append, "light"))
+    light = asyncio.create_task(pool.run(("light",), order.append, "light"))
     await asyncio.sleep(0.05)
     gate.set()
     await asyncio.gather(blocker, light, middle)
@@ -36,12 +36,12 @@ async def test_waiting_work_is_served_lightest_first_and_a_full_queue_refuses_th
 async def test_one_key_may_not_queue_more_than_its_share():
     pool = FairPool(threads=1, max_waiting=100, max_waiting_per_key=2)
     gate = threading.Event()
-    running = asyncio.create_task(pool.run("a", gate.wait))
+    running = asyncio.create_task(pool.run(("a",), gate.wait))
     await asyncio.sleep(0.05)
-    queued = [asyncio.create_task(pool.run("a", lambda: None)) for _ in range(2)]
+    queued = [asyncio.create_task(pool.run(("a",), lambda: None)) for _ in range(2)]
     await asyncio.sleep(0.05)
     with pytest.raises(Busy):
-        await pool.run("a", lambda: None)
+        await pool.run(("a",), lambda: None)
     gate.set()
     await asyncio.gather(running, *queued)
 
@@ -49,11 +49,11 @@ async def test_one_key_may_not_queue_more_than_its_share():
 async def test_a_waiter_that_goes_away_gives_its_turn_back():
     pool = FairPool(threads=1, max_waiting=10)
     gate = threading.Event()
-    running = asyncio.create_task(pool.run("a", gate.wait))
+    running = asyncio.create_task(pool.run(("a",), gate.wait))
     await asyncio.sleep(0.05)
-    leaving = asyncio.create_task(pool.run("b", lambda: "never"))
+    leaving = asyncio.create_task(pool.run(("b",), lambda: "never"))
     await asyncio.sleep(0.05)
     leaving.cancel()
     gate.set()
     await running
-    assert await asyncio.wait_for(pool.run("c", lambda: "served"), 5) == "served"
+    assert await asyncio.wait_for(pool.run(("c",), lambda: "served"), 5) == "served"
