@@ -13,12 +13,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
-from routes import auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws
 from routes.headers import SecurityHeaders
 from routes.ratelimit import Limits
 from routes.realtime import Realtime
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
+from store.accounts import Accounts
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -38,6 +39,12 @@ API_ROUTES = [
     Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
     Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
     Route("/updates", updates.long_poll),
+    # the account's own controls (routes/account.py)
+    Route("/me/sessions", account.sessions),
+    Route("/me/sessions/{session_id}", account.end_session, methods=["DELETE"]),
+    Route("/me/tokens", account.tokens, methods=["GET"]),
+    Route("/me/tokens", account.create_token, methods=["POST"]),
+    Route("/me/tokens/{token_id}", account.revoke_token, methods=["DELETE"]),
 ]
 
 ROUTES = [
@@ -62,6 +69,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
         await state.store.open(on_commit=state.broadcaster.publish)
         state.realtime = Realtime(state.store, state.broadcaster)
+        state.accounts = Accounts(state.store)
         try:
             yield
         finally:

@@ -7,10 +7,12 @@ from starlette.responses import Response
 
 import security
 from routes import validate
+from routes.account import describe_client
 from routes.http import JSON, ApiError, read_json, require_user
 from routes.ratelimit import client_address, refuse
 from routes.realtime import LOGGED_OUT
 from store import Conflict
+from store.accounts import SESSION, TOKEN
 from store.records import iso, now_ms, user_dict
 
 
@@ -20,6 +22,7 @@ async def _token_answer(request: Request, user_row: tuple, session_id: str | Non
     if session_id is None:
         session_id = security.new_session_id()
         await state.store.create_session(session_id, user_row[0], expires_at)
+        await state.accounts.describe_session(session_id, SESSION, None, *describe_client(request))
     else:
         await state.store.extend_session(session_id, user_row[0], expires_at)
     token = security.make_token(state.settings.secret_key, user_row[0], session_id, expires_at)
@@ -84,6 +87,8 @@ async def login(request: Request) -> JSON:
 
 async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
+    if await request.app.state.accounts.session_kind(user_id, session_id) == TOKEN:
+        raise ApiError(403, "forbidden", "An API token lives until it is revoked; it needs no refresh.")
     user_row = await request.app.state.store.user_by_id(user_id)
     return JSON(await _token_answer(request, user_row, session_id))
 

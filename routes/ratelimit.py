@@ -76,6 +76,7 @@ class Limits:
     login_failures_by_address: WindowLimit
     password_failures_by_user: WindowLimit
     registrations_by_address: WindowLimit
+    token_creations_by_user: WindowLimit
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
@@ -84,6 +85,7 @@ class Limits:
             login_failures_by_address=WindowLimit(settings.login_failures_per_address, 600),
             password_failures_by_user=WindowLimit(5, 900),
             registrations_by_address=WindowLimit(settings.registrations_per_hour, 3600),
+            token_creations_by_user=WindowLimit(30, 3600),
         )
 
 

@@ -66,12 +66,12 @@ def _longest_combining_run(text: str) -> int:
     return longest
 
 
-def text_field(value: Any, field: str, max_length: int, allow_empty: bool = True) -> str:
+def text_field(value: Any, field: str, max_length: int, allow_empty: bool = True, one_line: bool | None = None) -> str:
     """A name or a bio: NFC, without hidden characters, at most a few marks stacked on a letter.
-    A display name is one line and must show something; a bio keeps its line breaks."""
+    A name (one line) must show something; a bio keeps its line breaks."""
     if not isinstance(value, str):
         raise invalid(field, f"{field} must be text.")
-    is_name = field == "display_name"
+    is_name = field == "display_name" if one_line is None else one_line
     value = _without_hidden_characters(unicodedata.normalize("NFC", value), keep_newlines=not is_name)
     value = value.strip() if is_name else value
     if len(value) > max_length:

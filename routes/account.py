@@ -1,0 +1,82 @@
+"""The account's own controls: its sessions (devices) and its API tokens for scripts."""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+
+import security
+from routes import validate
+from routes.http import JSON, ApiError, read_json, require_user
+from routes.ratelimit import refuse
+from routes.realtime import LOGGED_OUT
+from store.accounts import SESSION, TOKEN
+from store.records import iso, now_ms
+
+USER_AGENT_MAX = 256
+TOKEN_NAME_MAX = 64
+MAX_TOKENS = 20
+API_TOKEN_TTL_MS = 5 * 365 * 86400 * 1000  # "long-lived": until revoked, or five years
+
+
+def describe_client(connection: HTTPConnection) -> tuple[str, str]:
+    """(user agent, address) of a client, cleaned for showing in a list of sessions."""
+    user_agent = connection.headers.get("user-agent", "")[:USER_AGENT_MAX]
+    user_agent = "".join(c for c in user_agent if c.isprintable())
+    return user_agent, connection.client.host if connection.client else ""
+
+
+async def sessions(request: Request) -> JSON:
+    user_id, session_id = await require_user(request)
+    listed = await request.app.state.accounts.live_sessions(user_id, SESSION, session_id)
+    for session in listed:
+        del session["name"]
+    return JSON({"sessions": listed})
+
+
+async def end_session(request: Request) -> Response:
+    user_id, _ = await require_user(request)
+    await _revoke(request, user_id, request.path_params["session_id"], SESSION)
+    return Response(status_code=204)
+
+
+async def tokens(request: Request) -> JSON:
+    user_id, _ = await require_user(request)
+    listed = await request.app.state.accounts.live_sessions(user_id, TOKEN)
+    for token in listed:
+        del token["current"], token["user_agent"]
+    return JSON({"tokens": listed})
+
+
+async def create_token(request: Request) -> JSON:
+    user_id, _ = await require_user(request)
+    body = await read_json(request)
+    name = validate.text_field(body.get("name"), "name", TOKEN_NAME_MAX, allow_empty=False, one_line=True)
+    state = request.app.state
+    wait = state.limits.token_creations_by_user.take(str(user_id))
+    if wait:
+        raise await refuse(wait, "Too many new tokens; try again later.")
+    if len(await state.accounts.live_sessions(user_id, TOKEN)) >= MAX_TOKENS:
+        raise ApiError(409, "too_many_tokens", f"An account keeps at most {MAX_TOKENS} tokens; revoke one first.")
+    token_id = security.new_session_id()
+    expires_at = now_ms() + API_TOKEN_TTL_MS
+    await state.store.create_session(token_id, user_id, expires_at)
+    user_agent, address = describe_client(request)
+    await state.accounts.describe_session(token_id, TOKEN, name, user_agent, address)
+    token = security.make_token(state.settings.secret_key, user_id, token_id, expires_at)
+    answer = {"id": token_id, "name": name, "token": token, "created_at": iso(now_ms()), "expires_at": iso(expires_at)}
+    return JSON(answer, 201)
+
+
+async def revoke_token(request: Request) -> Response:
+    user_id, _ = await require_user(request)
+    await _revoke(request, user_id, request.path_params["token_id"], TOKEN)
+    return Response(status_code=204)
+
+
+async def _revoke(request: Request, user_id: int, session_id: str, kind: str) -> None:
+    state = request.app.state
+    if len(session_id) > 64 or await state.accounts.session_kind(user_id, session_id) != kind:
+        raise ApiError(404, "not_found", "No such session." if kind == SESSION else "No such token.")
+    await state.store.revoke_session(user_id, session_id)
+    state.realtime.kick_session(session_id, LOGGED_OUT)
