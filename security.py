@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
 import time
@@ -25,15 +27,22 @@ _bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key
 FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 
 
+def _bcrypt_input(password: str) -> bytes:
+    """bcrypt reads at most 72 bytes: a longer password (72 Persian letters are 144 bytes) is
+    first digested, so every character of it counts."""
+    raw = password.encode()
+    return raw if len(raw) <= 72 else base64.b64encode(hashlib.sha256(raw).digest())
+
+
 async def hash_password(password: str, address: str = "") -> str:
-    hashed = await _bcrypt_pool.run((address,), bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
+    hashed = await _bcrypt_pool.run((address,), bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(BCRYPT_COST))
     return hashed.decode()
 
 
 async def check_password(password: str, password_hash: str, address: str = "", account: str = "") -> bool:
     """Whether the password matches; address and account decide its place in the queue."""
     keys = (address, f"account:{account}") if account else (address,)
-    return await _bcrypt_pool.run(keys, bcrypt.checkpw, password.encode(), password_hash.encode())
+    return await _bcrypt_pool.run(keys, bcrypt.checkpw, _bcrypt_input(password), password_hash.encode())
 
 
 def count_failure(address: str, account: str = "") -> None:

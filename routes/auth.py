@@ -73,7 +73,7 @@ async def login(request: Request) -> JSON:
     stored_hash = await state.store.password_hash(user_row[0]) if user_row else None
     matches = (
         stored_hash is not None
-        and len(password.encode()) <= 72
+        and len(password) <= validate.PASSWORD_MAX
         and await security.check_password(password, stored_hash, address, username_key)
     )
     if not matches:
@@ -135,7 +135,7 @@ async def change_password(request: Request) -> JSON:
     if wait:
         raise await refuse(wait, "Too many wrong passwords; try again later.")
     stored_hash = await state.store.password_hash(user_id)
-    if len(current.encode()) > 72 or not await security.check_password(current, stored_hash, address):
+    if len(current) > validate.PASSWORD_MAX or not await security.check_password(current, stored_hash, address):
         failures.hit(str(user_id))
         security.count_failure(address)
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")

@@ -21,9 +21,12 @@ def username(value: Any, field: str = "username") -> str:
     return value
 
 
+PASSWORD_MIN, PASSWORD_MAX = 8, 72
+
+
 def password(value: Any, field: str = "password") -> str:
-    if not isinstance(value, str) or not 8 <= len(value.encode()) <= 72:
-        raise invalid(field, "A password is 8 to 72 bytes long.")
+    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise invalid(field, f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
     return value
 
 
