@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
 from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes.contract import one_route_per_path
 from routes.headers import SecurityHeaders
 from routes.ratelimit import Limits
 from routes.realtime import Realtime
@@ -49,8 +50,9 @@ API_ROUTES = [
 
 ROUTES = [
     Route("/health", health.health),
-    Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
+    Mount("/api", routes=one_route_per_path(API_ROUTES)),  # anything else under /api/ is a JSON 404, never a page
     WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    Route("/ws", openapi.websocket_over_http),  # a plain HTTP request there
     Route("/u/{username}", pages.profile_page),
 ]
 

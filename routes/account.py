@@ -6,7 +6,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 import security
+from routes import contract as c
 from routes import validate
+from routes.contract import api
 from routes.http import JSON, ApiError, read_json, require_user
 from routes.ratelimit import refuse
 from routes.realtime import LOGGED_OUT
@@ -19,6 +21,28 @@ MAX_TOKENS = 20
 API_TOKEN_TTL_MS = 5 * 365 * 86400 * 1000  # "long-lived": until revoked, or five years
 
 
+ID_TEXT = {"type": "string", "minLength": 1, "maxLength": 64}
+SESSION_ITEM = c.obj(
+    ["id", "user_agent", "address", "created_at", "last_active", "current"],
+    id=c.STRING,
+    user_agent=c.STRING,
+    address=c.STRING,
+    created_at=c.TIME,
+    last_active=c.TIME,
+    current=c.BOOLEAN,
+)
+TOKEN_ITEM = c.obj(
+    ["id", "name", "created_at", "last_active"],
+    id=c.STRING,
+    name=c.STRING,
+    token=c.STRING,
+    address=c.STRING,
+    created_at=c.TIME,
+    last_active=c.TIME,
+    expires_at=c.TIME,
+)
+
+
 def describe_client(connection: HTTPConnection) -> tuple[str, str]:
     """(user agent, address) of a client, cleaned for showing in a list of sessions."""
     user_agent = connection.headers.get("user-agent", "")[:USER_AGENT_MAX]
@@ -26,6 +50,10 @@ def describe_client(connection: HTTPConnection) -> tuple[str, str]:
     return user_agent, connection.client.host if connection.client else ""
 
 
+@api(
+    "Your sessions: one per device logged in",
+    {200: ("Sessions, newest first", c.obj(["sessions"], sessions=c.array(SESSION_ITEM)))},
+)
 async def sessions(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     listed = await request.app.state.accounts.live_sessions(user_id, SESSION, session_id)
@@ -34,12 +62,16 @@ async def sessions(request: Request) -> JSON:
     return JSON({"sessions": listed})
 
 
+@api("End one of your sessions; its sockets close", {204: ("Ended", None)}, errors=(404,), path={"session_id": ID_TEXT})
 async def end_session(request: Request) -> Response:
     user_id, _ = await require_user(request)
     await _revoke(request, user_id, request.path_params["session_id"], SESSION)
     return Response(status_code=204)
 
 
+@api(
+    "Your API tokens (without the tokens themselves)", {200: ("Tokens", c.obj(["tokens"], tokens=c.array(TOKEN_ITEM)))}
+)
 async def tokens(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     listed = await request.app.state.accounts.live_sessions(user_id, TOKEN)
@@ -48,6 +80,14 @@ async def tokens(request: Request) -> JSON:
     return JSON({"tokens": listed})
 
 
+@api(
+    "Make a long-lived API token for a script; it is shown this once",
+    {201: ("The token", TOKEN_ITEM | {"required": ["id", "name", "token", "created_at", "expires_at"]})},
+    errors=(409, 429),
+    body=c.obj(
+        ["name"], name={"type": "string", "minLength": 1, "maxLength": TOKEN_NAME_MAX, "format": "visible-text"}
+    ),
+)
 async def create_token(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     body = await read_json(request)
@@ -68,6 +108,7 @@ async def create_token(request: Request) -> JSON:
     return JSON(answer, 201)
 
 
+@api("Revoke an API token", {204: ("Revoked", None)}, errors=(404,), path={"token_id": ID_TEXT})
 async def revoke_token(request: Request) -> Response:
     user_id, _ = await require_user(request)
     await _revoke(request, user_id, request.path_params["token_id"], TOKEN)

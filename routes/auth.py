@@ -6,8 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import security
+from routes import contract as c
 from routes import validate
 from routes.account import describe_client
+from routes.contract import api
 from routes.http import JSON, ApiError, read_json, require_user
 from routes.ratelimit import client_address, refuse
 from routes.realtime import LOGGED_OUT
@@ -29,6 +31,18 @@ async def _token_answer(request: Request, user_row: tuple, session_id: str | Non
     return {"token": token, "expires_at": iso(expires_at), "user": user_dict(user_row, private=True)}
 
 
+@api(
+    "Create an account",
+    {201: ("A token for the new account", c.ref("Session"))},
+    errors=(409, 429),
+    body=c.obj(
+        ["username", "password"],
+        username=c.USERNAME,
+        password=c.PASSWORD,
+        display_name=c.DISPLAY_NAME | {"type": ["string", "null"], "minLength": 0, "description": "empty: username"},
+    ),
+    public=True,
+)
 async def register(request: Request) -> JSON:
     body = await read_json(request)
     username = validate.username(body.get("username"))
@@ -53,6 +67,13 @@ async def register(request: Request) -> JSON:
     return JSON(await _token_answer(request, user_row), 201)
 
 
+@api(
+    "Log in",
+    {200: ("A token for a new session", c.ref("Session"))},
+    errors=(401, 429),
+    body=c.obj(["username", "password"], username=c.STRING | {"minLength": 1}, password=c.STRING | {"minLength": 1}),
+    public=True,
+)
 async def login(request: Request) -> JSON:
     body = await read_json(request)
     username, password = body.get("username"), body.get("password")
@@ -85,6 +106,7 @@ async def login(request: Request) -> JSON:
     return JSON(await _token_answer(request, user_row))
 
 
+@api("A fresh token for this session", {200: ("The fresh token", c.ref("Session"))}, errors=(403,))
 async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     if await request.app.state.accounts.session_kind(user_id, session_id) == TOKEN:
@@ -93,6 +115,7 @@ async def refresh(request: Request) -> JSON:
     return JSON(await _token_answer(request, user_row, session_id))
 
 
+@api("End this session", {204: ("Logged out; the token stops working", None)})
 async def logout(request: Request) -> Response:
     user_id, session_id = await require_user(request)
     state = request.app.state
@@ -101,11 +124,17 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@api("Your profile", {200: ("You", c.ref("User"))})
 async def me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     return JSON(user_dict(await request.app.state.store.user_by_id(user_id), private=True))
 
 
+@api(
+    "Change display name, bio or who sees when you were last online",
+    {200: ("You", c.ref("User"))},
+    body=c.obj(display_name=c.DISPLAY_NAME, bio=c.BIO),
+)
 async def update_me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     body = await read_json(request)
@@ -122,6 +151,14 @@ async def update_me(request: Request) -> JSON:
     return JSON(user_dict(await store.user_by_id(user_id), private=True))
 
 
+@api(
+    "Change your password; every other session ends",
+    {200: ("A token for this session", c.ref("Session"))},
+    errors=(403, 429),
+    body=c.obj(
+        ["current_password", "new_password"], current_password=c.STRING | {"minLength": 1}, new_password=c.PASSWORD
+    ),
+)
 async def change_password(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     body = await read_json(request)

@@ -6,9 +6,19 @@ import asyncio
 
 from starlette.requests import Request
 
+from routes import contract as c
+from routes.contract import api
 from routes.http import JSON
 
 
+@api(
+    "Whether the server and its database answer",
+    {
+        200: ("Up", c.obj(["status"], status=c.STRING, database=c.STRING, connections=c.INTEGER)),
+        503: ("The database does not answer", c.obj(["status"], status=c.STRING)),
+    },
+    public=True,
+)
 async def health(request: Request) -> JSON:
     state = request.app.state
     try:

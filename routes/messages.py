@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from routes import contract as c
 from routes import validate
+from routes.contract import api
 from routes.http import JSON, ApiError, query_int, read_json, require_user
 from store import Conflict, Forbidden, NotFound, StoreError
 from store.operations import SendMessage
+
+CHAT = c.obj(
+    ["peer", "last_message", "unread_count", "updated_at"],
+    peer=c.ref("User"),
+    last_message=c.ref("Message"),
+    unread_count=c.INTEGER,
+    updated_at=c.TIME,
+)
 
 
 def store_error(error: StoreError) -> ApiError:
@@ -28,6 +38,11 @@ async def peer_id(request: Request, username: str, field: str = "username") -> i
     return found
 
 
+@api(
+    "Your chats, most recent first",
+    {200: ("Chats", c.obj(["conversations"], conversations=c.array(CHAT)))},
+    query={"limit": c.integer(1, 500, 200)},
+)
 async def conversations(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = request.app.state
@@ -36,6 +51,13 @@ async def conversations(request: Request) -> JSON:
     return JSON({"conversations": chats})
 
 
+@api(
+    "A page of a chat's history, oldest first within the page",
+    {200: ("Messages", c.obj(["messages", "has_more"], messages=c.array(c.ref("Message")), has_more=c.BOOLEAN))},
+    errors=(404,),
+    path={"username": c.USERNAME},
+    query={"before": c.integer(1, 2**62), "limit": c.integer(1, 100, 50)},
+)
 async def history(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     other = await peer_id(request, request.path_params["username"])
@@ -45,6 +67,18 @@ async def history(request: Request) -> JSON:
     return JSON({"messages": messages, "has_more": has_more})
 
 
+@api(
+    "Send a message; a retry with the same client_id answers the same message",
+    {201: ("The new message", c.ref("Message")), 200: ("The message sent before", c.ref("Message"))},
+    errors=(404, 429),
+    body=c.obj(
+        ["to", "text", "client_id"],
+        to=c.USERNAME,
+        text=c.message_text,
+        client_id=c.CLIENT_ID,
+        reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+    ),
+)
 async def send(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     body = await read_json(request)
@@ -63,10 +97,18 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
-        raise validate.invalid("reply_to", "reply_to must be a message of this conversation.")
+        # not a message this conversation has: as absent as a message that never existed
+        raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
     return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)
 
 
+@api(
+    "Edit your message",
+    {200: ("The message", c.ref("Message"))},
+    errors=(403, 404, 409),
+    path={"message_id": c.ID},
+    body=c.obj(["text"], text=c.message_text),
+)
 async def edit(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     message_id = _path_id(request)
@@ -78,6 +120,12 @@ async def edit(request: Request) -> JSON:
         raise store_error(error) from None
 
 
+@api(
+    "Delete your message for both sides",
+    {200: ("The message, deleted", c.ref("Message"))},
+    errors=(403, 404, 409),
+    path={"message_id": c.ID},
+)
 async def delete(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     message_id = _path_id(request)
@@ -87,6 +135,13 @@ async def delete(request: Request) -> JSON:
         raise store_error(error) from None
 
 
+@api(
+    "Mark what this person sent you read, up to a message",
+    {200: ("Done", c.obj(["read_up_to"], read_up_to=c.INTEGER))},
+    errors=(404,),
+    path={"username": c.USERNAME},
+    body=c.obj(["up_to"], up_to=c.ID),
+)
 async def mark_read(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     other = await peer_id(request, request.path_params["username"])

@@ -9,6 +9,9 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from routes import contract as c
+from routes.contract import api
+
 PUBLIC = Path(__file__).resolve().parent.parent / "public"
 
 
@@ -29,6 +32,13 @@ def public_files() -> PublicFiles:
     return PublicFiles(directory=PUBLIC, html=True)
 
 
+@api(
+    "The app's page for a profile (a link to share)",
+    {200: ("The app", {"type": "string"})},
+    path={"username": c.STRING},
+    public=True,
+    media_type="text/html",
+)
 async def profile_page(request: Request) -> Response:
     index = PUBLIC / "index.html"
     if not index.exists():

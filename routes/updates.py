@@ -8,9 +8,16 @@ import time
 from starlette.requests import Request
 
 from broadcast import Subscriber
+from routes import contract as c
+from routes.contract import api
 from routes.http import JSON, query_int, require_user
 
 
+@api(
+    "Your update stream after a cursor; waits up to `timeout` seconds for one",
+    {200: ("Updates", c.obj(["updates", "cursor"], updates=c.array(c.ref("Update")), cursor=c.INTEGER))},
+    query={"after": c.CURSOR, "timeout": c.integer(0, 60, 25), "limit": c.integer(1, 1000, 100)},
+)
 async def long_poll(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     after = query_int(request, "after", None, 0, 2**62)

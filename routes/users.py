@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from routes import contract as c
 from routes import validate
+from routes.contract import api
 from routes.http import JSON, ApiError, invalid, query_int, require_user
 from store.records import user_dict
 
 
+@api(
+    "Find people by username prefix",
+    {200: ("Matches, yourself excluded", c.obj(["users"], users=c.array(c.ref("User"))))},
+    query={"q": c.required(c.USERNAME_PREFIX), "limit": c.integer(1, 50, 20)},
+)
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     prefix = request.query_params.get("q", "")
@@ -19,6 +26,7 @@ async def search(request: Request) -> JSON:
     return JSON({"users": users})
 
 
+@api("A public profile", {200: ("The user", c.ref("User"))}, errors=(404,), path={"username": c.USERNAME}, public=True)
 async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
     row = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None

@@ -104,7 +104,15 @@ def client_id(value: Any) -> str:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 42.0 is the whole number 42 (as JSON Schema counts it)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def positive_id(value: Any, field: str) -> int:
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
         raise invalid(field, f"{field} must be a positive whole number.")
     return value
@@ -115,6 +123,7 @@ def optional_id(value: Any, field: str) -> int | None:
 
 
 def cursor(value: Any, field: str = "after") -> int:
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
         raise invalid(field, f"{field} must be a whole number, 0 or more.")
     return value

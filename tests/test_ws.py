@@ -227,6 +227,6 @@ async def test_reply_to_is_kept_and_checked(live_server, pair):
     foreign = await eve.send(sara.username, "elsewhere")
     await socket.send_message(sara.username, "bad reply", reply_to=foreign["id"])
     error = await socket.expect("error")
-    assert error["code"] == "invalid_input" and error["field"] == "reply_to"
+    assert error["code"] == "message_not_found" and error["field"] == "reply_to"
     await socket.close()
     await eve.close()
