@@ -46,6 +46,9 @@ API_ROUTES = [
     Route("/me/tokens", account.tokens, methods=["GET"]),
     Route("/me/tokens", account.create_token, methods=["POST"]),
     Route("/me/tokens/{token_id}", account.revoke_token, methods=["DELETE"]),
+    Route("/me/blocked", account.blocked),
+    Route("/users/{username}/block", account.block, methods=["POST"]),
+    Route("/users/{username}/block", account.unblock, methods=["DELETE"]),
 ]
 
 ROUTES = [
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await state.store.open(on_commit=state.broadcaster.publish)
         state.realtime = Realtime(state.store, state.broadcaster)
         state.accounts = Accounts(state.store)
+        await state.accounts.load()
         try:
             yield
         finally:

@@ -13,7 +13,7 @@ from routes.http import JSON, ApiError, read_json, require_user
 from routes.ratelimit import refuse
 from routes.realtime import LOGGED_OUT
 from store.accounts import SESSION, TOKEN
-from store.records import iso, now_ms
+from store.records import iso, now_ms, user_dict
 
 USER_AGENT_MAX = 256
 TOKEN_NAME_MAX = 64
@@ -121,3 +121,51 @@ async def _revoke(request: Request, user_id: int, session_id: str, kind: str) ->
         raise ApiError(404, "not_found", "No such session." if kind == SESSION else "No such token.")
     await state.store.revoke_session(user_id, session_id)
     state.realtime.kick_session(session_id, LOGGED_OUT)
+
+
+# ---- blocks -------------------------------------------------------------------------------------
+
+
+@api(
+    "People you block, most recent first",
+    {200: ("Blocked people", c.obj(["users"], users=c.array(c.ref("User"))))},
+)
+async def blocked(request: Request) -> JSON:
+    user_id, _ = await require_user(request)
+    rows = await request.app.state.accounts.blocked_users(user_id)
+    return JSON({"users": [user_dict(row) for row in rows]})
+
+
+@api(
+    "Block someone: their messages are accepted from them but never reach you, and they no longer see"
+    " your online state, typing or profile changes",
+    {204: ("Blocked (or already blocked)", None)},
+    errors=(404, 409, 429),
+    path={"username": c.USERNAME},
+)
+async def block(request: Request) -> Response:
+    user_id, other = await _block_target(request)
+    await request.app.state.accounts.block(user_id, other)
+    return Response(status_code=204)
+
+
+@api("Lift a block", {204: ("Not blocked", None)}, errors=(404, 409, 429), path={"username": c.USERNAME})
+async def unblock(request: Request) -> Response:
+    user_id, other = await _block_target(request)
+    await request.app.state.accounts.unblock(user_id, other)
+    return Response(status_code=204)
+
+
+async def _block_target(request: Request) -> tuple[int, int]:
+    user_id, _ = await require_user(request)
+    state = request.app.state
+    username = request.path_params["username"]
+    other = await state.store.user_id(username) if validate.USERNAME.fullmatch(username) else None
+    if other is None:
+        raise ApiError(404, "user_not_found", "No such user.")
+    if other == user_id:
+        raise ApiError(409, "cannot_block_yourself", "You cannot block yourself.")
+    wait = state.limits.block_changes_by_user.take(str(user_id))
+    if wait:
+        raise await refuse(wait, "Too many block changes; try again later.")
+    return user_id, other

@@ -14,7 +14,7 @@ from routes.http import JSON, ApiError, read_json, require_user
 from routes.ratelimit import client_address, refuse
 from routes.realtime import LOGGED_OUT
 from store import Conflict
-from store.accounts import SESSION, TOKEN
+from store.accounts import SESSION, TOKEN, VISIBILITIES
 from store.records import iso, now_ms, user_dict
 
 
@@ -28,7 +28,7 @@ async def _token_answer(request: Request, user_row: tuple, session_id: str | Non
     else:
         await state.store.extend_session(session_id, user_row[0], expires_at)
     token = security.make_token(state.settings.secret_key, user_row[0], session_id, expires_at)
-    return {"token": token, "expires_at": iso(expires_at), "user": user_dict(user_row, private=True)}
+    return {"token": token, "expires_at": iso(expires_at), "user": await _own_profile(state, user_row[0], user_row)}
 
 
 @api(
@@ -127,13 +127,23 @@ async def logout(request: Request) -> Response:
 @api("Your profile", {200: ("You", c.ref("User"))})
 async def me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    return JSON(user_dict(await request.app.state.store.user_by_id(user_id), private=True))
+    return JSON(await _own_profile(request.app.state, user_id))
+
+
+async def _own_profile(state, user_id: int, user_row: tuple | None = None) -> dict:
+    user = user_dict(user_row or await state.store.user_by_id(user_id), private=True)
+    user["last_seen_visibility"] = await state.accounts.visibility(user_id)
+    return user
 
 
 @api(
     "Change display name, bio or who sees when you were last online",
     {200: ("You", c.ref("User"))},
-    body=c.obj(display_name=c.DISPLAY_NAME, bio=c.BIO),
+    body=c.obj(
+        display_name=c.DISPLAY_NAME,
+        bio=c.BIO,
+        last_seen_visibility={"type": "string", "enum": list(VISIBILITIES)},
+    ),
 )
 async def update_me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
@@ -145,10 +155,15 @@ async def update_me(request: Request) -> JSON:
         )
     if "bio" in body:
         changes["bio"] = validate.text_field(body["bio"], "bio", validate.BIO_MAX)
-    store = request.app.state.store
+    state = request.app.state
+    if "last_seen_visibility" in body:
+        visibility = body["last_seen_visibility"]
+        if visibility not in VISIBILITIES:
+            raise validate.invalid("last_seen_visibility", "last_seen_visibility is everyone, contacts or nobody.")
+        await state.accounts.set_visibility(user_id, visibility)
     if changes:
-        await store.update_profile(user_id, **changes)
-    return JSON(user_dict(await store.user_by_id(user_id), private=True))
+        await state.store.update_profile(user_id, **changes)
+    return JSON(await _own_profile(state, user_id))
 
 
 @api(

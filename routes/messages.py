@@ -9,6 +9,7 @@ from routes import validate
 from routes.contract import api
 from routes.http import JSON, ApiError, query_int, read_json, require_user
 from store import Conflict, Forbidden, NotFound, StoreError
+from store.accounts import ChangeWithheld, WithheldSend
 from store.operations import SendMessage
 
 CHAT = c.obj(
@@ -48,7 +49,17 @@ async def conversations(request: Request) -> JSON:
     state = request.app.state
     limit = query_int(request, "limit", 200, 1, 500)
     chats = await state.store.conversations(user_id, limit, state.broadcaster.is_online)
+    await hide_last_seen(state, user_id, [chat["peer"] for chat in chats])
     return JSON({"conversations": chats})
+
+
+async def hide_last_seen(state, viewer_id: int, peers: list[dict]) -> None:
+    """Blanks online and last seen of the peers whose privacy setting keeps them from the viewer."""
+    ids = {peer["username"]: await state.store.user_id(peer["username"]) for peer in peers}
+    allowed = await state.accounts.may_see_last_seen(viewer_id, [i for i in ids.values() if i is not None])
+    for peer in peers:
+        if ids[peer["username"]] not in allowed:
+            peer["online"], peer["last_seen"] = False, None
 
 
 @api(
@@ -99,6 +110,8 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
+    if state.accounts.blocks(recipient_id, user_id):
+        return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref)  # accepted, no tell
     return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)
 
 
@@ -115,6 +128,8 @@ async def edit(request: Request) -> JSON:
     body = await read_json(request)
     text = validate.message_text(body.get("text"), request.app.state.settings.max_message_length)
     try:
+        if await request.app.state.accounts.is_withheld(message_id):
+            return JSON(await request.app.state.store.writer.run(ChangeWithheld(user_id, message_id, text)))
         return JSON(await request.app.state.store.edit_message(user_id, message_id, text))
     except StoreError as error:
         raise store_error(error) from None
@@ -130,6 +145,8 @@ async def delete(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     message_id = _path_id(request)
     try:
+        if await request.app.state.accounts.is_withheld(message_id):
+            return JSON(await request.app.state.store.writer.run(ChangeWithheld(user_id, message_id, None)))
         return JSON(await request.app.state.store.delete_message(user_id, message_id))
     except StoreError as error:
         raise store_error(error) from None

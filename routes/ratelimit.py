@@ -77,6 +77,7 @@ class Limits:
     password_failures_by_user: WindowLimit
     registrations_by_address: WindowLimit
     token_creations_by_user: WindowLimit
+    block_changes_by_user: WindowLimit
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
@@ -86,6 +87,7 @@ class Limits:
             password_failures_by_user=WindowLimit(5, 900),
             registrations_by_address=WindowLimit(settings.registrations_per_hour, 3600),
             token_creations_by_user=WindowLimit(30, 3600),
+            block_changes_by_user=WindowLimit(100, 3600),
         )
 
 

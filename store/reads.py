@@ -54,7 +54,7 @@ async def chats_and_unread(conn: RawConnection, user_id: int, limit: int) -> tup
             ),
             (
                 "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
-                " GROUP BY sender_id",
+                " AND withheld = 0 GROUP BY sender_id",
                 (user_id, READ),
             ),
         ]
@@ -91,7 +91,7 @@ async def history(conn: RawConnection, user_id: int, peer_id: int, before: int, 
         return await conn.fetch_all(f"{one_side} ORDER BY id DESC LIMIT ?", (user_id, user_id, before, limit))
     return await conn.fetch_all(
         f"SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS mine"
-        f" UNION ALL SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS theirs"
+        f" UNION ALL SELECT * FROM ({one_side} AND withheld = 0 ORDER BY id DESC LIMIT ?) AS theirs"
         " ORDER BY id DESC LIMIT ?",
         (user_id, peer_id, before, limit, peer_id, user_id, before, limit, limit),
     )
