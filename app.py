@@ -47,6 +47,7 @@ API_ROUTES = [
     Route("/me/tokens", account.create_token, methods=["POST"]),
     Route("/me/tokens/{token_id}", account.revoke_token, methods=["DELETE"]),
     Route("/me/blocked", account.blocked),
+    Route("/me", account.delete_account, methods=["DELETE"]),
     Route("/users/{username}/block", account.block, methods=["POST"]),
     Route("/users/{username}/block", account.unblock, methods=["DELETE"]),
 ]

@@ -10,7 +10,7 @@ from routes import contract as c
 from routes import validate
 from routes.contract import api
 from routes.http import JSON, ApiError, read_json, require_user
-from routes.ratelimit import refuse
+from routes.ratelimit import client_address, refuse
 from routes.realtime import LOGGED_OUT
 from store.accounts import SESSION, TOKEN
 from store.records import iso, now_ms, user_dict
@@ -169,3 +169,35 @@ async def _block_target(request: Request) -> tuple[int, int]:
     if wait:
         raise await refuse(wait, "Too many block changes; try again later.")
     return user_id, other
+
+
+# ---- deleting the account ---------------------------------------------------------------------
+
+
+@api(
+    "Delete your account: every session and token ends, your messages are deleted for both sides,"
+    " your profile is gone and your username stays reserved for 30 days",
+    {204: ("Deleted", None)},
+    errors=(403, 429),
+    body=c.obj(["password"], password=c.STRING | {"minLength": 1}),
+)
+async def delete_account(request: Request) -> Response:
+    user_id, _ = await require_user(request)
+    body = await read_json(request)
+    password = body.get("password")
+    if not isinstance(password, str) or not password:
+        raise validate.invalid("password", "Give your password to delete the account.")
+    state = request.app.state
+    failures, address = state.limits.password_failures_by_user, client_address(request)
+    wait = failures.retry_after(str(user_id))
+    if wait:
+        raise await refuse(wait, "Too many wrong passwords; try again later.")
+    stored_hash = await state.store.password_hash(user_id)
+    if len(password) > validate.PASSWORD_MAX or not await security.check_password(password, stored_hash, address):
+        failures.hit(str(user_id))
+        security.count_failure(address)
+        raise ApiError(403, "wrong_password", "The password is wrong.", "password")
+    for session_id in await state.store.revoke_other_sessions(user_id, ""):
+        state.realtime.kick_session(session_id, LOGGED_OUT)
+    await state.accounts.delete_account(user_id)
+    return Response(status_code=204)

@@ -53,7 +53,11 @@ async def register(request: Request) -> JSON:
     display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX, allow_empty=False)
     state = request.app.state
     store = state.store
-    if await store.user_id(username) is not None:
+    taken_by = await store.user_id(username)
+    if taken_by is not None and await state.accounts.release_username_if_due(taken_by):
+        store._ids.pop(username.lower(), None)  # the old account keeps its row under another key
+        taken_by = None
+    if taken_by is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
     address = client_address(request)
     wait = state.limits.registrations_by_address.take(address)
@@ -91,6 +95,8 @@ async def login(request: Request) -> JSON:
         raise await refuse(wait, "Too many failed logins; try again later.")
     # Usernames are public (profiles), so an unknown one is refused without a password check.
     user_row = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user_row and state.accounts.is_deleted(user_row[0]):
+        user_row = None
     stored_hash = await state.store.password_hash(user_row[0]) if user_row else None
     matches = (
         stored_hash is not None

@@ -50,6 +50,9 @@ async def conversations(request: Request) -> JSON:
     limit = query_int(request, "limit", 200, 1, 500)
     chats = await state.store.conversations(user_id, limit, state.broadcaster.is_online)
     await hide_last_seen(state, user_id, [chat["peer"] for chat in chats])
+    for chat in chats:
+        if state.accounts.is_deleted(await state.store.user_id(chat["peer"]["username"])):
+            chat["peer"]["deleted"] = True
     return JSON({"conversations": chats})
 
 
@@ -110,6 +113,8 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
+    if state.accounts.is_deleted(recipient_id):
+        raise ApiError(404, "user_not_found", "No such user.", "to")
     if state.accounts.blocks(recipient_id, user_id):
         return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref)  # accepted, no tell
     return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)

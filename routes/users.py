@@ -22,7 +22,9 @@ async def search(request: Request) -> JSON:
     if not validate.USERNAME_PREFIX.fullmatch(prefix):
         raise invalid("q", "q is 1 to 32 letters, digits or underscores.")
     limit = query_int(request, "limit", 20, 1, 50)
-    users = await request.app.state.store.search_users(prefix, user_id, limit)
+    state = request.app.state
+    users = await state.store.search_users(prefix, user_id, limit)
+    users = [user for user in users if not state.accounts.is_deleted(state.store._ids.get(user["username"].lower()))]
     return JSON({"users": users})
 
 
@@ -30,6 +32,6 @@ async def search(request: Request) -> JSON:
 async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
     row = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if row is None:
+    if row is None or request.app.state.accounts.is_deleted(row[0]):
         raise ApiError(404, "user_not_found", "No such user.")
     return JSON(user_dict(row))

@@ -88,13 +88,38 @@ class Accounts:
         self._blocked: dict[int, set[int]] = {}  # blocker id -> the ids they block
         self._visibility: dict[int, str] = {}  # user id -> who may see their last seen
         self._mutual: set[tuple[int, int]] = set()  # (lower id, higher id) of chats both wrote in
+        self._deleted: dict[int, int] = {}  # user id -> when the account was deleted
 
     async def load(self) -> None:
         """Reads the blocks into memory: every send and presence frame consults them."""
         async with self.store.connections.reader() as conn:
             rows = await conn.fetch_all("SELECT blocker_id, blocked_id FROM blocks")
+            deleted = await conn.fetch_all("SELECT id, deleted_at FROM users WHERE deleted_at IS NOT NULL")
         for blocker_id, blocked_id in rows:
             self._blocked.setdefault(blocker_id, set()).add(blocked_id)
+        self._deleted = dict(deleted)
+
+    # ---- deleted accounts --------------------------------------------------------------------
+
+    def is_deleted(self, user_id: int | None) -> bool:
+        return user_id in self._deleted
+
+    async def delete_account(self, user_id: int) -> list[int]:
+        """Deletes the account; returns the ids of the people it had written to."""
+        peers = await self.store.writer.run(DeleteAccount(user_id))
+        self._deleted[user_id] = now_ms()
+        self._blocked.pop(user_id, None)
+        for blocked in self._blocked.values():
+            blocked.discard(user_id)
+        return peers
+
+    async def release_username_if_due(self, user_id: int) -> bool:
+        """Frees a deleted account's username once its reservation is over."""
+        deleted_at = self._deleted.get(user_id)
+        if deleted_at is None or now_ms() - deleted_at < RESERVED_MS:
+            return False
+        await self.store.writer.run(ReleaseUsername(user_id))
+        return True
 
     # ---- blocks ----------------------------------------------------------------------------
 
@@ -325,3 +350,60 @@ class ChangeWithheld:
         batch.notify(Notice(self.user_id, seq, message_frame(kind_name, seq, dumps(message))))
         batch.messages[self.message_id] = row
         return message
+
+
+# ---- account deletion ---------------------------------------------------------------------------
+
+RESERVED_MS = 30 * 86400 * 1000  # a deleted account's username stays taken this long
+
+
+@dataclass(slots=True)
+class DeleteAccount:
+    """Empties an account: its own messages are deleted for both sides (each peer gets the delete
+    in their stream), its profile and password are blanked, its blocks go. The row stays, so the
+    username stays taken and old messages still name their sender."""
+
+    user_id: int
+
+    async def apply(self, batch) -> list[int]:
+        await batch.flush()
+        rows = await batch.conn.fetch_all(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND deleted = 0 AND withheld = 0",
+            (self.user_id,),
+        )
+        await batch.conn.execute(
+            "UPDATE messages SET text = '', deleted = 1 WHERE sender_id = ? AND deleted = 0", (self.user_id,)
+        )
+        peers = {row[M_RECIPIENT] for row in rows}
+        await batch.load_seqs(peers)
+        await batch.load_names(peers | {self.user_id})
+        for row in rows:
+            row = list(row)
+            row[M_TEXT], row[M_DELETED] = "", 1
+            recipient_id = row[M_RECIPIENT]
+            if recipient_id == self.user_id:
+                continue
+            seq = batch.add_update(recipient_id, DELETED, row[M_ID])
+            message_json = dumps(message_dict(row, batch.names))
+            batch.notify(Notice(recipient_id, seq, message_frame("delete", seq, message_json)))
+            batch.messages[row[M_ID]] = row
+        await batch.conn.execute(
+            "UPDATE users SET display_name = '', bio = '', password_hash = '', last_seen = NULL, deleted_at = ?"
+            " WHERE id = ?",
+            (now_ms(), self.user_id),
+        )
+        await batch.conn.execute("DELETE FROM blocks WHERE blocker_id = ? OR blocked_id = ?", (self.user_id,) * 2)
+        return sorted(peers - {self.user_id})
+
+
+@dataclass(slots=True)
+class ReleaseUsername:
+    """After the reservation, a deleted account's username becomes free for someone new."""
+
+    user_id: int
+
+    async def apply(self, batch) -> None:
+        await batch.conn.execute(
+            "UPDATE users SET username_key = ? WHERE id = ? AND deleted_at IS NOT NULL",
+            (f"~deleted~{self.user_id}", self.user_id),
+        )
