@@ -17,6 +17,7 @@ const SHELL = [
   '/outbox.js',
   '/session.js',
   '/socket.js',
+  '/ui/account.js',
   '/ui/auth.js',
   '/ui/bubbles.js',
   '/ui/chatlist.js',

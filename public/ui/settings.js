@@ -2,6 +2,7 @@
 import { t, toggleLanguage } from '/i18n.js';
 import { state } from '/model.js';
 import { logout, saveProfile } from '/session.js';
+import { accountSections } from '/ui/account.js';
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { avatar } from '/ui/format.js';
@@ -26,6 +27,7 @@ export function renderSettings(container) {
       h('p', { class: 'settings-row' }, h('span', {}, t('share_link')), ' ', h('a', { href: profileUrl, dir: 'ltr', 'data-testid': 'profile-link' }, profileUrl)),
       h('button', { type: 'button', class: 'secondary-button lang-toggle', 'data-testid': 'lang-toggle', onclick: toggleLanguage }, `${t('language')}: ${t('lang_switch')}`),
       h('button', { type: 'button', class: 'danger-button', 'data-testid': 'logout', onclick: logout }, t('logout')),
+      ...accountSections(),
     ),
   );
 
