@@ -90,7 +90,7 @@ async def test_an_unknown_api_path_is_404_with_the_error_shape(people, method):
         ("GET", "/api/auth/login"),
         ("GET", "/api/auth/register"),
         ("PUT", "/api/me"),
-        ("DELETE", "/api/me"),
+        ("POST", "/api/me"),
         ("POST", "/api/users"),
         ("DELETE", "/api/conversations"),
         ("POST", "/api/updates"),

@@ -130,3 +130,12 @@ async def test_schemathesis_finds_no_failure_of_any_check_on_any_operation(serve
     assert "500" not in server.log() and "Traceback" not in server.log()
     await fuzzer.close()
     await peer.close()
+
+
+async def test_a_405_lists_every_method_the_path_takes(live_server):
+    api = await register(live_server)
+    for path, methods in [("/api/me", {"GET", "PATCH", "DELETE"}), ("/api/messages/1", {"PATCH", "DELETE"})]:
+        response = await api.request("PUT", path)
+        assert response.status_code == 405
+        assert {m.strip() for m in response.headers["allow"].split(",")} - {"HEAD"} == methods
+    await api.close()
