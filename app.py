@@ -13,7 +13,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
-from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws
+from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws, ws_guard
 from routes.contract import one_route_per_path
 from routes.headers import SecurityHeaders
 from routes.ratelimit import Limits
@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.realtime = Realtime(state.store, state.broadcaster)
         state.accounts = Accounts(state.store)
         await state.accounts.load()
+        state.realtime.audience = lambda user_id, peer_ids: ws_guard.presence_audience(state, user_id, peer_ids)
         try:
             yield
         finally:

@@ -32,6 +32,7 @@ class Settings:
     registrations_per_hour: int = 10
     login_failures_per_username: int = 10
     login_failures_per_address: int = 30
+    sends_per_minute: int = 600
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,4 +113,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         registrations_per_hour=_int(env, "REGISTRATIONS_PER_HOUR", 10, 1, 1_000_000),
         login_failures_per_username=_int(env, "LOGIN_FAILURES_PER_USERNAME", 10, 1, 1_000_000),
         login_failures_per_address=_int(env, "LOGIN_FAILURES_PER_ADDRESS", 30, 1, 1_000_000),
+        sends_per_minute=_int(env, "SENDS_PER_MINUTE", 600, 1, 10_000_000),
     )

@@ -122,6 +122,7 @@ class Server:
                 "PYTHONUNBUFFERED": "1",
                 # the bench makes thousands of accounts from one address
                 "REGISTRATIONS_PER_HOUR": "1000000",
+                "SENDS_PER_MINUTE": "10000000",
             }
         )
         self.env.update(env or {})

@@ -8,6 +8,7 @@ from routes import contract as c
 from routes import validate
 from routes.contract import api
 from routes.http import JSON, ApiError, query_int, read_json, require_user
+from routes.ratelimit import too_many
 from store import Conflict, Forbidden, NotFound, StoreError
 from store.accounts import ChangeWithheld, WithheldSend
 from store.operations import SendMessage
@@ -95,6 +96,9 @@ async def history(request: Request) -> JSON:
 )
 async def send(request: Request) -> JSON:
     user_id, _ = await require_user(request)
+    wait = request.app.state.limits.sends_by_user.take(str(user_id))
+    if wait:
+        raise too_many(wait, f"Too many messages; wait {wait} s.")
     body = await read_json(request)
     operation = await send_operation(request.app.state, user_id, body, lambda name: peer_id(request, name, "to"))
     try:

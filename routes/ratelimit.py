@@ -78,6 +78,7 @@ class Limits:
     registrations_by_address: WindowLimit
     token_creations_by_user: WindowLimit
     block_changes_by_user: WindowLimit
+    sends_by_user: WindowLimit
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
@@ -88,6 +89,7 @@ class Limits:
             registrations_by_address=WindowLimit(settings.registrations_per_hour, 3600),
             token_creations_by_user=WindowLimit(30, 3600),
             block_changes_by_user=WindowLimit(100, 3600),
+            sends_by_user=WindowLimit(settings.sends_per_minute, 60),
         )
 
 

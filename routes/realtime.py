@@ -22,6 +22,8 @@ class Realtime:
         self._offline_timers: dict[int, asyncio.TimerHandle] = {}
         self._by_session: dict[str, set[Subscriber]] = {}
         self._tasks: set[asyncio.Task] = set()
+        # Who may see a user's presence, among their chat partners (routes/ws_guard.py).
+        self.audience = None
 
     async def attach(self, subscriber: Subscriber, peer_ids: list[int]) -> None:
         count = self.broadcaster.subscribe(subscriber)
@@ -31,6 +33,8 @@ class Realtime:
         if timer is not None:
             timer.cancel()
         elif count == 1:
+            if self.audience is not None:
+                peer_ids = await self.audience(subscriber.user_id, peer_ids)
             self._announce(subscriber.user_id, peer_ids, online=True, last_seen=None)
 
     def detach(self, subscriber: Subscriber) -> None:
@@ -72,6 +76,8 @@ class Realtime:
         try:
             await self.store.set_last_seen(user_id, last_seen)
             peer_ids = await self.store.peer_ids(user_id)
+            if self.audience is not None:
+                peer_ids = await self.audience(user_id, peer_ids)
         except Exception:
             log.exception("recording last seen failed")
             return

@@ -13,14 +13,16 @@ import logging
 import orjson
 from starlette.types import Receive, Scope, Send
 
+import security
 from broadcast import Subscriber
-from routes import validate
+from routes import validate, ws_guard
 from routes.http import ApiError, authenticate
 from routes.messages import send_operation
+from routes.ratelimit import too_many
 from routes.wire import Disconnected, Wire, app_state
 from store import StoreError
 from store.operations import MarkDelivered, MarkRead
-from store.records import user_dict
+from store.records import iso, user_dict
 
 log = logging.getLogger("payambar.ws")
 
@@ -52,6 +54,15 @@ class Session:
         self.subscriber = subscriber
         self.last_seq = 0
         self.resume_from: int | None = None
+        self.session_id = subscriber.session_id
+        self.typing_limit = ws_guard.TypingLimit()
+        self.expiry: asyncio.TimerHandle | None = None
+
+    def expires_at(self, when: float) -> None:
+        """Closes the connection with 4001 when its token expires, unless renewed before."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+        self.expiry = ws_guard.close_when_expired(self.subscriber, when, NOT_AUTHENTICATED)
 
     def reply(self, payload: dict) -> None:
         self.subscriber.deliver(_dumps(payload))
@@ -115,7 +126,8 @@ class Session:
             self.reply(_error("bad_json", "A frame must be a JSON object."))
             return
         ref = frame.get("ref")
-        handler = HANDLERS.get(frame.get("type"))
+        kind = frame.get("type")
+        handler = HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             self.reply(_error("bad_request", "Unknown frame type.", ref))
             return
@@ -125,6 +137,9 @@ class Session:
             self.reply(_error(error.code, error.message, ref, error.field))
         except StoreError as error:
             self.reply(_error(error.code, error.message, ref, getattr(error, "field", None)))
+        except Exception:  # whatever the frame held, the connection stays open
+            log.exception("a %s frame failed", kind)
+            self.reply(_error("bad_request", "The frame could not be handled.", ref))
 
     def submit(self, operation, ref=None) -> None:
         """Queues a change; only a failure is answered here (success arrives as updates)."""
@@ -153,6 +168,9 @@ class Session:
 
 
 async def _send(session: Session, frame: dict) -> None:
+    wait = session.state.limits.sends_by_user.take(str(session.user_id))
+    if wait:
+        raise too_many(wait, f"Too many messages; wait {wait} s.")
     operation = await send_operation(
         session.state,
         session.user_id,
@@ -178,7 +196,11 @@ async def _read(session: Session, frame: dict) -> None:
 
 
 async def _typing(session: Session, frame: dict) -> None:
+    if not session.typing_limit.allow():
+        return  # a flood is dropped here, never forwarded
     peer_id = await session.peer(frame.get("to"), "to")
+    if not await ws_guard.may_see_activity(session.state, peer_id, session.user_id, presence=False):
+        return  # typing goes only to people both sides have written to, and never past a block
     me = session.store.names.get(session.user_id)
     session.state.broadcaster.send(peer_id, {"type": "typing", "from": me})
 
@@ -193,7 +215,14 @@ async def _ping(session: Session, frame: dict) -> None:
 
 
 async def _auth_again(session: Session, frame: dict) -> None:
-    raise ApiError(400, "bad_request", "This connection is already authenticated.")
+    """A fresh token for this connection, so it outlives the one it opened with."""
+    token = frame.get("token") if isinstance(frame.get("token"), str) else None
+    claims = await authenticate(session.state, token)
+    if claims is None or claims[0] != session.user_id:
+        raise ApiError(401, "unauthorized", "A valid token of this user is needed.")
+    expires_at = security.read_token(session.state.settings.secret_key, token)[2]
+    session.expires_at(expires_at)
+    session.reply({"type": "renewed", "ref": frame.get("ref"), "expires_at": iso(expires_at * 1000)})
 
 
 HANDLERS = {
@@ -207,8 +236,8 @@ HANDLERS = {
 }
 
 
-async def _authenticate(websocket: Wire, state) -> tuple[int, str, int | None] | None:
-    """(user id, session id, cursor or None) from the first frame, or None after closing."""
+async def _authenticate(websocket: Wire, state) -> tuple[int, str, int | None, int] | None:
+    """(user id, session id, cursor or None, token expiry) from the first frame, or None after closing."""
     try:
         text = await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -223,7 +252,8 @@ async def _authenticate(websocket: Wire, state) -> tuple[int, str, int | None] |
     if not isinstance(frame, dict) or frame.get("type") != "auth":
         await websocket.close(NOT_AUTHENTICATED, "the first frame must be auth")
         return None
-    claims = await authenticate(state, frame.get("token") if isinstance(frame.get("token"), str) else None)
+    token = frame.get("token") if isinstance(frame.get("token"), str) else None
+    claims = await authenticate(state, token)
     if claims is None:
         await websocket.close(NOT_AUTHENTICATED, "invalid or expired token")
         return None
@@ -234,7 +264,7 @@ async def _authenticate(websocket: Wire, state) -> tuple[int, str, int | None] |
         except ApiError:
             await websocket.close(NOT_AUTHENTICATED, "after must be a cursor")
             return None
-    return claims[0], claims[1], after
+    return claims[0], claims[1], after, security.read_token(state.settings.secret_key, token)[2]
 
 
 class WebSocketEndpoint:
@@ -242,6 +272,10 @@ class WebSocketEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         websocket = Wire(receive, send)
+        if not ws_guard.origin_allowed(scope, app_state(scope).settings.cors_origins):
+            await receive()  # the connect
+            await send({"type": "websocket.close", "code": 1008})  # refused before the handshake: 403
+            return
         try:
             await websocket.accept()
             await _serve(websocket, app_state(scope))
@@ -253,10 +287,11 @@ async def _serve(websocket: Wire, state) -> None:
     identity = await _authenticate(websocket, state)
     if identity is None:
         return
-    user_id, session_id, after = identity
+    user_id, session_id, after, expires_at = identity
     store = state.store
     subscriber = Subscriber(user_id, session_id, state.settings.outbox_limit)
     session = Session(websocket, state, user_id, subscriber)
+    session.expires_at(expires_at)
     peer_ids = await store.peer_ids(user_id)
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.realtime.attach(subscriber, peer_ids)
@@ -269,7 +304,8 @@ async def _serve(websocket: Wire, state) -> None:
             session.last_seq = cursor
         else:
             session.resume_from = after
-        for frame in state.realtime.online_peers(peer_ids):
+        visible = [p for p in peer_ids if await ws_guard.may_see_activity(state, user_id, p)]
+        for frame in state.realtime.online_peers(visible):
             session.reply(frame)
         writer = asyncio.create_task(session.write_loop())
         reader = asyncio.create_task(session.read_loop())
@@ -281,6 +317,8 @@ async def _serve(websocket: Wire, state) -> None:
     except (Disconnected, OSError, RuntimeError):
         pass
     finally:
+        if session.expiry is not None:
+            session.expiry.cancel()
         state.realtime.detach(subscriber)
         for task in tasks:
             task.cancel()
