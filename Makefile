@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test lint format bench bench-smoke install install-dev chromium clean
+.PHONY: run test lint format bench bench-smoke bench-scale-out install install-dev chromium clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,8 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# Every test on SQLite, then the protocol and store tests again on PostgreSQL where one answers
-# (CI starts one, so there they always run).
+# Every test on SQLite, then every server test again on PostgreSQL where one answers (CI starts
+# one, so there they always run). The scale-out tests start their own Redis and use PostgreSQL.
 POSTGRES_TEST_SERVER ?= postgresql://postgres@127.0.0.1:5432
 # The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
 # tests each want the main thread's event loop.
@@ -40,12 +40,14 @@ test: install-dev chromium
 	$(BIN)/python -m pytest -q --ignore=tests/browser
 	$(BIN)/python -m pytest -q tests/browser
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
-	  echo "== the same protocol and store tests on PostgreSQL"; \
-	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests/test_ws.py tests/test_ws_resume.py tests/test_store.py; \
+	  echo "== the server tests again on PostgreSQL"; \
+	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests --ignore=tests/browser \
+	    --ignore=tests/test_scale_out.py --ignore=tests/test_scale_out_faults.py; \
 	else echo "== PostgreSQL not running here: its pass is left out (CI runs it)"; fi
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 format: install-dev
 	$(BIN)/ruff format .
@@ -56,6 +58,10 @@ bench: install-dev
 
 bench-smoke: install-dev
 	$(BIN)/python -m bench.run --smoke
+
+# The relay, one process on SQLite and on PostgreSQL, then scale-out on PostgreSQL + Redis.
+bench-scale-out: install-dev
+	$(BIN)/python -m bench.run --only 1,2,8,9,10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

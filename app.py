@@ -13,14 +13,26 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
-from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws, ws_guard
+from push.dispatcher import Dispatcher, push_committed
+from push.sender import Sender
+from push.viewing import Viewing
+from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws_guard
+from routes import push as push_routes
+from routes import search as search_routes
 from routes.contract import one_route_per_path
+from routes.delivery import publisher
 from routes.headers import SecurityHeaders
+from routes.presence import Presence
 from routes.ratelimit import Limits
-from routes.realtime import Realtime
+from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store
 from store.accounts import Accounts
+from store.migrations import SchemaTooNew
+from store.push import Subscriptions
+
+# uvicorn stops (and does not restart workers) when a worker exits with this code.
+STARTUP_FAILURE = 3
 
 API_ROUTES = [
     Route("/openapi.json", openapi.document),
@@ -40,29 +52,54 @@ API_ROUTES = [
     Route("/messages/{message_id}", messages.edit, methods=["PATCH"]),
     Route("/messages/{message_id}", messages.delete, methods=["DELETE"]),
     Route("/updates", updates.long_poll),
-    # the account's own controls (routes/account.py)
+    # Search and push notifications
+    Route("/search", search_routes.search),
+    Route("/push/key", push_routes.public_key),
+    Route("/push/subscriptions", push_routes.subscribe, methods=["POST"]),
+    Route("/push/subscriptions", push_routes.unsubscribe, methods=["DELETE"]),
+    # The account's own controls (routes/account.py)
+    Route("/me", account.delete_account, methods=["DELETE"]),
     Route("/me/sessions", account.sessions),
     Route("/me/sessions/{session_id}", account.end_session, methods=["DELETE"]),
     Route("/me/tokens", account.tokens, methods=["GET"]),
     Route("/me/tokens", account.create_token, methods=["POST"]),
     Route("/me/tokens/{token_id}", account.revoke_token, methods=["DELETE"]),
     Route("/me/blocked", account.blocked),
-    Route("/me", account.delete_account, methods=["DELETE"]),
     Route("/users/{username}/block", account.block, methods=["POST"]),
     Route("/users/{username}/block", account.unblock, methods=["DELETE"]),
 ]
 
 ROUTES = [
     Route("/health", health.health),
-    Mount("/api", routes=one_route_per_path(API_ROUTES)),  # anything else under /api/ is a JSON 404, never a page
-    WebSocketRoute("/ws", ws.WebSocketEndpoint()),
+    Mount("/api", routes=one_route_per_path(API_ROUTES)),  # anything else under /api/ is a JSON 404
+    WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/ws", openapi.websocket_over_http),  # a plain HTTP request there
     Route("/u/{username}", pages.profile_page),
 ]
 
 
+def _raise_descriptor_limit() -> None:
+    """Every connection is a descriptor: take the most the system allows, or say why not."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError) as error:
+        logging.getLogger("payambar").warning(
+            "cannot raise the open-files limit (%s): connections are capped by it", error
+        )
+
+
+def _refuse_start(reason: str) -> None:
+    print(f"payambar: {reason}", file=sys.stderr, flush=True)
+    os._exit(STARTUP_FAILURE)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    _raise_descriptor_limit()
     database_file = sqlite_path(settings.database_url)
     if database_file is not None:
         database_file.parent.mkdir(parents=True, exist_ok=True)
@@ -70,18 +107,46 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
-        state.broadcaster = create_broadcaster()
-        await state.broadcaster.connect()
+        state.broadcaster = create_broadcaster(settings.redis_url)
+        try:
+            await state.broadcaster.connect()
+        except Exception as error:
+            _refuse_start(f"cannot reach REDIS_URL: {error}")
         state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
-        await state.store.open(on_commit=state.broadcaster.publish)
-        state.realtime = Realtime(state.store, state.broadcaster)
+        state.viewing = Viewing(state.broadcaster.backend)
+        state.push_subscriptions = Subscriptions(state.store)
+        state.push = Dispatcher(
+            state.push_subscriptions,
+            Sender(
+                settings.vapid_private_key, settings.vapid_subject, settings.push_allow_private, settings.push_ca_file
+            ),
+            state.viewing.is_viewing,
+            profile=state.store.user_by_username,
+        )
+        publish = publisher(state.store, state.broadcaster)
+
+        def on_commit(committed) -> None:
+            publish(committed)
+            push_committed(state.push, state.store.names, committed)
+
+        try:
+            await state.store.open(on_commit=on_commit)
+        except SchemaTooNew as error:
+            _refuse_start(str(error))
+        state.broadcaster.on_revoke = state.store.forget_session
+        state.presence = Presence(state.store, state.broadcaster)
+        state.limits = Limits.from_settings(settings, state.broadcaster.backend)
         state.accounts = Accounts(state.store)
         await state.accounts.load()
-        state.realtime.audience = lambda user_id, peer_ids: ws_guard.presence_audience(state, user_id, peer_ids)
+        state.presence.audience = lambda user_id, peer_ids: ws_guard.presence_audience(state, user_id, peer_ids)
+        state.push.start()
+        state.viewing.start()
         try:
             yield
         finally:
-            await state.realtime.close()
+            await state.viewing.close()
+            await state.push.close()
+            await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
 
@@ -103,7 +168,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.limits = Limits.from_settings(settings)
     return app
 
 
@@ -121,6 +185,6 @@ def __getattr__(name: str):
         application = create_app()
     except SettingsError as error:
         print(f"payambar: configuration error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(STARTUP_FAILURE) from None
     globals()["app"] = application
     return application

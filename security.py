@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import secrets
@@ -20,11 +21,12 @@ ALGORITHM = "HS256"
 
 # bcrypt runs on its own threads, never the event loop, and leaves one core to everything else:
 # under a login storm logins wait their turn while messages keep flowing. The turns are shared
-# fairly between client addresses (see fairpool.py), so a flood cannot starve other people.
+# fairly between client addresses and accounts (see fairpool.py), so a flood cannot starve others.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
 _bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key=MAX_WAITING_HASHES // 2)
 FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
+_WAITING_KEY = "bcrypt-waiting"
 
 
 def _bcrypt_input(password: str) -> bytes:
@@ -34,15 +36,33 @@ def _bcrypt_input(password: str) -> bytes:
     return raw if len(raw) <= 72 else base64.b64encode(hashlib.sha256(raw).digest())
 
 
-async def hash_password(password: str, address: str = "") -> str:
-    hashed = await _bcrypt_pool.run((address,), bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(BCRYPT_COST))
+async def _in_bcrypt_pool(counters, keys: tuple[str, ...], function, *args):
+    """Runs a hash on the pool. `counters` (the broadcaster's backend) counts the hashes waiting
+    on every instance that shares it, so a cap holds across instances too."""
+    shared = counters is not None and not getattr(counters, "immediate", True)
+    try:
+        if shared and await counters.add(_WAITING_KEY, 1, 60) > MAX_WAITING_HASHES * 2:
+            raise Busy()
+        return await _bcrypt_pool.run(keys, function, *args)
+    finally:
+        if shared:
+            with contextlib.suppress(Exception):  # the count lapses by itself within a minute
+                await counters.add(_WAITING_KEY, -1, 60)
+
+
+async def hash_password(password: str, counters=None, address: str = "") -> str:
+    hashed = await _in_bcrypt_pool(
+        counters, (address,), bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(BCRYPT_COST)
+    )
     return hashed.decode()
 
 
-async def check_password(password: str, password_hash: str, address: str = "", account: str = "") -> bool:
+async def check_password(
+    password: str, password_hash: str, counters=None, address: str = "", account: str = ""
+) -> bool:
     """Whether the password matches; address and account decide its place in the queue."""
     keys = (address, f"account:{account}") if account else (address,)
-    return await _bcrypt_pool.run(keys, bcrypt.checkpw, _bcrypt_input(password), password_hash.encode())
+    return await _in_bcrypt_pool(counters, keys, bcrypt.checkpw, _bcrypt_input(password), password_hash.encode())
 
 
 def count_failure(address: str, account: str = "") -> None:
@@ -62,7 +82,7 @@ def make_token(secret_key: str, user_id: int, session_id: str, expires_at_ms: in
     return jwt.encode(claims, secret_key, algorithm=ALGORITHM)
 
 
-def read_token(secret_key: str, token: str) -> tuple[int, str, int] | None:
+def read_token(secret_key: str, token: str) -> tuple[int, str, float] | None:
     """(user id, session id, expiry in seconds) from a valid, unexpired token; else None."""
     try:
         claims = jwt.decode(token, secret_key, algorithms=[ALGORITHM])

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from push.keys import vapid_private_key
+
 log = logging.getLogger("payambar")
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/payambar.db"
@@ -29,10 +31,18 @@ class Settings:
     sqlite_synchronous: str
     data_dir: Path
     outbox_limit: int
+    redis_url: str
+    workers: int
     registrations_per_hour: int = 10
     login_failures_per_username: int = 10
     login_failures_per_address: int = 30
     sends_per_minute: int = 600
+    # Web Push (push/): the VAPID key (raw base64url or PEM), the contact the push services see,
+    # whether endpoints may be private addresses, and an extra CA file to trust for them.
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:admin@payambar.invalid"
+    push_allow_private: bool = False
+    push_ca_file: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,6 +109,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     database_file = sqlite_path(database_url)
     data_dir = Path(env.get("DATA_DIR", "") or (database_file.parent if database_file else "data"))
     origins = tuple(o.strip() for o in env.get("CORS_ORIGINS", "").split(",") if o.strip())
+    redis_url = env.get("REDIS_URL", "").strip()
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+    workers = _int(env, "WEB_CONCURRENCY", 1, 1, 256)
+    if workers > 1 and database_url.startswith("sqlite"):
+        raise SettingsError(
+            "WEB_CONCURRENCY above 1 needs DATABASE_URL=postgresql://…: one SQLite file has one writer process"
+        )
+    if workers > 1 and not redis_url:
+        raise SettingsError("WEB_CONCURRENCY above 1 needs REDIS_URL: workers share live delivery through Redis")
     return Settings(
         port=_int(env, "PORT", 8000, 1, 65535),
         database_url=database_url,
@@ -110,8 +130,33 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         sqlite_synchronous=synchronous,
         data_dir=data_dir,
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
+        redis_url=redis_url,
+        workers=workers,
         registrations_per_hour=_int(env, "REGISTRATIONS_PER_HOUR", 10, 1, 1_000_000),
         login_failures_per_username=_int(env, "LOGIN_FAILURES_PER_USERNAME", 10, 1, 1_000_000),
         login_failures_per_address=_int(env, "LOGIN_FAILURES_PER_ADDRESS", 30, 1, 1_000_000),
         sends_per_minute=_int(env, "SENDS_PER_MINUTE", 600, 1, 10_000_000),
+        **_push_settings(env, data_dir),
     )
+
+
+def _push_settings(env: dict[str, str], data_dir: Path) -> dict:
+    subject = env.get("VAPID_SUBJECT", "").strip() or "mailto:admin@payambar.invalid"
+    if not subject.startswith(("mailto:", "https://")):
+        raise SettingsError("VAPID_SUBJECT must be a mailto: or https: address")
+    ca_file = env.get("PUSH_CA_FILE", "").strip()
+    if ca_file and not Path(ca_file).is_file():
+        raise SettingsError(f"PUSH_CA_FILE {ca_file!r} is not a file")
+    allow_private = env.get("PUSH_ALLOW_PRIVATE", "").strip().lower()
+    if allow_private not in ("", "0", "1", "false", "true"):
+        raise SettingsError("PUSH_ALLOW_PRIVATE must be 0 or 1")
+    try:
+        private_key = vapid_private_key(env.get("VAPID_PRIVATE_KEY", ""), data_dir)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    return {
+        "vapid_private_key": private_key,
+        "vapid_subject": subject,
+        "push_allow_private": allow_private in ("1", "true"),
+        "push_ca_file": ca_file,
+    }

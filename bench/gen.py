@@ -101,6 +101,9 @@ class ChatWorker:
         self.arrived = 0
         self.dup_arrivals = 0
         self.receipts = 0
+        self.check_seq = cfg.get("check_seq", True)  # the bare relay has no update stream
+        self.seq_gaps = 0  # an update whose seq skips past last + 1 on its connection
+        self.seq_repeats = 0  # an update whose seq is at or below the last one on its connection
         self.errors = Errors()
         self.closed_unexpectedly = 0
         self.groups: list[Group] = []
@@ -119,8 +122,8 @@ class ChatWorker:
 
         async def one(group: Group, user: dict) -> LeanWS:
             async with sem:
-                ws, _ = await connect_ws(
-                    self.url, user["token"], deflate=self.deflate, on_frame=self.handler(group, user)
+                ws, _ = await connect_ws(  # a user may name its own instance (scale-out scenarios)
+                    user.get("url") or self.url, user["token"], deflate=self.deflate, on_frame=self.handler(group, user)
                 )
             user["ws"] = ws
             ws.closed.add_done_callback(self._closed)
@@ -138,6 +141,7 @@ class ChatWorker:
         me = user["username"]
         to_ack: list[int] = []
         seen: set[int] = set()
+        last_seq = [0]  # the last seq this connection got: every update of the user, in order, once
         per_peer: dict[str, int] = {}
         loop = asyncio.get_running_loop()
         rec = self
@@ -153,7 +157,18 @@ class ChatWorker:
 
         def on_frame(f: dict) -> None:
             t = f.get("type")
-            if t == "message":
+            seq = f.get("seq")
+            if seq is not None and rec.check_seq:
+                if seq <= last_seq[0]:
+                    rec.seq_repeats += 1
+                    rec.errors.add(f"{me}: seq {seq} after {last_seq[0]} ({t})")
+                elif seq != last_seq[0] + 1:
+                    rec.seq_gaps += 1
+                    rec.errors.add(f"{me}: seq {seq} after {last_seq[0]}: a gap ({t})")
+                last_seq[0] = max(last_seq[0], seq)
+            if t == "ready":
+                last_seq[0] = f["cursor"]
+            elif t == "message":
                 m = f["message"]
                 if m["recipient"] != me:
                     return
@@ -281,6 +296,10 @@ class ChatWorker:
             "lat_receipt": self.lat_receipt.tobytes(),
             "errors": self.errors.result(),
             "closed_unexpectedly": self.closed_unexpectedly,
+            "seq_gaps": self.seq_gaps,
+            "seq_repeats": self.seq_repeats,
+            "frames_in": sum(ws.frames_in for ws in self.sockets),
+            "batches_in": sum(ws.batches_in for ws in self.sockets),
         }
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import resource
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -75,11 +76,29 @@ def _set_opt(argv: list[str], name: str, value: str | None) -> list[str]:
     return out
 
 
-def server_argv(port: int, app: str | None = None, ws: str | None = None, extra: list[str] | None = None) -> list[str]:
-    """The Procfile's command with $VARS expanded, bound to loopback, optionally another app or --ws."""
-    cmd = procfile_command()
-    cmd = re.sub(r"\$\{PORT(:-[^}]*)?\}|\$PORT\b", str(port), cmd)
-    argv = shlex.split(os.path.expandvars(cmd))
+def expand(cmd: str, env: dict) -> str:
+    """`$NAME`, `${NAME}` and `${NAME:-default}` as a shell expands them, from `env`."""
+
+    def one(m: re.Match) -> str:
+        name = m.group(1) or m.group(3)
+        value = env.get(name, "")
+        if m.group(2) is not None and not value:
+            return m.group(2)
+        return value
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", one, cmd)
+
+
+def server_argv(
+    port: int,
+    app: str | None = None,
+    ws: str | None = None,
+    extra: list[str] | None = None,
+    env: dict | None = None,
+) -> list[str]:
+    """The Procfile's command with its variables expanded from the server's environment, bound to
+    loopback, optionally another app or --ws."""
+    argv = shlex.split(expand(procfile_command(), {**(env or os.environ), "PORT": str(port)}))
     if argv and argv[0] == "exec":
         argv = argv[1:]
     argv = _set_opt(argv, "--host", "127.0.0.1")  # loopback only on this machine
@@ -109,7 +128,6 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "payambar.db"
         self.app = app
-        self.argv = server_argv(self.port, app=app, ws=ws)
         self.env = dict(os.environ)
         self.env["PATH"] = f"{VENV_BIN}:{self.env.get('PATH', '')}"
         self.env.update(
@@ -126,6 +144,7 @@ class Server:
             }
         )
         self.env.update(env or {})
+        self.argv = server_argv(self.port, app=app, ws=ws, env=self.env)
         self.log_path = log_path or (self.data_dir / "server.log")
         self.proc: subprocess.Popen | None = None
         self.ps: psutil.Process | None = None
@@ -232,3 +251,183 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+PG_SERVER = os.environ.get("BENCH_POSTGRES_SERVER", "postgresql://postgres@127.0.0.1:5432")
+
+
+def postgres_ready() -> bool:
+    """Whether the local PostgreSQL answers (trust auth, user postgres)."""
+    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], capture_output=True).returncode == 0
+
+
+def psql(sql: str, db: str = "postgres") -> str:
+    """Run SQL through `psql` on the local server; its unaligned, tuples-only output."""
+    r = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql],
+        capture_output=True,
+        text=True,
+    )
+    if r.returncode != 0:
+        raise RuntimeError(f"psql: {r.stderr.strip()}")
+    return r.stdout
+
+
+class PostgresDB:
+    """A fresh database on the local server for one scenario, dropped on exit."""
+
+    def __init__(self, tag: str):
+        self.name = f"payambar_bench_{tag}_{os.getpid()}"
+        self.url = f"{PG_SERVER}/{self.name}"
+
+    def sql(self, statement: str) -> str:
+        return psql(statement, self.name)
+
+    def __enter__(self) -> PostgresDB:
+        psql(f"DROP DATABASE IF EXISTS {self.name}")
+        psql(f"CREATE DATABASE {self.name}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            psql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+        except RuntimeError as e:
+            print(f"  could not drop {self.name}: {e}", flush=True)
+
+
+# --------------------------------------------------------------------------- services beside the server
+
+
+class ProcessCPU:
+    """CPU of a changing set of processes (e.g. one database's PostgreSQL backends), sampled.
+
+    `find` returns the processes to watch now; the CPU of one that has exited stays counted
+    at its last sample.
+    """
+
+    def __init__(self, find):
+        self.find = find
+        self._last: dict[int, float] = {}
+        self._samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def total(self) -> float:
+        for p in self.find():
+            try:
+                t = p.cpu_times()
+                self._last[p.pid] = t.user + t.system
+            except psutil.Error:
+                pass
+        return sum(self._last.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._samples.append((time.monotonic(), self.total()))
+
+    def start(self) -> ProcessCPU:
+        self._samples.append((time.monotonic(), self.total()))
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def cpu_pct(self, t0: float, t1: float) -> float | None:
+        """% of one core between two monotonic times."""
+        s = [x for x in self._samples if t0 - 0.25 <= x[0] <= t1 + 0.25]
+        if len(s) < 2:
+            return None
+        return 100.0 * (s[-1][1] - s[0][1]) / max(1e-9, s[-1][0] - s[0][0])
+
+
+def postgres_backends(dbname: str):
+    """A `find` for ProcessCPU: the PostgreSQL backends serving one database (their title names it)."""
+
+    def find() -> list[psutil.Process]:
+        out = []
+        for p in psutil.process_iter(["name", "cmdline"]):
+            cmd = " ".join(p.info["cmdline"] or ())
+            if cmd.startswith("postgres: ") and f" {dbname} " in f"{cmd} ":
+                out.append(p)
+        return out
+
+    return find
+
+
+class RedisServer:
+    """A Redis of the scenario's own on a free port (no persistence), so its CPU is measurable
+    and nothing else on the machine shares it."""
+
+    def __init__(self, data_dir: Path):
+        self.port = free_port()
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+        self.cpu: ProcessCPU | None = None
+
+    def __enter__(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            r = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+            if r.stdout.strip() == "PONG":
+                break
+            time.sleep(0.05)
+        else:
+            self.__exit__()
+            raise RuntimeError(f"redis-server did not answer on port {self.port}")
+        proc = psutil.Process(self.proc.pid)
+        self.cpu = ProcessCPU(lambda: [proc]).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.cpu:
+            self.cpu.stop()
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def redis_available() -> bool:
+    return shutil.which("redis-server") is not None and shutil.which("redis-cli") is not None
+
+
+class Cluster:
+    """Several server instances seen as one by the chat pattern: CPU and RSS summed."""
+
+    def __init__(self, servers: list[Server], processes_each: int = 1):
+        self.servers = servers
+        self.processes = len(servers) * processes_each
+
+    @property
+    def base(self) -> str:
+        return self.servers[0].base
+
+    @property
+    def ws_url(self) -> str:
+        return self.servers[0].ws_url
+
+    def window(self, t0: float, t1: float) -> dict:
+        each = [s.window(t0, t1) for s in self.servers]
+        cpu = [w["cpu_pct"] for w in each]
+        return {
+            "cpu_pct": None if None in cpu else sum(cpu),
+            "rss_peak_mb": sum(w["rss_peak_mb"] for w in each),
+            "machine_busy_pct": each[0].get("machine_busy_pct"),
+            "workers": self.processes,
+            "per_instance_cpu_pct": cpu,
+        }

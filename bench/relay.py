@@ -53,7 +53,8 @@ async def relay(ws: WebSocket) -> None:
                 await ws.send_text(orjson.dumps(r).decode())
                 await send(f["peer"], {**r, "peer": me})
     except WebSocketDisconnect:
-        peers.pop(me, None)
+        if peers.get(me) is ws:  # a later connection of the same name stays
+            del peers[me]
 
 
 async def health(request) -> JSONResponse:

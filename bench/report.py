@@ -87,6 +87,49 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
 
+SCALE_OUT = (
+    ("2_chat", "SQLite, 1 process (2)"),
+    ("8_postgres", "PostgreSQL, 1 process, in-process broadcaster (8)"),
+    ("pg-redis-1", "PostgreSQL + Redis, 1 instance (9)"),
+    ("pg-redis-2", "PostgreSQL + Redis, 2 instances (9)"),
+    ("pg-redis-wc2", "PostgreSQL + Redis, WEB_CONCURRENCY=2 (10)"),
+)
+
+
+def scale_out_summary(data: dict) -> str:
+    """What scale-out costs per message and what it buys: the chat pattern's runs side by side."""
+    runs = [(label, data["scenarios"][key]) for key, label in SCALE_OUT if key in data["scenarios"]]
+    if not runs:
+        return ""
+    base = data["scenarios"].get("2_chat", {}).get("rate")
+    num = lambda v, f="{:,.0f}": "—" if v is None else f.format(v)  # noqa: E731
+    out = [
+        "| setup | msg/s | × SQLite | server µs/msg | PostgreSQL µs/msg | Redis µs/msg | total µs/msg"
+        " | p50 / p99 ms | CPU % server / generator / machine (others) | stored once, live, in order |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, r in runs:
+        srv = r["server"]
+        machine, server = srv.get("machine_busy_pct") or 0, srv.get("cpu_pct") or 0
+        ours = server + r["gen_cpu_pct"] + (r.get("postgres_cpu_pct") or 0) + (r.get("redis_cpu_pct") or 0)
+        others = max(0.0, machine - ours)
+        parts = [r.get("server_us_per_msg"), r.get("postgres_us_per_msg"), r.get("redis_us_per_msg")]
+        total = sum(x for x in parts if x is not None) if parts[0] is not None else None
+        stored = r.get("stored", {})
+        live = r.get("live_ok")
+        checks = ("yes" if stored.get("ok") else "NO") + (
+            "" if live is None else (", yes" if live else ", NO") + f" ({r.get('seq_gaps', 0)} gaps)"
+        )
+        out.append(
+            f"| {label} | {num(r['rate'])} | {num(r['rate'] / base if base else None, '{:.2f}')}"
+            f" | {num(parts[0])} | {num(parts[1])} | {num(parts[2])} | {num(total)}"
+            f" | {num(r['deliver']['p50'], '{:.1f}')} / {num(r['deliver']['p99'], '{:.1f}')}"
+            f" | {server:.0f} / {r['gen_cpu_pct']:.0f} ({r['gen_processes']}p) / {machine:.0f} ({others:.0f})"
+            f"{' BUSY' if others >= 20 else ''} | {checks} |"
+        )
+    return "\n".join(out)
+
+
 def main() -> None:
     """Print the table of a results file (default: the latest full run) as Markdown, for the README."""
     import sys
@@ -107,6 +150,10 @@ def main() -> None:
             end="",
         )
     print()
+    summary = scale_out_summary(data)
+    if summary:
+        print("\nScale-out, the chat pattern side by side:\n")
+        print(summary)
 
 
 if __name__ == "__main__":

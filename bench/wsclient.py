@@ -37,6 +37,7 @@ class LeanWS(asyncio.Protocol):
         self.extensions: str | None = None
         self._parts: list[bytes] = []
         self.frames_in = 0
+        self.batches_in = 0  # {"type":"updates"} frames among frames_in
 
     # asyncio.Protocol
 
@@ -61,7 +62,13 @@ class LeanWS(asyncio.Protocol):
                         data_ = b"".join(self._parts) + data_
                         self._parts = []
                     self.frames_in += 1
-                    self.on_frame(orjson.loads(data_))
+                    frame = orjson.loads(data_)
+                    if frame.get("type") == "updates":  # several updates in one frame, each with its seq
+                        self.batches_in += 1
+                        for update in frame["updates"]:
+                            self.on_frame(update)
+                    else:
+                        self.on_frame(frame)
             elif isinstance(event, Response):
                 if self.proto.handshake_exc is not None:
                     self.handshake.set_exception(self.proto.handshake_exc)
@@ -131,7 +138,10 @@ async def connect_ws(
     on_frame: OnFrame | None = None,
     timeout: float = 30.0,
 ) -> tuple[LeanWS, dict]:
-    """Connect, authenticate with the first frame, wait for `ready`; later frames go to on_frame."""
+    """Connect, authenticate with the first frame, wait for `ready`; it and later frames go to on_frame.
+
+    A batched frame `{"type":"updates","updates":[…]}` reaches on_frame as its updates, one by one.
+    """
     u = urlsplit(url)
     loop = asyncio.get_running_loop()
     _, ws = await asyncio.wait_for(loop.create_connection(lambda: LeanWS(url, deflate), u.hostname, u.port), timeout)
@@ -144,6 +154,7 @@ async def connect_ws(
             if t == "ready":
                 ws.on_frame = on_frame or (lambda f: None)
                 ready.set_result(f)
+                ws.on_frame(f)  # the handler sees `ready` too: its cursor starts the seq check
             elif t == "error" and not ready.done():
                 ready.set_exception(RuntimeError(f"auth refused: {f}"))
 

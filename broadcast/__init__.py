@@ -1,19 +1,22 @@
-"""The broadcaster: which live connections each user has, and delivery of updates to them.
-
-Small on purpose: subscribe, unsubscribe, publish committed notices, send an ephemeral event
-(typing, presence), and ask who is connected. `memory.py` serves one process; another backend
-(Redis) fits behind the same methods, chosen by URL, and nothing else needs to know.
-"""
+"""Live delivery: `hub.Broadcaster` over a backend chosen by URL (`memory.py` in one process,
+`redis.py` across instances). Nothing else in the app knows which backend runs."""
 
 from __future__ import annotations
 
-from broadcast.memory import MemoryBroadcaster
+from broadcast.hub import Broadcaster, Notice
+from broadcast.memory import MemoryBackend
 from broadcast.subscriber import Subscriber
 
-__all__ = ["MemoryBroadcaster", "Subscriber", "create_broadcaster"]
+__all__ = ["Broadcaster", "Notice", "Subscriber", "create_broadcaster"]
 
 
-def create_broadcaster(url: str = "memory://") -> MemoryBroadcaster:
-    if url.startswith("memory://"):
-        return MemoryBroadcaster()
+def create_broadcaster(url: str = "") -> Broadcaster:
+    """The broadcaster for REDIS_URL: empty (or memory://) for one process, redis:// or
+    rediss:// to share live delivery, presence and limits between instances."""
+    if not url or url.startswith("memory://"):
+        return Broadcaster(MemoryBackend())
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from broadcast.redis import RedisBackend  # only deployments that use Redis need it
+
+        return Broadcaster(RedisBackend(url))
     raise ValueError(f"unknown broadcaster URL: {url}")

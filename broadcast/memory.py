@@ -1,73 +1,76 @@
-"""The in-process broadcaster: a map from user id to that user's live subscribers."""
+"""The in-process backend: channels and counters in this process's memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+import time
+from collections.abc import Sequence
 
-import orjson
-
-from broadcast.subscriber import Subscriber
-
-
-def _text(payload: dict) -> str:
-    return orjson.dumps(payload).decode()
+from broadcast.base import Event
 
 
-class MemoryBroadcaster:
+class MemoryBackend:
+    immediate = True  # a subscription holds from the moment subscribe() returns
+
     def __init__(self) -> None:
-        self._subscribers: dict[int, set[Subscriber]] = {}
+        self._channels: set[str] = set()
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._connections: dict[int, int] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
 
     async def connect(self) -> None:
         return None
 
     async def disconnect(self) -> None:
-        for subscribers in self._subscribers.values():
-            for subscriber in subscribers:
-                subscriber.close()
-        self._subscribers.clear()
+        self._channels.clear()
 
-    def subscribe(self, subscriber: Subscriber) -> int:
-        """Adds a subscriber; returns how many the user now has."""
-        subscribers = self._subscribers.setdefault(subscriber.user_id, set())
-        subscribers.add(subscriber)
-        return len(subscribers)
+    async def subscribe(self, channel: str) -> None:
+        self._channels.add(channel)
 
-    def unsubscribe(self, subscriber: Subscriber) -> int:
-        """Removes a subscriber; returns how many the user still has."""
-        subscribers = self._subscribers.get(subscriber.user_id)
-        if not subscribers:
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+
+    async def publish(self, messages: Sequence[tuple[str, str]]) -> None:
+        for channel, message in messages:
+            if channel in self._channels:
+                self._queue.put_nowait(Event(channel, message))
+
+    async def next_published(self) -> Event:
+        return await self._queue.get()
+
+    async def ping(self) -> bool:
+        return True
+
+    async def join(self, user_id: int) -> int:
+        count = self._connections.get(user_id, 0) + 1
+        self._connections[user_id] = count
+        return count
+
+    async def leave(self, user_id: int) -> int:
+        count = self._connections.get(user_id, 0) - 1
+        if count <= 0:
+            self._connections.pop(user_id, None)
             return 0
-        subscribers.discard(subscriber)
-        if not subscribers:
-            del self._subscribers[subscriber.user_id]
-            return 0
-        return len(subscribers)
+        self._connections[user_id] = count
+        return count
 
-    def publish(self, notices: Iterable) -> None:
-        """Delivers committed notices (store.Notice) to every live subscriber of their users."""
-        subscribers_of = self._subscribers.get
-        for notice in notices:
-            subscribers = subscribers_of(notice.user_id)
-            if not subscribers:
-                continue
-            for subscriber in subscribers:
-                if subscriber is notice.origin and notice.origin_text is not None:
-                    subscriber.deliver(notice.origin_text, notice.seq)
-                elif notice.text is not None:
-                    subscriber.deliver(notice.text, notice.seq)
+    async def online(self, user_ids: Sequence[int]) -> set[int]:
+        return {user_id for user_id in user_ids if user_id in self._connections}
 
-    def send(self, user_id: int, payload: dict) -> None:
-        """Delivers an event that is not part of the update stream (typing, presence)."""
-        subscribers = self._subscribers.get(user_id)
-        if not subscribers:
-            return
-        text = _text(payload)
-        for subscriber in subscribers:
-            subscriber.deliver(text)
+    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
+        now = time.monotonic()
+        value, expires = self._counters.get(key, (0, 0.0))
+        if expires <= now:
+            value, expires = 0, now + ttl_seconds
+        value += amount
+        self._counters[key] = (value, expires)
+        if len(self._counters) > 200_000:
+            self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        return value
 
-    def is_online(self, user_id: int) -> bool:
-        return user_id in self._subscribers
+    async def get(self, key: str) -> int:
+        value, expires = self._counters.get(key, (0, 0.0))
+        return value if expires > time.monotonic() else 0
 
-    @property
-    def connection_count(self) -> int:
-        return sum(len(subscribers) for subscribers in self._subscribers.values())
+    async def delete(self, key: str) -> None:
+        self._counters.pop(key, None)

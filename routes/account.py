@@ -8,12 +8,15 @@ from starlette.responses import Response
 import security
 from routes import contract as c
 from routes import validate
+from routes.bodies import read_json
 from routes.contract import api
-from routes.http import JSON, ApiError, read_json, require_user
+from routes.protocol import iso, user_object
 from routes.ratelimit import client_address, refuse
-from routes.realtime import LOGGED_OUT
+from routes.responses import JSON, ApiError
+from routes.tokens import require_user
+from routes.ws import LOGGED_OUT
 from store.accounts import SESSION, TOKEN
-from store.records import iso, now_ms, user_dict
+from store.rows import User, now_ms
 
 USER_AGENT_MAX = 256
 TOKEN_NAME_MAX = 64
@@ -59,6 +62,7 @@ async def sessions(request: Request) -> JSON:
     listed = await request.app.state.accounts.live_sessions(user_id, SESSION, session_id)
     for session in listed:
         del session["name"]
+        session["created_at"], session["last_active"] = iso(session["created_at"]), iso(session["last_active"])
     return JSON({"sessions": listed})
 
 
@@ -77,6 +81,7 @@ async def tokens(request: Request) -> JSON:
     listed = await request.app.state.accounts.live_sessions(user_id, TOKEN)
     for token in listed:
         del token["current"], token["user_agent"]
+        token["created_at"], token["last_active"] = iso(token["created_at"]), iso(token["last_active"])
     return JSON({"tokens": listed})
 
 
@@ -93,7 +98,7 @@ async def create_token(request: Request) -> JSON:
     body = await read_json(request)
     name = validate.text_field(body.get("name"), "name", TOKEN_NAME_MAX, allow_empty=False, one_line=True)
     state = request.app.state
-    wait = state.limits.token_creations_by_user.take(str(user_id))
+    wait = await state.limits.token_creations_by_user.take(str(user_id))
     if wait:
         raise await refuse(wait, "Too many new tokens; try again later.")
     if len(await state.accounts.live_sessions(user_id, TOKEN)) >= MAX_TOKENS:
@@ -120,7 +125,7 @@ async def _revoke(request: Request, user_id: int, session_id: str, kind: str) ->
     if len(session_id) > 64 or await state.accounts.session_kind(user_id, session_id) != kind:
         raise ApiError(404, "not_found", "No such session." if kind == SESSION else "No such token.")
     await state.store.revoke_session(user_id, session_id)
-    state.realtime.kick_session(session_id, LOGGED_OUT)
+    state.broadcaster.revoke(session_id, LOGGED_OUT)
 
 
 # ---- blocks -------------------------------------------------------------------------------------
@@ -133,7 +138,7 @@ async def _revoke(request: Request, user_id: int, session_id: str, kind: str) ->
 async def blocked(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     rows = await request.app.state.accounts.blocked_users(user_id)
-    return JSON({"users": [user_dict(row) for row in rows]})
+    return JSON({"users": [user_object(User(*row)) for row in rows]})
 
 
 @api(
@@ -165,7 +170,7 @@ async def _block_target(request: Request) -> tuple[int, int]:
         raise ApiError(404, "user_not_found", "No such user.")
     if other == user_id:
         raise ApiError(409, "cannot_block_yourself", "You cannot block yourself.")
-    wait = state.limits.block_changes_by_user.take(str(user_id))
+    wait = await state.limits.block_changes_by_user.take(str(user_id))
     if wait:
         raise await refuse(wait, "Too many block changes; try again later.")
     return user_id, other
@@ -189,15 +194,18 @@ async def delete_account(request: Request) -> Response:
         raise validate.invalid("password", "Give your password to delete the account.")
     state = request.app.state
     failures, address = state.limits.password_failures_by_user, client_address(request)
-    wait = failures.retry_after(str(user_id))
+    wait = await failures.retry_after(str(user_id))
     if wait:
         raise await refuse(wait, "Too many wrong passwords; try again later.")
     stored_hash = await state.store.password_hash(user_id)
-    if len(password) > validate.PASSWORD_MAX or not await security.check_password(password, stored_hash, address):
-        failures.hit(str(user_id))
+    counters = state.broadcaster.backend
+    if len(password) > validate.PASSWORD_MAX or not await security.check_password(
+        password, stored_hash, counters, address
+    ):
+        await failures.hit(str(user_id))
         security.count_failure(address)
         raise ApiError(403, "wrong_password", "The password is wrong.", "password")
     for session_id in await state.store.revoke_other_sessions(user_id, ""):
-        state.realtime.kick_session(session_id, LOGGED_OUT)
+        state.broadcaster.revoke(session_id, LOGGED_OUT)
     await state.accounts.delete_account(user_id)
     return Response(status_code=204)

@@ -9,26 +9,33 @@ import security
 from routes import contract as c
 from routes import validate
 from routes.account import describe_client
+from routes.bodies import read_json
 from routes.contract import api
-from routes.http import JSON, ApiError, read_json, require_user
+from routes.protocol import iso, profile_frame, user_object
 from routes.ratelimit import client_address, refuse
-from routes.realtime import LOGGED_OUT
+from routes.responses import JSON, ApiError
+from routes.tokens import require_user
+from routes.ws import LOGGED_OUT
 from store import Conflict
 from store.accounts import SESSION, TOKEN, VISIBILITIES
-from store.records import iso, now_ms, user_dict
+from store.rows import User, now_ms
 
 
-async def _token_answer(request: Request, user_row: tuple, session_id: str | None = None) -> dict:
+def _counters(request: Request):
+    return request.app.state.broadcaster.backend
+
+
+async def _token_answer(request: Request, user: User, session_id: str | None = None) -> dict:
     state = request.app.state
     expires_at = now_ms() + state.settings.token_ttl * 1000
     if session_id is None:
         session_id = security.new_session_id()
-        await state.store.create_session(session_id, user_row[0], expires_at)
+        await state.store.create_session(session_id, user.id, expires_at)
         await state.accounts.describe_session(session_id, SESSION, None, *describe_client(request))
     else:
-        await state.store.extend_session(session_id, user_row[0], expires_at)
-    token = security.make_token(state.settings.secret_key, user_row[0], session_id, expires_at)
-    return {"token": token, "expires_at": iso(expires_at), "user": await _own_profile(state, user_row[0], user_row)}
+        await state.store.extend_session(session_id, user.id, expires_at)
+    token = security.make_token(state.settings.secret_key, user.id, session_id, expires_at)
+    return {"token": token, "expires_at": iso(expires_at), "user": await _own_profile(state, user.id, user)}
 
 
 @api(
@@ -60,15 +67,15 @@ async def register(request: Request) -> JSON:
     if taken_by is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
     address = client_address(request)
-    wait = state.limits.registrations_by_address.take(address)
+    wait = await state.limits.registrations_by_address.take(address)
     if wait:
         raise await refuse(wait, "Too many new accounts from this address; try again later.")
-    password_hash = await security.hash_password(password, address)
+    password_hash = await security.hash_password(password, _counters(request), address)
     try:
-        user_row = await store.create_user(username, display_name, password_hash)
+        user = await store.create_user(username, display_name, password_hash)
     except Conflict:
         raise ApiError(409, "username_taken", "That username is taken.", "username") from None
-    return JSON(await _token_answer(request, user_row), 201)
+    return JSON(await _token_answer(request, user), 201)
 
 
 @api(
@@ -88,28 +95,28 @@ async def login(request: Request) -> JSON:
     address, username_key = client_address(request), username.lower()[:32]
     # Refused before any hashing: a flood of guesses costs the server next to nothing.
     wait = max(
-        limits.login_failures_by_username.retry_after(username_key),
-        limits.login_failures_by_address.retry_after(address),
+        await limits.login_failures_by_username.retry_after(username_key),
+        await limits.login_failures_by_address.retry_after(address),
     )
     if wait:
         raise await refuse(wait, "Too many failed logins; try again later.")
     # Usernames are public (profiles), so an unknown one is refused without a password check.
-    user_row = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if user_row and state.accounts.is_deleted(user_row[0]):
-        user_row = None
-    stored_hash = await state.store.password_hash(user_row[0]) if user_row else None
+    user = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user and state.accounts.is_deleted(user.id):
+        user = None
+    stored_hash = await state.store.password_hash(user.id) if user else None
     matches = (
         stored_hash is not None
         and len(password) <= validate.PASSWORD_MAX
-        and await security.check_password(password, stored_hash, address, username_key)
+        and await security.check_password(password, stored_hash, _counters(request), address, username_key)
     )
     if not matches:
-        limits.login_failures_by_username.hit(username_key)
-        limits.login_failures_by_address.hit(address)
+        await limits.login_failures_by_username.hit(username_key)
+        await limits.login_failures_by_address.hit(address)
         security.count_failure(address, username_key)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    limits.login_failures_by_username.reset(username_key)
-    return JSON(await _token_answer(request, user_row))
+    await limits.login_failures_by_username.reset(username_key)
+    return JSON(await _token_answer(request, user))
 
 
 @api("A fresh token for this session", {200: ("The fresh token", c.ref("Session"))}, errors=(403,))
@@ -117,8 +124,8 @@ async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     if await request.app.state.accounts.session_kind(user_id, session_id) == TOKEN:
         raise ApiError(403, "forbidden", "An API token lives until it is revoked; it needs no refresh.")
-    user_row = await request.app.state.store.user_by_id(user_id)
-    return JSON(await _token_answer(request, user_row, session_id))
+    user = await request.app.state.store.user_by_id(user_id)
+    return JSON(await _token_answer(request, user, session_id))
 
 
 @api("End this session", {204: ("Logged out; the token stops working", None)})
@@ -126,7 +133,7 @@ async def logout(request: Request) -> Response:
     user_id, session_id = await require_user(request)
     state = request.app.state
     await state.store.revoke_session(user_id, session_id)
-    state.realtime.kick_session(session_id, LOGGED_OUT)
+    state.broadcaster.revoke(session_id, LOGGED_OUT)
     return Response(status_code=204)
 
 
@@ -136,10 +143,10 @@ async def me(request: Request) -> JSON:
     return JSON(await _own_profile(request.app.state, user_id))
 
 
-async def _own_profile(state, user_id: int, user_row: tuple | None = None) -> dict:
-    user = user_dict(user_row or await state.store.user_by_id(user_id), private=True)
-    user["last_seen_visibility"] = await state.accounts.visibility(user_id)
-    return user
+async def _own_profile(state, user_id: int, user: User | None = None) -> dict:
+    body = user_object(user or await state.store.user_by_id(user_id), private=True)
+    body["last_seen_visibility"] = await state.accounts.visibility(user_id)
+    return body
 
 
 @api(
@@ -169,7 +176,13 @@ async def update_me(request: Request) -> JSON:
         await state.accounts.set_visibility(user_id, visibility)
     if changes:
         await state.store.update_profile(user_id, **changes)
-    return JSON(await _own_profile(state, user_id))
+    user = await state.store.user_by_id(user_id)
+    if changes:
+        frame = profile_frame(user)
+        for peer_id in await state.store.peer_ids(user_id):
+            if not state.accounts.blocks(user_id, peer_id):  # a blocked person sees no profile changes
+                state.broadcaster.send(peer_id, frame)
+    return JSON(await _own_profile(state, user_id, user))
 
 
 @api(
@@ -189,17 +202,20 @@ async def change_password(request: Request) -> JSON:
     new = validate.password(body.get("new_password"), "new_password")
     state = request.app.state
     failures, address = state.limits.password_failures_by_user, client_address(request)
-    wait = failures.retry_after(str(user_id))
+    wait = await failures.retry_after(str(user_id))
     if wait:
         raise await refuse(wait, "Too many wrong passwords; try again later.")
     stored_hash = await state.store.password_hash(user_id)
-    if len(current) > validate.PASSWORD_MAX or not await security.check_password(current, stored_hash, address):
-        failures.hit(str(user_id))
+    counters = _counters(request)
+    if len(current) > validate.PASSWORD_MAX or not await security.check_password(
+        current, stored_hash, counters, address
+    ):
+        await failures.hit(str(user_id))
         security.count_failure(address)
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")
-    failures.reset(str(user_id))
-    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, address))
+    await failures.reset(str(user_id))
+    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, counters, address))
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
-        state.realtime.kick_session(revoked, LOGGED_OUT)
-    user_row = await state.store.user_by_id(user_id)
-    return JSON(await _token_answer(request, user_row, session_id))
+        state.broadcaster.revoke(revoked, LOGGED_OUT)
+    user = await state.store.user_by_id(user_id)
+    return JSON(await _token_answer(request, user, session_id))

@@ -9,9 +9,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from routes.http import JSON, ApiError, error_body, error_response
+from broadcast.base import BackendUnavailable
 from routes.ratelimit import REFUSAL_PAUSE_SECONDS
+from routes.responses import ApiError, error_response
 from security import Busy
+from store import StoreError
 
 log = logging.getLogger("payambar")
 
@@ -19,24 +21,41 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 
 
 
 async def api_error(request: Request, error: ApiError) -> Response:
-    return error_response(error)
+    return error_response(error.status, error.code, error.message, error.field, error.headers)
+
+
+async def store_error(request: Request, error: StoreError) -> Response:
+    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503)."""
+    return error_response(error.status, error.code, error.message, error.field)
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:
     code = _HTTP_CODES.get(error.status_code, "error")
     message = "Not found." if error.status_code == 404 else str(error.detail)
-    return JSON(error_body(code, message), error.status_code, headers=error.headers)
+    return error_response(error.status_code, code, message, headers=error.headers)
 
 
 async def busy_error(request: Request, error: Busy) -> Response:
     await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
-    body = error_body("rate_limited", "Too many logins at once; try again in a moment.")
-    return JSON(body, 429, headers={"Retry-After": "2"})
+    headers = {"Retry-After": "2"}
+    return error_response(429, "rate_limited", "Too many logins at once; try again in a moment.", headers=headers)
+
+
+async def backend_unavailable(request: Request, error: BackendUnavailable) -> Response:
+    headers = {"Retry-After": "2"}
+    return error_response(503, "unavailable", "Shared state is unreachable; try again shortly.", headers=headers)
 
 
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return JSON(error_body("internal", "Something went wrong on the server."), 500)
+    return error_response(500, "internal", "Something went wrong on the server.")
 
 
-HANDLERS = {ApiError: api_error, HTTPException: http_error, Busy: busy_error, Exception: unexpected_error}
+HANDLERS = {
+    ApiError: api_error,
+    StoreError: store_error,
+    HTTPException: http_error,
+    Busy: busy_error,
+    BackendUnavailable: backend_unavailable,
+    Exception: unexpected_error,
+}

@@ -1,4 +1,4 @@
-"""GET /health: 200 while the database answers, 503 when it does not."""
+"""GET /health: 200 while the database (and Redis, where configured) answer, 503 when not."""
 
 from __future__ import annotations
 
@@ -8,26 +8,34 @@ from starlette.requests import Request
 
 from routes import contract as c
 from routes.contract import api
-from routes.http import JSON
+from routes.responses import JSON
+
+
+async def _answers(check) -> bool:
+    try:
+        return bool(await asyncio.wait_for(check(), 2.0))
+    except Exception:  # any failure to answer is what this endpoint reports
+        return False
 
 
 @api(
-    "Whether the server and its database answer",
+    "Whether the server, its database and its Redis (where configured) answer",
     {
         200: ("Up", c.obj(["status"], status=c.STRING, database=c.STRING, connections=c.INTEGER)),
-        503: ("The database does not answer", c.obj(["status"], status=c.STRING)),
+        503: ("Something it needs does not answer", c.obj(["status"], status=c.STRING)),
     },
     public=True,
 )
 async def health(request: Request) -> JSON:
     state = request.app.state
-    try:
-        database_ok = await asyncio.wait_for(state.store.ping(), 2.0)
-    except Exception:  # any failure to answer is what this endpoint reports
-        database_ok = False
-    body = {
-        "status": "ok" if database_ok else "unavailable",
-        "database": "ok" if database_ok else "unavailable",
-        "connections": state.broadcaster.connection_count,
-    }
-    return JSON(body, 200 if database_ok else 503)
+    database_ok = await _answers(state.store.ping)
+    body = {"status": "ok", "database": "ok" if database_ok else "unavailable"}
+    healthy = database_ok
+    if state.settings.redis_url:
+        redis_ok = await _answers(state.broadcaster.ping)
+        body["redis"] = "ok" if redis_ok else "down"
+        healthy = healthy and redis_ok
+    if not healthy:
+        body["status"] = "unavailable"
+    body["connections"] = state.broadcaster.connection_count
+    return JSON(body, 200 if healthy else 503)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from routes import contract as c
 from routes import validate
+from routes.bodies import query_int, read_json
 from routes.contract import api
-from routes.http import JSON, ApiError, query_int, read_json, require_user
+from routes.protocol import iso, message_object, user_object
 from routes.ratelimit import too_many
-from store import Conflict, Forbidden, NotFound, StoreError
+from routes.responses import JSON, ApiError
+from routes.tokens import require_user, user_id_of
 from store.accounts import ChangeWithheld, WithheldSend
 from store.operations import SendMessage
 
@@ -22,24 +25,6 @@ CHAT = c.obj(
 )
 
 
-def store_error(error: StoreError) -> ApiError:
-    status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(error), 400)
-    if getattr(error, "field", None):
-        status = 422
-    return ApiError(status, error.code, error.message, getattr(error, "field", None))
-
-
-async def peer_id(request: Request, username: str, field: str = "username") -> int:
-    if not isinstance(username, str) or not validate.USERNAME.fullmatch(username):
-        if field != "username":
-            raise validate.invalid(field, f"{field} must be a username.")
-        raise ApiError(404, "user_not_found", "No such user.")
-    found = await request.app.state.store.user_id(username)
-    if found is None:
-        raise ApiError(404, "user_not_found", "No such user.")
-    return found
-
-
 @api(
     "Your chats, most recent first",
     {200: ("Chats", c.obj(["conversations"], conversations=c.array(CHAT)))},
@@ -49,21 +34,28 @@ async def conversations(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = request.app.state
     limit = query_int(request, "limit", 200, 1, 500)
-    chats = await state.store.conversations(user_id, limit, state.broadcaster.is_online)
-    await hide_last_seen(state, user_id, [chat["peer"] for chat in chats])
+    chats = await state.store.conversations(user_id, limit)
+    online = await state.broadcaster.online([chat.peer.id for chat in chats])
+    # online and last seen only where the peer's last_seen_visibility lets this user see them
+    visible = await state.accounts.may_see_last_seen(user_id, [chat.peer.id for chat in chats])
+    names = state.store.names
+    body = []
     for chat in chats:
-        if state.accounts.is_deleted(await state.store.user_id(chat["peer"]["username"])):
-            chat["peer"]["deleted"] = True
-    return JSON({"conversations": chats})
-
-
-async def hide_last_seen(state, viewer_id: int, peers: list[dict]) -> None:
-    """Blanks online and last seen of the peers whose privacy setting keeps them from the viewer."""
-    ids = {peer["username"]: await state.store.user_id(peer["username"]) for peer in peers}
-    allowed = await state.accounts.may_see_last_seen(viewer_id, [i for i in ids.values() if i is not None])
-    for peer in peers:
-        if ids[peer["username"]] not in allowed:
-            peer["online"], peer["last_seen"] = False, None
+        peer = user_object(chat.peer)
+        peer["online"] = chat.peer.id in online and chat.peer.id in visible
+        peer["last_seen"] = iso(chat.peer.last_seen) if chat.peer.id in visible else None
+        if state.accounts.is_deleted(chat.peer.id):
+            peer["deleted"] = True
+        last_message = message_object(chat.last_message, names)
+        body.append(
+            {
+                "peer": peer,
+                "last_message": last_message,
+                "unread_count": chat.unread_count,
+                "updated_at": last_message["created_at"],
+            }
+        )
+    return JSON({"conversations": body})
 
 
 @api(
@@ -75,53 +67,74 @@ async def hide_last_seen(state, viewer_id: int, peers: list[dict]) -> None:
 )
 async def history(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    other = await peer_id(request, request.path_params["username"])
+    state = request.app.state
+    other = await user_id_of(state, request.path_params["username"])
     before = query_int(request, "before", None, 1, 2**62)
     limit = query_int(request, "limit", 50, 1, 100)
-    messages, has_more = await request.app.state.store.history(user_id, other, before, limit)
-    return JSON({"messages": messages, "has_more": has_more})
+    messages, has_more = await state.store.history(user_id, other, before, limit)
+    names = state.store.names
+    return JSON({"messages": [message_object(m, names) for m in messages], "has_more": has_more})
 
 
 @api(
-    "Send a message; a retry with the same client_id answers the same message",
+    "Send a message (or forward one with forward_of); a retry with the same client_id answers the same message",
     {201: ("The new message", c.ref("Message")), 200: ("The message sent before", c.ref("Message"))},
-    errors=(404, 429),
+    errors=(404, 409, 429),
     body=c.obj(
-        ["to", "text", "client_id"],
+        ["to", "client_id"],
         to=c.USERNAME,
         text=c.message_text,
         client_id=c.CLIENT_ID,
         reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+        forward_of={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
     ),
+    description="text is required unless forward_of is given.",
 )
 async def send(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    wait = request.app.state.limits.sends_by_user.take(str(user_id))
+    state = request.app.state
+    wait = await state.limits.sends_by_user.take(str(user_id))
     if wait:
         raise too_many(wait, f"Too many messages; wait {wait} s.")
     body = await read_json(request)
-    operation = await send_operation(request.app.state, user_id, body, lambda name: peer_id(request, name, "to"))
-    try:
-        message, is_new = await request.app.state.store.send_message(operation)
-    except StoreError as error:
-        raise store_error(error) from None
-    return JSON(message, 201 if is_new else 200)
+    operation = await send_operation(state, user_id, body, lambda name: user_id_of(state, name, "to"))
+    message, is_new = await state.store.send_message(operation)
+    return JSON(message_object(message, state.store.names), 201 if is_new else 200)
 
 
 async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=None, ref=None) -> SendMessage:
     """Checks a send request (HTTP body or WebSocket frame) and makes its store operation."""
-    text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    forward_of = validate.optional_id(body.get("forward_of"), "forward_of")
+    forwarded_from = None
+    if forward_of is None:
+        text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    else:
+        text, forwarded_from = await _forwarded(state, user_id, forward_of, body.get("text"))
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
+    if state.accounts.is_deleted(recipient_id):
+        raise ApiError(404, "user_not_found", "No such user.", "to")
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
-    if state.accounts.is_deleted(recipient_id):
-        raise ApiError(404, "user_not_found", "No such user.", "to")
-    if state.accounts.blocks(recipient_id, user_id):
-        return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref)  # accepted, no tell
-    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref)
+    if state.accounts.blocks(recipient_id, user_id):  # accepted as ever, kept from the blocker
+        return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
+    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
+
+
+async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[str, str]:
+    """(text, original author) of a message the user may forward: one of their chats', not hidden
+    from them, not deleted. Its text is taken as it is, so an attribution cannot be put on words
+    its author never wrote."""
+    original = await state.store.visible_message(message_id, user_id)
+    if original is None:
+        raise ApiError(404, "message_not_found", "No such message.")
+    if original.deleted:
+        raise ApiError(409, "message_deleted", "The message was deleted.")
+    if text is not None and text != original.text:
+        raise validate.invalid("text", "A forwarded message keeps its text: leave text out.")
+    return original.text, original.forwarded_from or state.store.names[original.sender_id]
 
 
 @api(
@@ -133,32 +146,40 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
 )
 async def edit(request: Request) -> JSON:
     user_id, _ = await require_user(request)
+    state = request.app.state
     message_id = _path_id(request)
     body = await read_json(request)
-    text = validate.message_text(body.get("text"), request.app.state.settings.max_message_length)
-    try:
-        if await request.app.state.accounts.is_withheld(message_id):
-            return JSON(await request.app.state.store.writer.run(ChangeWithheld(user_id, message_id, text)))
-        return JSON(await request.app.state.store.edit_message(user_id, message_id, text))
-    except StoreError as error:
-        raise store_error(error) from None
+    text = validate.message_text(body.get("text"), state.settings.max_message_length)
+    if await state.accounts.is_withheld(message_id):
+        message = await state.store.writer.run(ChangeWithheld(user_id, message_id, text))
+    else:
+        message = await state.store.edit_message(user_id, message_id, text)
+    return JSON(message_object(message, state.store.names))
 
 
 @api(
-    "Delete your message for both sides",
-    {200: ("The message, deleted", c.ref("Message"))},
+    "Delete your message for both sides, or with for=me hide any message of your chats from yourself",
+    {200: ("The message, deleted for both", c.ref("Message")), 204: ("Hidden from you", None)},
     errors=(403, 404, 409),
     path={"message_id": c.ID},
+    query={"for": {"type": "string", "enum": ["me", "both"], "default": "both"}},
 )
-async def delete(request: Request) -> JSON:
+async def delete(request: Request) -> Response:
+    """?for=me hides the message from the caller only (204); otherwise it is deleted for both."""
     user_id, _ = await require_user(request)
+    state = request.app.state
+    scope = request.query_params.get("for", "both")
+    if scope not in ("me", "both"):
+        raise validate.invalid("for", "for is me or both.")
+    if scope == "me":
+        await state.store.hide_message(user_id, _path_id(request))
+        return Response(status_code=204)
     message_id = _path_id(request)
-    try:
-        if await request.app.state.accounts.is_withheld(message_id):
-            return JSON(await request.app.state.store.writer.run(ChangeWithheld(user_id, message_id, None)))
-        return JSON(await request.app.state.store.delete_message(user_id, message_id))
-    except StoreError as error:
-        raise store_error(error) from None
+    if await state.accounts.is_withheld(message_id):
+        message = await state.store.writer.run(ChangeWithheld(user_id, message_id, None))
+    else:
+        message = await state.store.delete_message(user_id, message_id)
+    return JSON(message_object(message, state.store.names))
 
 
 @api(
@@ -170,11 +191,11 @@ async def delete(request: Request) -> JSON:
 )
 async def mark_read(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    other = await peer_id(request, request.path_params["username"])
+    state = request.app.state
+    other = await user_id_of(state, request.path_params["username"])
     body = await read_json(request)
     up_to = validate.positive_id(body.get("up_to"), "up_to")
-    read_up_to = await request.app.state.store.mark_read_up_to(user_id, other, up_to)
-    return JSON({"read_up_to": read_up_to})
+    return JSON({"read_up_to": await state.store.mark_read_up_to(user_id, other, up_to)})
 
 
 def _path_id(request: Request) -> int:

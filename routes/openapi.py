@@ -23,7 +23,7 @@ from routes.contract import (
     obj,
     ref,
 )
-from routes.http import JSON, ApiError
+from routes.responses import JSON, ApiError
 
 STATUS_TEXT = {
     400: "The body is not JSON, or not an object",
@@ -63,6 +63,7 @@ SCHEMAS = {
         edited_at=NULLABLE_TIME,
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
+        forwarded_from={"type": ["string", "null"]},
     ),
     "Session": obj(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=ref("User")),
     "Update": obj(

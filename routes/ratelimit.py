@@ -1,71 +1,49 @@
 """Rate limits: how many times a key (a username, a client address, a user) may do a thing
-within a window. Every limit is a `WindowLimit`; its storage is this process's memory, behind
-`hit`, `retry_after` and `reset`, so another store (Redis) can stand in without callers changing.
-"""
+within a window. Counted in the broadcaster's backend, so a limit holds across instances when
+they share Redis (and in this process's memory otherwise); every limit is a `WindowLimit` with
+`hit`, `retry_after`, `take` and `reset`."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
-import time
-from collections import deque
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
-from routes.http import ApiError
+from routes.responses import ApiError, rate_limited
 
-MAX_KEYS = 100_000  # per limit: past this the oldest keys are forgotten, so memory stays bounded
+# A refusal answers after a short pause: a client hammering in a loop gets a couple of answers
+# a second instead of thousands, and waiting costs the server nothing but a timer.
+REFUSAL_PAUSE_SECONDS = 0.5
 
 
 class WindowLimit:
-    """At most `limit` hits per key within `window` seconds (a sliding window)."""
+    """At most `limit` hits per key within a window of `window` seconds (the window starts at a
+    key's first hit)."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, backend, name: str, limit: int, window: int) -> None:
+        self.backend = backend
+        self.name = name
         self.limit = limit
         self.window = window
-        self._hits: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str, now: float) -> deque[float] | None:
-        hits = self._hits.get(key)
-        if hits is None:
-            return None
-        cutoff = now - self.window
-        while hits and hits[0] <= cutoff:
-            hits.popleft()
-        if not hits:
-            del self._hits[key]
-            return None
-        return hits
+    def _key(self, key: str) -> str:
+        return f"limit:{self.name}:{key}"
 
-    def hit(self, key: str) -> None:
-        now = time.monotonic()
-        hits = self._recent(key, now)
-        if hits is None:
-            if len(self._hits) >= MAX_KEYS:
-                del self._hits[next(iter(self._hits))]
-            hits = self._hits[key] = deque(maxlen=self.limit)
-        hits.append(now)
+    async def hit(self, key: str) -> int:
+        return await self.backend.add(self._key(key), 1, self.window)
 
-    def retry_after(self, key: str) -> int:
+    async def retry_after(self, key: str) -> int:
         """Seconds until the key may act again; 0 when it may now."""
-        if self.limit <= 0:
-            return 0
-        now = time.monotonic()
-        hits = self._recent(key, now)
-        if hits is None or len(hits) < self.limit:
-            return 0
-        return max(1, int(hits[0] + self.window - now) + 1)
+        return self.window if await self.backend.get(self._key(key)) >= self.limit else 0
 
-    def take(self, key: str) -> int:
-        """Counts one more hit when the key may act; else the seconds to wait (nothing counted)."""
-        wait = self.retry_after(key)
-        if not wait:
-            self.hit(key)
-        return wait
+    async def take(self, key: str) -> int:
+        """Counts one more hit; 0 when it was within the limit, else the seconds to wait."""
+        return self.window if await self.hit(key) > self.limit else 0
 
-    def reset(self, key: str) -> None:
-        self._hits.pop(key, None)
+    async def reset(self, key: str) -> None:
+        await self.backend.delete(self._key(key))
 
 
 @dataclass(frozen=True)
@@ -81,15 +59,15 @@ class Limits:
     sends_by_user: WindowLimit
 
     @classmethod
-    def from_settings(cls, settings) -> Limits:
+    def from_settings(cls, settings, backend) -> Limits:
         return cls(
-            login_failures_by_username=WindowLimit(settings.login_failures_per_username, 300),
-            login_failures_by_address=WindowLimit(settings.login_failures_per_address, 600),
-            password_failures_by_user=WindowLimit(5, 900),
-            registrations_by_address=WindowLimit(settings.registrations_per_hour, 3600),
-            token_creations_by_user=WindowLimit(30, 3600),
-            block_changes_by_user=WindowLimit(100, 3600),
-            sends_by_user=WindowLimit(settings.sends_per_minute, 60),
+            login_failures_by_username=WindowLimit(backend, "login-user", settings.login_failures_per_username, 300),
+            login_failures_by_address=WindowLimit(backend, "login-address", settings.login_failures_per_address, 600),
+            password_failures_by_user=WindowLimit(backend, "password", 5, 900),
+            registrations_by_address=WindowLimit(backend, "register", settings.registrations_per_hour, 3600),
+            token_creations_by_user=WindowLimit(backend, "tokens", 30, 3600),
+            block_changes_by_user=WindowLimit(backend, "blocks", 100, 3600),
+            sends_by_user=WindowLimit(backend, "sends", settings.sends_per_minute, 60),
         )
 
 
@@ -109,13 +87,8 @@ def client_address(connection: HTTPConnection) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
-# A refusal answers after a short pause: a client hammering in a loop gets a couple of answers
-# a second instead of thousands, and waiting costs the server nothing but a timer.
-REFUSAL_PAUSE_SECONDS = 0.5
-
-
 def too_many(wait: int, message: str) -> ApiError:
-    return ApiError(429, "rate_limited", message, headers={"Retry-After": str(wait)})
+    return rate_limited(wait, message)
 
 
 async def refuse(wait: int, message: str) -> ApiError:

@@ -7,10 +7,13 @@ import time
 
 from starlette.requests import Request
 
-from broadcast import Subscriber
 from routes import contract as c
+from routes.bodies import query_int
 from routes.contract import api
-from routes.http import JSON, query_int, require_user
+from routes.protocol import update_object
+from routes.responses import JSON
+from routes.tokens import require_user
+from store.stream import undelivered
 
 
 @api(
@@ -25,9 +28,9 @@ async def long_poll(request: Request) -> JSON:
     limit = query_int(request, "limit", 100, 1, 1000)
     state = request.app.state
     store = state.store
-    subscriber = Subscriber(user_id, session_id)
+    subscriber = state.broadcaster.new_subscriber(user_id, session_id)
     # Subscribed before the first read, so nothing committed meanwhile can slip between.
-    await state.realtime.attach(subscriber, await store.peer_ids(user_id))
+    await state.presence.connected(subscriber, await store.peer_ids(user_id))
     try:
         last = await store.last_seq(user_id)
         after = last if after is None else min(after, last)
@@ -38,17 +41,21 @@ async def long_poll(request: Request) -> JSON:
             if remaining <= 0:
                 break
             try:
-                await asyncio.wait_for(subscriber.next_frames(), remaining)
+                await asyncio.wait_for(subscriber.next_frames(), min(remaining, 5.0))
             except TimeoutError:
-                break
+                pass  # look again: a notice may have been lost on its way between instances
             updates = await store.updates_after(user_id, after, limit)
     finally:
-        state.realtime.detach(subscriber)
-    undelivered = store.undelivered(user_id, updates)
-    if undelivered:
-        delivered = set(await store.mark_delivered(user_id, undelivered))
-        for update in updates:
-            if update["type"] == "message" and update["message"]["id"] in delivered:
-                update["message"]["status"] = "delivered"
-    cursor = updates[-1]["seq"] if updates else after
-    return JSON({"updates": updates, "cursor": cursor})
+        await state.presence.disconnected(subscriber)
+    delivered = set()
+    waiting = undelivered(user_id, updates)
+    if waiting:
+        delivered = set(await store.mark_delivered(user_id, waiting))
+    body = []
+    for update in updates:
+        item = update_object(update, store.names)
+        if item["type"] == "message" and item["message"]["id"] in delivered:
+            item["message"]["status"] = "delivered"
+        body.append(item)
+    cursor = updates[-1].seq if updates else after
+    return JSON({"updates": body, "cursor": cursor})

@@ -1,4 +1,4 @@
-"""People: search by username and public profiles."""
+"""People: search by username or display name, and public profiles."""
 
 from __future__ import annotations
 
@@ -6,32 +6,44 @@ from starlette.requests import Request
 
 from routes import contract as c
 from routes import validate
+from routes.bodies import query_int
 from routes.contract import api
-from routes.http import JSON, ApiError, invalid, query_int, require_user
-from store.records import user_dict
+from routes.protocol import user_object
+from routes.responses import JSON, ApiError, invalid
+from routes.throttle import Throttle
+from routes.tokens import require_user
+
+# Finding someone takes a few searches; a script walking the whole user list meets this.
+throttle = Throttle("people", limit=120, window_seconds=60)
 
 
 @api(
-    "Find people by username prefix",
+    "Find people: usernames starting with q, then display names with a word starting with q",
     {200: ("Matches, yourself excluded", c.obj(["users"], users=c.array(c.ref("User"))))},
-    query={"q": c.required(c.USERNAME_PREFIX), "limit": c.integer(1, 50, 20)},
+    errors=(429,),
+    query={
+        "q": c.required({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "\\S"}),
+        "limit": c.integer(1, 50, 20),
+    },
 )
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    prefix = request.query_params.get("q", "")
-    if not validate.USERNAME_PREFIX.fullmatch(prefix):
-        raise invalid("q", "q is 1 to 32 letters, digits or underscores.")
+    await throttle.check(request.app.state, user_id)
+    text = request.query_params.get("q", "").strip()
+    if not text or len(text) > validate.DISPLAY_NAME_MAX:
+        raise invalid("q", f"q is 1 to {validate.DISPLAY_NAME_MAX} characters.")
     limit = query_int(request, "limit", 20, 1, 50)
-    state = request.app.state
-    users = await state.store.search_users(prefix, user_id, limit)
-    users = [user for user in users if not state.accounts.is_deleted(state.store._ids.get(user["username"].lower()))]
-    return JSON({"users": users})
+    by_username = validate.USERNAME_PREFIX.fullmatch(text) is not None
+    users = await request.app.state.store.search_users(text, user_id, limit, by_username)
+    accounts = request.app.state.accounts
+    return JSON({"users": [user_object(user) for user in users if not accounts.is_deleted(user.id)]})
 
 
 @api("A public profile", {200: ("The user", c.ref("User"))}, errors=(404,), path={"username": c.USERNAME}, public=True)
 async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
-    row = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if row is None or request.app.state.accounts.is_deleted(row[0]):
+    store = request.app.state.store
+    user = await store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user is None or request.app.state.accounts.is_deleted(user.id):
         raise ApiError(404, "user_not_found", "No such user.")
-    return JSON(user_dict(row))
+    return JSON(user_object(user))

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Any
 
-from routes.http import invalid
+from routes.responses import invalid
 
 USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")
 USERNAME_PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -93,13 +93,15 @@ def message_text(value: Any, max_length: int) -> str:
         raise invalid("text", "text must be text.")
     if len(value) > max_length:
         raise invalid("text", f"text is longer than {max_length} characters.")
+    if "\x00" in value:
+        raise invalid("text", "text must not contain NUL characters.")
     if not has_visible_character(value):
         raise invalid("text", "text must contain a visible character.")
     return value
 
 
 def client_id(value: Any) -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX:
+    if not isinstance(value, str) or not 1 <= len(value) <= CLIENT_ID_MAX or "\x00" in value:
         raise invalid("client_id", f"client_id is 1 to {CLIENT_ID_MAX} characters.")
     return value
 

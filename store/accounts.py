@@ -4,29 +4,11 @@ see when it was last online, and its deletion. SQL for these lives here and nowh
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from store import operations
 from store.errors import Conflict, NotFound
-from store.records import (
-    DELETED,
-    EDITED,
-    M_DELETED,
-    M_EDITED,
-    M_ID,
-    M_RECIPIENT,
-    M_SENDER,
-    M_TEXT,
-    MESSAGE_COLUMNS,
-    NEW_MESSAGE,
-    USER_COLUMNS,
-    ack_frame,
-    dumps,
-    iso,
-    message_dict,
-    message_frame,
-    now_ms,
-)
-from store.writer import Notice
+from store.operations import Operation
+from store.rows import MESSAGE_COLUMNS, USER_COLUMNS, Message, Status, UpdateKind, now_ms
 
 USER_COLUMNS_U = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
 
@@ -35,7 +17,7 @@ VISIBILITIES = ("everyone", "contacts", "nobody")
 
 
 @dataclass(slots=True)
-class DescribeSession:
+class DescribeSession(Operation):
     session_id: str
     kind: str
     name: str | None
@@ -51,7 +33,7 @@ class DescribeSession:
 
 
 @dataclass(slots=True)
-class TouchSession:
+class TouchSession(Operation):
     session_id: str
     address: str
     when: int
@@ -69,8 +51,8 @@ def _session_dict(row, current_id: str | None) -> dict:
         "name": name,
         "user_agent": user_agent or "",
         "address": address or "",
-        "created_at": iso(created_at),
-        "last_active": iso(last_active or created_at),
+        "created_at": created_at,
+        "last_active": last_active or created_at,
         "current": session_id == current_id,
     }
 
@@ -236,7 +218,7 @@ class Accounts:
 
 
 @dataclass(slots=True)
-class Block:
+class Block(Operation):
     blocker_id: int
     blocked_id: int
 
@@ -249,7 +231,7 @@ class Block:
 
 
 @dataclass(slots=True)
-class Unblock:
+class Unblock(Operation):
     blocker_id: int
     blocked_id: int
 
@@ -260,7 +242,7 @@ class Unblock:
 
 
 @dataclass(slots=True)
-class SetLastSeenVisibility:
+class SetLastSeenVisibility(Operation):
     user_id: int
     visibility: str
 
@@ -274,81 +256,61 @@ class SetLastSeenVisibility:
 
 
 @dataclass(slots=True)
-class WithheldSend:
+class WithheldSend(operations.SendMessage):
     """A send to someone who blocks the sender: stored and acknowledged as usual, in the sender's
     chat and stream only. The recipient never gets it, nor any later change of it."""
 
-    sender_id: int
-    recipient_id: int
-    text: str
-    client_id: str
-    reply_to: int | None
-    origin: Any = None
-    ref: Any = None
+    in_memory = False  # it marks the row after writing it
 
-    @property
-    def client_pair(self) -> tuple[int, str]:
-        return (self.sender_id, self.client_id)
-
-    @property
-    def stream_users(self) -> tuple[int, int]:
-        return (self.sender_id, self.recipient_id)
-
-    async def apply(self, batch) -> tuple[dict, bool]:
-        existing = batch.client_ids.get(self.client_pair)
+    async def apply(self, batch) -> tuple[Message, bool]:
+        existing = batch.client_ids.get(self.client_pair())
         if existing is not None:
-            message = message_dict(existing, batch.names)
-            if self.origin is not None:
-                batch.notify(Notice(self.sender_id, None, None, self.origin, ack_frame(self.ref, None, dumps(message))))
-            return message, False
-        row = [batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text]
-        row += [self.reply_to, now_ms(), None, 0, 0]
-        message_id = row[M_ID]
-        batch.message_rows.append(tuple(row))
-        batch.client_ids[self.client_pair] = row
-        batch.new_client_ids.append((self.client_pair, message_id))
-        batch.messages[message_id] = row
-        batch.chat_rows.append((self.sender_id, self.recipient_id, message_id))
-        message_json = dumps(message_dict(row, batch.names))
-        seq = batch.add_update(self.sender_id, NEW_MESSAGE, message_id)
-        ack = ack_frame(self.ref, seq, message_json) if self.origin is not None else None
-        batch.notify(Notice(self.sender_id, seq, message_frame("message", seq, message_json), self.origin, ack))
+            batch.acknowledge(self.sender_id, existing, self.origin, self.ref)
+            return existing, False
+        message = Message(
+            batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
+        )  # fmt: skip
+        batch.message_rows.append(message.values())
+        batch.client_ids[self.client_pair()] = message
+        batch.new_client_ids.append((self.client_pair(), message.id))
+        batch.messages[message.id] = message
+        batch.chat_rows.append((self.sender_id, self.recipient_id, message.id))
+        batch.add_update(self.sender_id, UpdateKind.MESSAGE, message, origin=self.origin, ref=self.ref)
         await batch.flush()
-        await batch.conn.execute("UPDATE messages SET withheld = 1 WHERE id = ?", (message_id,))
-        return message_dict(row, batch.names), True
+        await batch.conn.execute("UPDATE messages SET withheld = 1 WHERE id = ?", (message.id,))
+        return message, True
 
 
 @dataclass(slots=True)
-class ChangeWithheld:
+class ChangeWithheld(Operation):
     """An edit (text) or delete (text None) of a withheld message, told to its sender only."""
 
     user_id: int
     message_id: int
     text: str | None
 
-    async def apply(self, batch) -> dict:
+    async def apply(self, batch) -> Message:
         await batch.flush()
         row = await batch.conn.fetch_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (self.message_id,))
-        if row is None or row[M_SENDER] != self.user_id:
+        if row is None or row[1] != self.user_id:
             raise NotFound("No such message.", "message_not_found")  # the recipient never had it
-        if row[M_DELETED]:
+        message = Message(*row)
+        if message.deleted:
             raise Conflict("The message was deleted.", "message_deleted")
-        row = list(row)
         await batch.load_seqs((self.user_id,))
-        await batch.load_names((row[M_SENDER], row[M_RECIPIENT]))
+        await batch.load_names((message.sender_id, message.recipient_id))
         if self.text is None:
-            row[M_TEXT], row[M_DELETED], kind, kind_name = "", 1, DELETED, "delete"
-            await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (self.message_id,))
+            message.text, message.deleted, kind = "", 1, UpdateKind.DELETE
+            await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (message.id,))
         else:
-            row[M_TEXT], row[M_EDITED], kind, kind_name = self.text, now_ms(), EDITED, "edit"
+            message.text, message.edited_at, kind = self.text, now_ms(), UpdateKind.EDIT
             await batch.conn.execute(
                 "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?",
-                (row[M_TEXT], row[M_EDITED], self.message_id),
+                (message.text, message.edited_at, message.id),
             )
-        message = message_dict(row, batch.names)
-        seq = batch.add_update(self.user_id, kind, self.message_id)
-        batch.notify(Notice(self.user_id, seq, message_frame(kind_name, seq, dumps(message))))
-        batch.messages[self.message_id] = row
+        batch.add_update(self.user_id, kind, message)
+        batch.messages[message.id] = message
         return message
 
 
@@ -358,7 +320,7 @@ RESERVED_MS = 30 * 86400 * 1000  # a deleted account's username stays taken this
 
 
 @dataclass(slots=True)
-class DeleteAccount:
+class DeleteAccount(Operation):
     """Empties an account: its own messages are deleted for both sides (each peer gets the delete
     in their stream), its profile and password are blanked, its blocks go. The row stays, so the
     username stays taken and old messages still name their sender."""
@@ -374,30 +336,27 @@ class DeleteAccount:
         await batch.conn.execute(
             "UPDATE messages SET text = '', deleted = 1 WHERE sender_id = ? AND deleted = 0", (self.user_id,)
         )
-        peers = {row[M_RECIPIENT] for row in rows}
+        messages = [Message(*row) for row in rows]
+        peers = {message.recipient_id for message in messages} - {self.user_id}
         await batch.load_seqs(peers)
         await batch.load_names(peers | {self.user_id})
-        for row in rows:
-            row = list(row)
-            row[M_TEXT], row[M_DELETED] = "", 1
-            recipient_id = row[M_RECIPIENT]
-            if recipient_id == self.user_id:
-                continue
-            seq = batch.add_update(recipient_id, DELETED, row[M_ID])
-            message_json = dumps(message_dict(row, batch.names))
-            batch.notify(Notice(recipient_id, seq, message_frame("delete", seq, message_json)))
-            batch.messages[row[M_ID]] = row
+        for message in messages:
+            message.text, message.deleted = "", 1
+            batch.search.changed(message)
+            if message.recipient_id != self.user_id:
+                batch.add_update(message.recipient_id, UpdateKind.DELETE, message)
+            batch.messages[message.id] = message
         await batch.conn.execute(
             "UPDATE users SET display_name = '', bio = '', password_hash = '', last_seen = NULL, deleted_at = ?"
             " WHERE id = ?",
             (now_ms(), self.user_id),
         )
         await batch.conn.execute("DELETE FROM blocks WHERE blocker_id = ? OR blocked_id = ?", (self.user_id,) * 2)
-        return sorted(peers - {self.user_id})
+        return sorted(peers)
 
 
 @dataclass(slots=True)
-class ReleaseUsername:
+class ReleaseUsername(Operation):
     """After the reservation, a deleted account's username becomes free for someone new."""
 
     user_id: int

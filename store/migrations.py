@@ -1,7 +1,9 @@
 """Schema versions. Version 1 is schema.sql; each later change is appended here, never edited.
 
 A database is upgraded in place at start: the steps above its recorded version run in order,
-each in its own transaction together with the new version number.
+each in its own transaction together with the new version number. On PostgreSQL instances
+starting together take turns (an advisory lock), so each step runs exactly once. A database
+newer than this code stops the server.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ from pathlib import Path
 from store.connection import RawConnection
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.sql"
+MIGRATION_LOCK = 7_214_302_551  # the advisory lock id all instances agree on
+
+
+class SchemaTooNew(Exception):
+    """The database was written by a newer release."""
 
 
 def split_statements(sql: str) -> list[str]:
@@ -23,9 +30,71 @@ def baseline() -> list[str]:
     return split_statements(SCHEMA_FILE.read_text())
 
 
-# (version, statements). Append new steps; never change or reorder a released one.
-MIGRATIONS: list[tuple[int, list[str]]] = [
+PUSH_SUBSCRIPTIONS = """CREATE TABLE push_subscriptions (
+    endpoint TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    session_id TEXT NOT NULL,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)"""
+
+# (version, statements): a list for both databases, or {"sqlite": [...], "postgresql": [...]}.
+# Append new steps; never change a released one.
+MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
     (1, baseline()),
+    (
+        2,
+        {
+            # Several instances may write a PostgreSQL database: ids come from sequences and each
+            # user's newest seq is a locked counter. SQLite's single writer counts in memory.
+            "sqlite": [],
+            "postgresql": [
+                "ALTER TABLE users ADD COLUMN last_seq BIGINT NOT NULL DEFAULT 0",
+                "UPDATE users SET last_seq = COALESCE((SELECT MAX(seq) FROM updates WHERE user_id = users.id), 0)",
+                "CREATE SEQUENCE messages_id_seq",
+                "SELECT setval('messages_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM messages), false)",
+                "CREATE SEQUENCE users_id_seq",
+                "SELECT setval('users_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM users), false)",
+            ],
+        },
+    ),
+    # Search, push subscriptions, forwarding (the original author's username: usernames never
+    # change) and delete-for-me. message_search holds each message's
+    # folded words (search_text.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
+    # users.display_name_key the folded words of the display name. store/search.py keeps both in
+    # step with their sources and fills them once for older databases.
+    (
+        3,
+        {
+            "sqlite": [
+                "CREATE VIRTUAL TABLE message_search USING fts5(words, parties,"
+                " tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3')",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id)) WITHOUT ROWID",
+                "ALTER TABLE messages ADD COLUMN forwarded_from TEXT",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
+            ],
+            "postgresql": [
+                "CREATE TABLE message_search (message_id INTEGER PRIMARY KEY, words TSVECTOR NOT NULL)",
+                "CREATE INDEX message_search_words ON message_search USING GIN (words)",
+                "CREATE TABLE search_index_state (built SMALLINT NOT NULL)",
+                "INSERT INTO search_index_state (built) VALUES (0)",
+                "CREATE TABLE hidden_messages (user_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+                " PRIMARY KEY (user_id, message_id))",
+                "ALTER TABLE messages ADD COLUMN forwarded_from TEXT",
+                "ALTER TABLE users ADD COLUMN display_name_key TEXT NOT NULL DEFAULT ''",
+                PUSH_SUBSCRIPTIONS,
+                "CREATE INDEX push_subscriptions_by_user ON push_subscriptions (user_id)",
+                "CREATE INDEX push_subscriptions_by_session ON push_subscriptions (session_id)",
+            ],
+        },
+    ),
     (
         5,
         [
@@ -48,6 +117,10 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
 ]
 
 
+def newest_version() -> int:
+    return max(version for version, _ in MIGRATIONS)
+
+
 async def schema_version(conn: RawConnection) -> int:
     await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
     version = await conn.fetch_value("SELECT MAX(version) FROM schema_version")
@@ -68,16 +141,37 @@ def for_dialect(statement: str, dialect: str) -> str:
     return statement
 
 
-async def migrate(conn: RawConnection, migrations: list[tuple[int, list[str]]] | None = None) -> int:
+def statements_for(step: list[str] | dict[str, list[str]], dialect: str) -> list[str]:
+    chosen = step.get(dialect, []) if isinstance(step, dict) else step
+    return [for_dialect(statement, dialect) for statement in chosen]
+
+
+async def migrate(conn: RawConnection, migrations: list | None = None) -> int:
     """Brings the database up to the newest version; returns that version."""
-    steps = MIGRATIONS if migrations is None else migrations
+    steps = sorted(MIGRATIONS if migrations is None else migrations, key=lambda step: step[0])
+    if conn.dialect == "postgresql":
+        await conn.fetch_all("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+    try:
+        return await _migrate(conn, steps)
+    finally:
+        if conn.dialect == "postgresql":
+            await conn.fetch_all("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+
+
+async def _migrate(conn: RawConnection, steps: list) -> int:
     current = await schema_version(conn)
-    for version, statements in steps:
+    known = max(version for version, _ in steps)
+    if current > known:
+        raise SchemaTooNew(
+            f"the database is at schema version {current}, newer than this release knows ({known}):"
+            " run the newer release, or restore a backup"
+        )
+    for version, step in steps:
         if version <= current:
             continue
         await conn.execute("BEGIN")
         try:
-            await conn.execute_script([for_dialect(statement, conn.dialect) for statement in statements])
+            await conn.execute_script(statements_for(step, conn.dialect))
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             await conn.execute("COMMIT")
         except BaseException:

@@ -1,248 +1,234 @@
-"""Changes the writer applies: each checks what it must, then adds rows and notices to a batch.
+"""Changes the writer applies: each checks what it must, then adds rows and updates to a batch.
 
-An operation refuses (raises a StoreError) only before it has written anything, so a refusal
-never disturbs the other operations of its batch.
+Every operation is an `Operation`: it declares what it will read (so one batch reads for all of
+its operations at once) and applies itself. An operation refuses (raises a StoreError) only
+before it has written anything, so a refusal never disturbs the other operations of its batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from store import search
 from store.errors import Conflict, Forbidden, NotFound
-from store.records import (
-    DELETED,
-    DELIVERED,
-    EDITED,
-    M_DELETED,
-    M_EDITED,
-    M_ID,
-    M_RECIPIENT,
-    M_SENDER,
-    M_STATUS,
-    M_TEXT,
-    MESSAGE_COLUMNS,
-    NEW_MESSAGE,
-    READ,
-    READ_BY_PEER,
-    READ_BY_SELF,
-    STATUS_CHANGE,
-    ack_frame,
-    dumps,
-    message_dict,
-    message_frame,
-    now_ms,
-)
-from store.writer import Batch, Notice
+from store.rows import MESSAGE_COLUMNS, Message, Status, UpdateKind, User, now_ms
+
+if TYPE_CHECKING:
+    from store.batch import Batch
+
+
+class Operation:
+    """The contract between an operation and the writer."""
+
+    __slots__ = ()
+    in_memory: ClassVar[bool] = False  # all it checks is read by `prepare`: may take the fast path
+    new_messages: ClassVar[int] = 0  # message ids it may need
+
+    def message_ids(self) -> Iterable[int]:
+        """Messages whose rows it reads."""
+        return ()
+
+    def client_pair(self) -> tuple[int, str] | None:
+        """The (sender, client_id) whose stored message it looks for."""
+        return None
+
+    def stream_users(self) -> Iterable[int]:
+        """Users whose update stream it may append to."""
+        return ()
+
+    def unread_query(self) -> tuple[str, tuple] | None:
+        """A query for the ids it changes, read before it applies."""
+        return None
+
+    async def apply(self, batch: Batch) -> Any:
+        raise NotImplementedError
 
 
 @dataclass(slots=True)
-class SendMessage:
-    in_memory = True  # everything it checks is read before the transaction
+class SendMessage(Operation):
+    in_memory: ClassVar[bool] = True
+    new_messages: ClassVar[int] = 1
 
     sender_id: int
     recipient_id: int
     text: str
     client_id: str
     reply_to: int | None
-    origin: Any = None
+    origin: str | None = None
     ref: Any = None
+    forwarded_from: str | None = None
 
-    @property
     def client_pair(self) -> tuple[int, str]:
         return (self.sender_id, self.client_id)
 
-    @property
     def stream_users(self) -> tuple[int, int]:
         return (self.sender_id, self.recipient_id)
 
-    async def apply(self, batch: Batch) -> tuple[dict, bool]:
+    async def apply(self, batch: Batch) -> tuple[Message, bool]:
         """(the message, whether it is new)."""
-        existing = batch.client_ids.get(self.client_pair)
+        existing = batch.client_ids.get(self.client_pair())
         if existing is not None:
-            message = message_dict(existing, batch.names)
-            if self.origin is not None:
-                ack = ack_frame(self.ref, None, dumps(message))
-                batch.notify(Notice(self.sender_id, None, None, self.origin, ack))
-            return message, False
-        row = [
-            batch.new_message_id(),
-            self.sender_id,
-            self.recipient_id,
-            self.client_id,
-            self.text,
-            self.reply_to,
-            now_ms(),
-            None,
-            0,
-            0,
-        ]
-        message_id = row[M_ID]
-        batch.message_rows.append(tuple(row))
-        batch.client_ids[self.client_pair] = row
-        batch.new_client_ids.append((self.client_pair, message_id))
-        batch.messages[message_id] = row
-        batch.chat_rows.append((self.sender_id, self.recipient_id, message_id))
+            batch.acknowledge(self.sender_id, existing, self.origin, self.ref)
+            return existing, False
+        message = Message(
+            batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
+        )  # fmt: skip
+        batch.message_rows.append(message.values())
+        batch.client_ids[self.client_pair()] = message
+        batch.new_client_ids.append((self.client_pair(), message.id))
+        batch.messages[message.id] = message
+        batch.search.added(message)
+        batch.chat_rows.append((self.sender_id, self.recipient_id, message.id))
+        batch.add_update(self.sender_id, UpdateKind.MESSAGE, message, origin=self.origin, ref=self.ref)
         if self.recipient_id != self.sender_id:
-            batch.chat_rows.append((self.recipient_id, self.sender_id, message_id))
-        message = message_dict(row, batch.names)
-        message_json = dumps(message)
-        sender_seq = batch.add_update(self.sender_id, NEW_MESSAGE, message_id)
-        ack = ack_frame(self.ref, sender_seq, message_json) if self.origin is not None else None
-        update = message_frame("message", sender_seq, message_json)
-        batch.notify(Notice(self.sender_id, sender_seq, update, self.origin, ack))
-        if self.recipient_id != self.sender_id:
-            recipient_seq = batch.add_update(self.recipient_id, NEW_MESSAGE, message_id)
-            update = message_frame("message", recipient_seq, message_json)
-            batch.notify(Notice(self.recipient_id, recipient_seq, update))
+            batch.chat_rows.append((self.recipient_id, self.sender_id, message.id))
+            batch.add_update(self.recipient_id, UpdateKind.MESSAGE, message)
         return message, True
 
 
 @dataclass(slots=True)
-class MarkDelivered:
+class MarkDelivered(Operation):
     """A device of the recipient has these messages; ids that are not theirs are ignored."""
 
-    in_memory = True
+    in_memory: ClassVar[bool] = True
 
     user_id: int
-    message_ids: list[int]
+    ids: list[int]
+
+    def message_ids(self) -> list[int]:
+        return self.ids
 
     async def apply(self, batch: Batch) -> list[int]:
         changed = []
-        for message_id in self.message_ids:
+        for message_id in self.ids:
             row = batch.messages.get(message_id)
-            if row is None or row[M_RECIPIENT] != self.user_id or row[M_STATUS] >= DELIVERED or row[M_DELETED]:
+            if row is None or row.recipient_id != self.user_id or row.status >= Status.DELIVERED or row.deleted:
                 continue
-            row[M_STATUS] = DELIVERED
-            batch.status_rows.append((DELIVERED, message_id, DELIVERED))
-            sender_id = row[M_SENDER]
-            seq = batch.add_update(sender_id, STATUS_CHANGE, message_id)
-            update = message_frame("status", seq, dumps(message_dict(row, batch.names)))
-            batch.notify(Notice(sender_id, seq, update))
+            row.status = Status.DELIVERED
+            batch.status_rows.append((Status.DELIVERED, message_id, Status.DELIVERED))
+            batch.add_update(row.sender_id, UpdateKind.STATUS, row.copy())
             changed.append(message_id)
         return changed
 
 
 @dataclass(slots=True)
-class MarkRead:
+class MarkRead(Operation):
     """The reader has read everything the peer sent them up to a message id."""
 
-    in_memory = True  # the unread ids it changes are read before the transaction
+    in_memory: ClassVar[bool] = True  # the unread ids it changes are read before the transaction
 
     reader_id: int
     peer_id: int
     up_to: int
 
-    @property
     def stream_users(self) -> tuple[int, int]:
         return (self.reader_id, self.peer_id)
 
-    @property
     def unread_query(self) -> tuple[str, tuple]:
         return (
             "SELECT id FROM messages WHERE recipient_id = ? AND sender_id = ? AND id <= ? AND status < ?"
             " AND withheld = 0",
-            (self.reader_id, self.peer_id, self.up_to, READ),
+            (self.reader_id, self.peer_id, self.up_to, int(Status.READ)),
         )
 
     async def apply(self, batch: Batch) -> int:
         changed = 0
-        for message_id in batch.unread_ids.get(self.unread_query, ()):
+        for message_id in batch.unread_ids.get(self.unread_query(), ()):
             row = batch.messages[message_id]
-            if row[M_STATUS] < READ:
-                row[M_STATUS] = READ
-                batch.status_rows.append((READ, message_id, READ))
+            if row.status < Status.READ:
+                row.status = Status.READ
+                batch.status_rows.append((Status.READ, message_id, Status.READ))
                 changed += 1
         if not changed:
             return self.up_to
-        reader, peer = batch.names[self.reader_id], batch.names[self.peer_id]
         if self.peer_id != self.reader_id:
-            seq = batch.add_update(self.peer_id, READ_BY_PEER, self.up_to, self.reader_id)
-            update = {"type": "read", "seq": seq, "peer": reader, "reader": reader, "up_to": self.up_to}
-            batch.notify(Notice(self.peer_id, seq, dumps(update)))
-        seq = batch.add_update(self.reader_id, READ_BY_SELF, self.up_to, self.peer_id)
-        update = {"type": "read", "seq": seq, "peer": peer, "reader": reader, "up_to": self.up_to}
-        batch.notify(Notice(self.reader_id, seq, dumps(update)))
+            batch.add_update(self.peer_id, UpdateKind.READ_BY_PEER, None, self.up_to, self.reader_id)
+        batch.add_update(self.reader_id, UpdateKind.READ_BY_SELF, None, self.up_to, self.peer_id)
         return self.up_to
 
 
-async def _own_message(batch: Batch, user_id: int, message_id: int) -> list:
+async def _own_message(batch: Batch, user_id: int, message_id: int) -> Message:
     await batch.flush()
-    row = await batch.conn.fetch_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
-    if row is None or user_id not in (row[M_SENDER], row[M_RECIPIENT]):
+    lock = " FOR UPDATE" if batch.allocator.shared else ""
+    row = await batch.conn.fetch_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?{lock}", (message_id,))
+    if row is None or user_id not in (row[1], row[2]):
         raise NotFound("No such message.", "message_not_found")
-    if row[M_SENDER] != user_id:
+    message = Message(*row)
+    if message.sender_id != user_id:
         raise Forbidden("Only the sender can change a message.")
-    if row[M_DELETED]:
+    if message.deleted:
         raise Conflict("The message was deleted.", "message_deleted")
-    await batch.load_seqs((row[M_SENDER], row[M_RECIPIENT]))
-    await batch.load_names((row[M_SENDER], row[M_RECIPIENT]))
-    return list(row)
+    await batch.load_seqs((message.sender_id, message.recipient_id))
+    await batch.load_names((message.sender_id, message.recipient_id))
+    return message
 
 
-def _tell_both(batch: Batch, row: list, kind: int, kind_name: str) -> dict:
-    message = message_dict(row, batch.names)
-    message_json = dumps(message)
-    for user_id in {row[M_SENDER], row[M_RECIPIENT]}:
-        seq = batch.add_update(user_id, kind, row[M_ID])
-        batch.notify(Notice(user_id, seq, message_frame(kind_name, seq, message_json)))
-    batch.messages[row[M_ID]] = row
+def _tell_both(batch: Batch, message: Message, kind: UpdateKind) -> Message:
+    for user_id in {message.sender_id, message.recipient_id}:
+        batch.add_update(user_id, kind, message)
+    batch.messages[message.id] = message
     return message
 
 
 @dataclass(slots=True)
-class EditMessage:
+class EditMessage(Operation):
     user_id: int
     message_id: int
     text: str
 
-    async def apply(self, batch: Batch) -> dict:
-        row = await _own_message(batch, self.user_id, self.message_id)
-        row[M_TEXT] = self.text
-        row[M_EDITED] = now_ms()
+    async def apply(self, batch: Batch) -> Message:
+        message = await _own_message(batch, self.user_id, self.message_id)
+        message.text = self.text
+        message.edited_at = now_ms()
         await batch.conn.execute(
-            "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", (row[M_TEXT], row[M_EDITED], row[M_ID])
+            "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", (message.text, message.edited_at, message.id)
         )
-        return _tell_both(batch, row, EDITED, "edit")
+        batch.search.changed(message)
+        return _tell_both(batch, message, UpdateKind.EDIT)
 
 
 @dataclass(slots=True)
-class DeleteMessage:
+class DeleteMessage(Operation):
     user_id: int
     message_id: int
 
-    async def apply(self, batch: Batch) -> dict:
-        row = await _own_message(batch, self.user_id, self.message_id)
-        row[M_TEXT] = ""
-        row[M_DELETED] = 1
-        await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (row[M_ID],))
-        return _tell_both(batch, row, DELETED, "delete")
+    async def apply(self, batch: Batch) -> Message:
+        message = await _own_message(batch, self.user_id, self.message_id)
+        message.text = ""
+        message.deleted = 1
+        await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (message.id,))
+        batch.search.changed(message)
+        return _tell_both(batch, message, UpdateKind.DELETE)
 
 
 @dataclass(slots=True)
-class CreateUser:
+class CreateUser(Operation):
     username: str
     display_name: str
     password_hash: str
 
-    async def apply(self, batch: Batch) -> tuple:
+    async def apply(self, batch: Batch) -> User:
         key = self.username.lower()
         taken = await batch.conn.fetch_value("SELECT id FROM users WHERE username_key = ?", (key,))
         if taken is not None:
             raise Conflict("That username is taken.", "username_taken")
-        row = (batch.new_user_id(), self.username, key, self.display_name, "", self.password_hash, now_ms(), None)
+        user = User(await batch.new_user_id(), self.username, self.display_name, "", now_ms(), None)
         await batch.conn.execute(
-            "INSERT INTO users (id, username, username_key, display_name, bio, password_hash, created_at, last_seen)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            row,
+            "INSERT INTO users (id, username, username_key, display_name, bio, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user.id, user.username, key, user.display_name, user.bio, self.password_hash, user.created_at),
         )
-        batch.writer.seqs[row[0]] = 0
-        user_id, username, _key, display_name, bio, _hash, created_at, last_seen = row
-        return (user_id, username, display_name, bio, created_at, last_seen)
+        await search.index_user_name(batch.conn, user.id, user.display_name)
+        batch.seqs[user.id] = 0
+        batch.seqs_loaded[user.id] = 0
+        return user
 
 
 @dataclass(slots=True)
-class CreateSession:
+class CreateSession(Operation):
     session_id: str
     user_id: int
     expires_at: int
@@ -255,7 +241,7 @@ class CreateSession:
 
 
 @dataclass(slots=True)
-class ExtendSession:
+class ExtendSession(Operation):
     session_id: str
     expires_at: int
 
@@ -266,7 +252,7 @@ class ExtendSession:
 
 
 @dataclass(slots=True)
-class RevokeSessions:
+class RevokeSessions(Operation):
     """Revokes one session, or every session of a user except one."""
 
     user_id: int
@@ -287,24 +273,31 @@ class RevokeSessions:
             "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ?",
             [(revoked_at, session_id, self.user_id) for session_id in ids],
         )
+        # A session's push subscriptions (store/push.py) end with it.
+        await batch.conn.execute_many("DELETE FROM push_subscriptions WHERE session_id = ?", [(i,) for i in ids])
         return ids
 
 
+PROFILE_COLUMNS = ("display_name", "bio", "password_hash")
+
+
 @dataclass(slots=True)
-class UpdateProfile:
+class UpdateProfile(Operation):
     user_id: int
     changes: dict[str, str] = field(default_factory=dict)
 
     async def apply(self, batch: Batch) -> None:
-        for column in ("display_name", "bio", "password_hash"):
+        for column in PROFILE_COLUMNS:
             if column in self.changes:
                 await batch.conn.execute(
                     f"UPDATE users SET {column} = ? WHERE id = ?", (self.changes[column], self.user_id)
                 )
+        if "display_name" in self.changes:
+            await search.index_user_name(batch.conn, self.user_id, self.changes["display_name"])
 
 
 @dataclass(slots=True)
-class SetLastSeen:
+class SetLastSeen(Operation):
     user_id: int
     last_seen: int
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -33,6 +34,7 @@ class Server:
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     extra: dict = field(default_factory=dict)
+    command: list[str] | None = None  # how to start it; the test command line when None
 
     @property
     def database_file(self) -> Path:
@@ -46,7 +48,8 @@ class Server:
         self.log_path = self.data_dir / "server.log"
         log_file = open(self.log_path, "ab")  # the server process writes to it
         self.process = subprocess.Popen(
-            [
+            self.command
+            or [
                 sys.executable,
                 "-m",
                 "uvicorn",
@@ -156,3 +159,30 @@ def server_factory(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+async def pool(live_server):
+    """Users registered once per module (bcrypt is slow on purpose): a supply of pairs that never
+    talked to each other."""
+    from tests.checks import close_all, register_many
+
+    users = await register_many(live_server, 8)
+    yield itertools.combinations(users, 2)
+    await close_all(*users)
+
+
+@pytest.fixture
+def pair(pool):
+    """Two users who have not talked to each other yet (each may have other chats)."""
+    return next(pool)
+
+
+@pytest.fixture(scope="module")
+async def stranger(live_server):
+    """A user nobody in the module writes to."""
+    from tests.helpers import register
+
+    api = await register(live_server)
+    yield api
+    await api.close()

@@ -15,6 +15,7 @@ def test_health_is_503_when_the_database_does_not_answer(tmp_path):
         assert client.get("/health").json()["status"] == "ok"
         # Close the reader connections under the running app: its queries now fail.
         for _ in range(2):
+
             async def close_one():
                 async with app.state.store.connections.reader() as conn:
                     await conn.close()

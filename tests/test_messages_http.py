@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import uuid
 
 import pytest
 from checks import assert_error, close_all, register_many
-from helpers import Api, Socket, register
+from helpers import Api, Socket
 
 MESSAGE_FIELDS = {
     "id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status",
+    "forwarded_from",
 }  # fmt: skip
 
 
@@ -28,32 +28,11 @@ async def conversation_with(api: Api, peer: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-async def pool(live_server):
-    """Users registered once (bcrypt is slow on purpose); each test takes a pair that never talked."""
-    users = await register_many(live_server, 8)
-    yield itertools.combinations(users, 2)
-    await close_all(*users)
-
-
-@pytest.fixture
-def pair(pool):
-    """Two users who have not talked to each other yet (each may have other chats)."""
-    return next(pool)
-
-
-@pytest.fixture(scope="module")
 async def quiet_pair(live_server):
     """Two users for the tests whose requests are all refused."""
     users = await register_many(live_server, 2)
     yield users
     await close_all(*users)
-
-
-@pytest.fixture(scope="module")
-async def stranger(live_server):
-    api = await register(live_server)
-    yield api
-    await api.close()
 
 
 # ---- sending ----------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ BAD_SETTINGS = [
     ("MAX_MESSAGE_LENGTH", "0"),
     ("SECRET_KEY", "short"),
     ("ENVIRONMENT", "staging"),
+    ("VAPID_PRIVATE_KEY", "not-a-key"),
+    ("VAPID_SUBJECT", "admin@example.com"),
+    ("PUSH_ALLOW_PRIVATE", "maybe"),
+    ("PUSH_CA_FILE", "/nonexistent/ca.pem"),
 ]
 GIVEN_KEY = "a-long-enough-secret-key-for-tests"
 GOOD_SETTINGS = {

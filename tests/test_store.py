@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-import orjson
 import pytest
 
 from store import Forbidden, Store
-from store.migrations import MIGRATIONS, migrate, schema_version
+from store.migrations import MIGRATIONS, migrate, newest_version, schema_version
 from store.operations import EditMessage, SendMessage
+from store.rows import Status, UpdateKind
 from tests.conftest import POSTGRES_SERVER, fresh_postgres_database
 
 
@@ -33,11 +33,11 @@ async def store(database_url):
 async def two_users(store):
     sara = await store.create_user("sara", "Sara", "hash")
     omid = await store.create_user("omid", "Omid", "hash")
-    return sara[0], omid[0]
+    return sara.id, omid.id
 
 
 async def test_a_new_database_is_at_the_newest_schema_version(store):
-    assert await schema_version(store.connections.writer) == MIGRATIONS[-1][0]
+    assert await schema_version(store.connections.writer) == newest_version()
 
 
 async def test_opening_again_keeps_the_data_and_the_version(database_url):
@@ -47,8 +47,8 @@ async def test_opening_again_keeps_the_data_and_the_version(database_url):
     await first.close()
     again = Store(database_url)
     await again.open(on_commit=lambda notices: None)
-    assert (await again.user_by_username("SARA"))[1] == "sara"
-    assert await schema_version(again.connections.writer) == MIGRATIONS[-1][0]
+    assert (await again.user_by_username("SARA")).username == "sara"
+    assert await schema_version(again.connections.writer) == newest_version()
     await again.close()
 
 
@@ -70,7 +70,7 @@ async def test_a_send_is_committed_before_it_is_acknowledged(store, database_url
     observer = Store(database_url)
     await observer.open(on_commit=lambda notices: None)
     async with observer.connections.reader() as conn:
-        assert await conn.fetch_value("SELECT text FROM messages WHERE id = ?", (message["id"],)) == "durable"
+        assert await conn.fetch_value("SELECT text FROM messages WHERE id = ?", (message.id,)) == "durable"
     await observer.close()
 
 
@@ -79,12 +79,12 @@ async def test_many_sends_share_a_transaction_and_keep_their_order(store):
     batches_before = store.writer.batches
     futures = [store.submit(SendMessage(sara, omid, f"m{n}", f"c{n}", None)) for n in range(300)]
     results = await asyncio.gather(*futures)
-    ids = [message["id"] for message, _ in results]
+    ids = [message.id for message, _ in results]
     assert ids == sorted(ids) and len(set(ids)) == 300
     assert store.writer.batches - batches_before < 10
     updates = await store.updates_after(omid, 0, 1000)
-    assert [u["seq"] for u in updates] == list(range(1, 301))
-    assert [u["message"]["text"] for u in updates] == [f"m{n}" for n in range(300)]
+    assert [u.seq for u in updates] == list(range(1, 301))
+    assert [u.message.text for u in updates] == [f"m{n}" for n in range(300)]
 
 
 async def test_a_refused_change_does_not_disturb_its_batch(store):
@@ -92,21 +92,21 @@ async def test_a_refused_change_does_not_disturb_its_batch(store):
     theirs, _ = await store.send_message(SendMessage(omid, sara, "omid's", "o1", None))
     futures = [
         store.submit(SendMessage(sara, omid, "before", "s1", None)),
-        store.submit(EditMessage(sara, theirs["id"], "not mine to edit")),
+        store.submit(EditMessage(sara, theirs.id, "not mine to edit")),
         store.submit(SendMessage(sara, omid, "after", "s2", None)),
     ]
     before, refused, after = await asyncio.gather(*futures, return_exceptions=True)
     assert isinstance(refused, Forbidden)
-    assert before[0]["text"] == "before" and after[0]["text"] == "after"
+    assert before[0].text == "before" and after[0].text == "after"
     page, _ = await store.history(sara, omid, None, 10)
-    assert [m["text"] for m in page] == ["omid's", "before", "after"]
+    assert [m.text for m in page] == ["omid's", "before", "after"]
 
 
 async def test_duplicate_client_id_in_one_batch_stores_one_message(store):
     sara, omid = await two_users(store)
     futures = [store.submit(SendMessage(sara, omid, "same", "dup", None)) for _ in range(5)]
     results = await asyncio.gather(*futures)
-    assert len({message["id"] for message, _ in results}) == 1
+    assert len({message.id for message, _ in results}) == 1
     assert [is_new for _, is_new in results].count(True) == 1
     page, _ = await store.history(sara, omid, None, 10)
     assert len(page) == 1
@@ -121,36 +121,55 @@ async def test_ids_and_update_sequences_continue_after_reopening(database_url):
     again = Store(database_url)
     await again.open(on_commit=lambda notices: None)
     second, _ = await again.send_message(SendMessage(sara, omid, "two", "c2", None))
-    assert second["id"] == message["id"] + 1
-    assert [u["seq"] for u in await again.updates_after(omid, 0)] == [1, 2]
+    assert second.id == message.id + 1
+    assert [u.seq for u in await again.updates_after(omid, 0)] == [1, 2]
     await again.close()
 
 
 async def test_notices_are_published_after_commit_with_their_seq(store):
     sara, omid = await two_users(store)
     message, _ = await store.send_message(SendMessage(sara, omid, "hello", "c1", None))
-    by_user = {notice.user_id: notice for notice in store.notices}
-    assert by_user[omid].seq == 1 and orjson.loads(by_user[omid].text)["message"] == message
-    assert by_user[sara].seq == 1
+    by_user = {change.user_id: change for change in store.notices}
+    assert by_user[omid].update.seq == 1 and by_user[omid].update.message == message
+    assert by_user[sara].update.seq == 1
 
 
 async def test_a_late_delivery_receipt_after_a_read_changes_nothing(store):
     sara, omid = await two_users(store)
     message, _ = await store.send_message(SendMessage(sara, omid, "hello", "c1", None))
-    await store.mark_read_up_to(omid, sara, message["id"])
+    await store.mark_read_up_to(omid, sara, message.id)
     store.notices.clear()
-    assert await store.mark_delivered(omid, [message["id"]]) == []
+    assert await store.mark_delivered(omid, [message.id]) == []
     assert store.notices == []
     page, _ = await store.history(sara, omid, None, 10)
-    assert page[0]["status"] == "read"
+    assert page[0].status == Status.READ
 
 
 async def test_delivery_receipts_change_each_message_once(store):
     sara, omid = await two_users(store)
     sent = [await store.send_message(SendMessage(sara, omid, f"m{n}", f"c{n}", None)) for n in range(3)]
-    ids = [message["id"] for message, _ in sent]
+    ids = [message.id for message, _ in sent]
     first, second = await asyncio.gather(store.mark_delivered(omid, ids), store.mark_delivered(omid, ids))
     assert sorted(first + second) == ids
     assert await store.mark_delivered(sara, ids) == []  # the sender cannot mark their own as delivered
-    statuses = [u["message"]["status"] for u in await store.updates_after(sara, 0) if u["type"] == "status"]
-    assert statuses == ["delivered"] * 3
+    statuses = [u.message.status for u in await store.updates_after(sara, 0) if u.kind == UpdateKind.STATUS]
+    assert statuses == [Status.DELIVERED] * 3
+
+
+async def test_messages_stored_before_search_existed_are_indexed_once_on_open(database_url):
+    from store.search import build_index
+
+    first = Store(database_url)
+    await first.open(on_commit=lambda notices: None)
+    sara, omid = await two_users(first)
+    old = await first.send_message(SendMessage(sara, omid, "كتاب قديمي", "c1", None))
+    conn = first.connections.writer
+    await conn.execute("DELETE FROM message_search")  # as a database from before search had it
+    await conn.execute("UPDATE search_index_state SET built = 0")
+    await first.close()
+    again = Store(database_url)
+    await again.open(on_commit=lambda notices: None)
+    found, has_more = await again.search_messages(omid, None, "کتاب", None, 10)
+    assert [message.id for message in found] == [old[0].id] and has_more is False
+    assert await build_index(again.connections.writer) == 0  # built once; sends keep it current
+    await again.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 
 import pytest
@@ -18,27 +17,6 @@ async def poll(api: Api, **params) -> dict:
     body = response.json()
     assert set(body) == {"updates", "cursor"}
     return body
-
-
-@pytest.fixture(scope="module")
-async def pool(live_server):
-    """Users registered once (bcrypt is slow on purpose); each test takes a pair that never talked."""
-    users = await register_many(live_server, 7)
-    yield itertools.combinations(users, 2)
-    await close_all(*users)
-
-
-@pytest.fixture
-def pair(pool):
-    return next(pool)
-
-
-@pytest.fixture(scope="module")
-async def stranger(live_server):
-    """A user nobody in this module writes to."""
-    (api,) = await register_many(live_server, 1)
-    yield api
-    await api.close()
 
 
 async def test_after_zero_returns_every_update_in_order_with_the_cursor(live_server):

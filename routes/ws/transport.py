@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Receive, Send
 
 
 class Disconnected(Exception):
     """The client went away."""
 
 
-class Wire:
+class Transport:
     __slots__ = ("_receive", "_send", "open")
 
     def __init__(self, receive: Receive, send: Send) -> None:
@@ -41,7 +41,3 @@ class Wire:
             return
         self.open = False
         await self._send({"type": "websocket.close", "code": code, "reason": reason})
-
-
-def app_state(scope: Scope):
-    return scope["app"].state

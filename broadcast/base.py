@@ -1,0 +1,62 @@
+"""The backend interface: channels carrying text between instances, and the little shared state
+instances must agree on (who is online, counters for limits).
+
+A backend knows nothing of users, connections or frames; `hub.Broadcaster` sits above it and
+does the local fan-out. Two backends: `memory.py` (one process) and `redis.py` (any number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+# The channel name of the event a backend yields after its subscriptions were lost and restored:
+# whatever was published meanwhile may be missing, so every listener must catch up.
+RECONNECTED = ""
+
+
+class BackendUnavailable(Exception):
+    """The shared backend cannot answer now (Redis is away); a retry later may succeed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    channel: str
+    message: str
+
+
+class Backend(Protocol):
+    immediate: bool  # whether a subscription holds as soon as subscribe() returns
+
+    async def connect(self) -> None: ...
+
+    async def disconnect(self) -> None: ...
+
+    async def subscribe(self, channel: str) -> None: ...
+
+    async def unsubscribe(self, channel: str) -> None: ...
+
+    async def publish(self, messages: Sequence[tuple[str, str]]) -> None:
+        """Publishes (channel, message) pairs, in order."""
+
+    async def next_published(self) -> Event:
+        """The next message on a subscribed channel (or a RECONNECTED event)."""
+
+    async def ping(self) -> bool: ...
+
+    async def join(self, user_id: int) -> int:
+        """Counts one more live connection of the user here; returns their count everywhere."""
+
+    async def leave(self, user_id: int) -> int:
+        """Counts one connection less; returns the user's count everywhere."""
+
+    async def online(self, user_ids: Sequence[int]) -> set[int]:
+        """Which of these users have a live connection anywhere."""
+
+    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
+        """Adds to a shared counter that lapses `ttl_seconds` after it was first set; returns it."""
+
+    async def get(self, key: str) -> int: ...
+
+    async def delete(self, key: str) -> None: ...

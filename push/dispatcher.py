@@ -1,0 +1,169 @@
+"""Who gets a Web Push, and when: a new message for a recipient not looking at that chat, and a
+`read` push that clears a chat's notifications once it is read on any device.
+
+The entry points only queue the work and return at once; a few workers read the subscriptions
+and send, so a slow or dead push service never delays the delivery of a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import orjson
+
+from push.keys import b64url
+from push.sender import Sender, Subscription
+from routes.protocol import message_object
+from store.push import Subscriptions
+from store.rows import UpdateKind, User
+
+log = logging.getLogger("payambar.push")
+
+WORKERS = 8  # pushes in flight at most
+QUEUE_LIMIT = 10_000  # pushes waiting at most; beyond that new ones are dropped (and logged)
+PREVIEW_LENGTH = 1000  # characters of the text in a notification; the payload stays far below 4 KB
+MESSAGE_TTL = READ_TTL = 24 * 3600  # seconds a push service keeps a push for an offline browser
+GONE = (404, 410)  # the push service's word that a subscription no longer exists
+NOTIFIED_LIMIT = 100_000
+
+
+def topic(user_id: int, chat: str) -> str:
+    """One Topic per chat: a push waiting at the push service is replaced by the chat's next one,
+    so an offline browser gets the latest message of a chat, or the read that clears it."""
+    return b64url(hashlib.sha256(f"{user_id}:{chat.lower()}".encode()).digest()[:24])
+
+
+def message_payload(message: dict, sender: dict) -> dict:
+    text = message.get("text")
+    if isinstance(text, str) and len(text) > PREVIEW_LENGTH:
+        text = text[: PREVIEW_LENGTH - 1] + "…"
+    return {
+        "type": "message",
+        "chat": sender["username"],
+        "message_id": message["id"],
+        "sender": {
+            "username": sender["username"],
+            "display_name": sender.get("display_name") or sender["username"],
+            "avatar": sender.get("avatar"),
+        },
+        "text": text or None,
+    }
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        subscriptions: Subscriptions,
+        sender: Sender,
+        is_viewing: Callable[[int, str], Awaitable[bool]],
+        profile: Callable[[str], Awaitable[User | None]],
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.sender = sender
+        self.is_viewing = is_viewing
+        self.profile = profile  # a username's public profile, for a sender given by name only
+        self._queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
+        self._workers: list[asyncio.Task] = []
+        self._notified: set[tuple[int, str]] = set()  # chats with a message push since their last read
+        self.sent = 0
+        self.dropped = 0
+
+    def start(self) -> None:
+        self._workers = [asyncio.create_task(self._work(), name=f"push-{n}") for n in range(WORKERS)]
+
+    async def close(self) -> None:
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await self.sender.close()
+
+    # ---- entry points: never wait -------------------------------------------------------------
+
+    def notify_message(self, recipient_id: int, message: dict, sender: dict) -> None:
+        """A new message for the recipient has committed."""
+        if message.get("sender") == message.get("recipient"):
+            return
+        self._put(("message", recipient_id, message, sender))
+
+    def notify_read(self, user_id: int, chat: str) -> None:
+        """The user read the chat with `chat` (a username) on one of their devices."""
+        if (user_id, chat.lower()) in self._notified:
+            self._put(("read", user_id, chat))
+
+    def _put(self, job: tuple) -> None:
+        try:
+            self._queue.put_nowait(job)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped % 1000 == 1:
+                log.warning("push queue full: %d pushes dropped so far", self.dropped)
+
+    # ---- the workers ---------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            job = await self._queue.get()
+            try:
+                if job[0] == "message":
+                    await self._message(*job[1:])
+                else:
+                    await self._read(*job[1:])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("a push failed")
+
+    async def _message(self, recipient_id: int, message: dict, sender: dict) -> None:
+        chat = sender["username"]
+        if await self.is_viewing(recipient_id, chat):
+            return
+        if "display_name" not in sender:
+            user = await self.profile(chat)
+            if user is not None:
+                sender = {"username": user.username, "display_name": user.display_name}
+        payload = orjson.dumps(message_payload(message, sender))
+        if await self._send_all(recipient_id, payload, MESSAGE_TTL, "high", topic(recipient_id, chat)):
+            if len(self._notified) >= NOTIFIED_LIMIT:
+                self._notified.clear()
+            self._notified.add((recipient_id, chat.lower()))
+
+    async def _read(self, user_id: int, chat: str) -> None:
+        self._notified.discard((user_id, chat.lower()))
+        payload = orjson.dumps({"type": "read", "chat": chat})
+        await self._send_all(user_id, payload, READ_TTL, "normal", topic(user_id, chat))
+
+    async def _send_all(self, user_id: int, payload: bytes, ttl: int, urgency: str, topic_: str) -> int:
+        """Sends to each live subscription of the user; removes the dead ones. How many took it."""
+        taken = 0
+        for endpoint, p256dh, auth, live in await self.subscriptions.of_user(user_id):
+            if not live:
+                await self.subscriptions.remove(endpoint)
+                continue
+            status = await self.sender.send(Subscription(endpoint, p256dh, auth), payload, ttl, urgency, topic_)
+            if status in GONE:
+                await self.subscriptions.remove(endpoint)
+            elif 200 <= status < 300:
+                taken += 1
+                self.sent += 1
+            elif status:
+                log.info("push service answered %d", status)
+        return taken
+
+
+def push_committed(dispatcher: Dispatcher, names: dict[int, str], committed) -> None:
+    """Hands the dispatcher, from what the store reports committed, each new message for its
+    recipient and each read of a user's own (cheap: a kind and two ids are compared)."""
+    for change in committed:
+        update = change.update
+        if update is None:
+            continue
+        if update.kind == UpdateKind.MESSAGE:
+            message = update.message
+            if change.user_id == message.recipient_id != message.sender_id:
+                sender = {"username": names[message.sender_id]}
+                dispatcher.notify_message(change.user_id, message_object(message, names), sender)
+        elif update.kind == UpdateKind.READ_BY_SELF:
+            dispatcher.notify_read(change.user_id, names[update.peer_id])

@@ -1,0 +1,137 @@
+"""The wire format, in one place: every JSON object and frame the server sends is shaped here,
+for live delivery and for replay alike."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from store.rows import Message, Status, Update, UpdateKind, User
+
+STATUS_NAMES = {Status.SENT: "sent", Status.DELIVERED: "delivered", Status.READ: "read"}
+UPDATE_TYPES = {
+    UpdateKind.MESSAGE: "message",
+    UpdateKind.STATUS: "status",
+    UpdateKind.EDIT: "edit",
+    UpdateKind.DELETE: "delete",
+    UpdateKind.READ_BY_PEER: "read",
+    UpdateKind.READ_BY_SELF: "read",
+}
+
+_formatted_second = [-1, ""]  # the last second formatted, reused: most times share it
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    seconds, millis = divmod(ms, 1000)
+    if seconds != _formatted_second[0]:
+        _formatted_second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
+    return f"{_formatted_second[1]}.{millis:03d}Z"
+
+
+def dumps(value: Any) -> str:
+    """JSON text, the one serializer of the app."""
+    return orjson.dumps(value).decode()
+
+
+def message_object(message: Message, names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "client_id": message.client_id,
+        "sender": names[message.sender_id],
+        "recipient": names[message.recipient_id],
+        "text": message.text,
+        "reply_to": message.reply_to,
+        "created_at": iso(message.created_at),
+        "edited_at": iso(message.edited_at),
+        "deleted": bool(message.deleted),
+        "status": STATUS_NAMES[message.status],
+        "forwarded_from": message.forwarded_from,
+    }
+
+
+def user_object(user: User, private: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "bio": user.bio,
+        "created_at": iso(user.created_at),
+    }
+    if private:
+        body["id"] = user.id
+    return body
+
+
+def update_object(update: Update, names: dict[int, str]) -> dict[str, Any]:
+    if update.kind == UpdateKind.HIDE:
+        return {"type": "hide", "seq": update.seq, "message_id": update.message_id}
+    if update.kind in (UpdateKind.READ_BY_PEER, UpdateKind.READ_BY_SELF):
+        peer = names[update.peer_id]
+        reader = peer if update.kind == UpdateKind.READ_BY_PEER else names[update.user_id]
+        return {"type": "read", "seq": update.seq, "peer": peer, "reader": reader, "up_to": update.message_id}
+    return {"type": UPDATE_TYPES[update.kind], "seq": update.seq, "message": message_object(update.message, names)}
+
+
+def update_frame(update: Update, names: dict[int, str], message_json: str | None = None) -> str:
+    """An update as frame text; a message already in JSON is reused, so it is serialized once."""
+    if (
+        update.message is None
+        or update.kind not in UPDATE_TYPES
+        or update.kind
+        in (
+            UpdateKind.READ_BY_PEER,
+            UpdateKind.READ_BY_SELF,
+        )
+    ):
+        return dumps(update_object(update, names))
+    if message_json is None:
+        message_json = dumps(message_object(update.message, names))
+    return f'{{"type":"{UPDATE_TYPES[update.kind]}","seq":{update.seq},"message":{message_json}}}'
+
+
+def ack_frame(seq: int | None, ref: Any, message_json: str) -> str:
+    """The answer to a `send` frame. `seq` comes first so `without_seq` can find it."""
+    return f'{{"type":"ack","seq":{dumps(seq)},"ref":{dumps(ref)},"message":{message_json}}}'
+
+
+def without_seq(ack_text: str, seq: int) -> str:
+    """An acknowledgement whose update the connection already has: the ack stays, the seq goes."""
+    return ack_text.replace(f'"seq":{seq},', '"seq":null,', 1)
+
+
+def ready_frame(user: User, cursor: int) -> str:
+    return dumps({"type": "ready", "user": user_object(user, private=True), "cursor": cursor})
+
+
+def presence_frame(username: str, online: bool, last_seen: int | None) -> str:
+    return dumps({"type": "presence", "user": username, "online": online, "last_seen": iso(last_seen)})
+
+
+def typing_frame(username: str) -> str:
+    return dumps({"type": "typing", "from": username})
+
+
+def profile_frame(user: User) -> str:
+    return dumps({"type": "profile", "user": user_object(user)})
+
+
+def pong_frame(ref: Any) -> str:
+    return dumps({"type": "pong", "ref": ref})
+
+
+def error_frame(code: str, message: str, ref: Any = None, field: str | None = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "ref": ref, "code": code, "message": message}
+    if field:
+        frame["field"] = field
+    return dumps(frame)
+
+
+def error_body(code: str, message: str, field: str | None = None) -> dict:
+    """The one JSON error shape of HTTP answers."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    return {"error": body}

@@ -1,0 +1,45 @@
+"""Message search over HTTP: GET /api/search."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from routes import contract as c
+from routes.bodies import query_int
+from routes.contract import api
+from routes.protocol import message_object
+from routes.responses import JSON, invalid
+from routes.throttle import Throttle
+from routes.tokens import require_user, user_id_of
+
+MAX_QUERY_LENGTH = 256
+# Two searches a second for a minute: far more than a person typing queries, key by key.
+throttle = Throttle("search", limit=120, window_seconds=60)
+
+
+@api(
+    "Search your messages, newest first",
+    {200: ("Matches", c.obj(["messages", "has_more"], messages=c.array(c.ref("Message")), has_more=c.BOOLEAN))},
+    errors=(404, 429),
+    query={
+        "q": c.required({"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH, "pattern": "\\S"}),
+        "peer": c.USERNAME,
+        "before": c.integer(1, 2**62),
+        "limit": c.integer(1, 50, 20),
+    },
+)
+async def search(request: Request) -> JSON:
+    user_id, _ = await require_user(request)
+    await throttle.check(request.app.state, user_id)
+    text = request.query_params.get("q", "")
+    if not text.strip():
+        raise invalid("q", "q must not be empty.")
+    if len(text) > MAX_QUERY_LENGTH:
+        raise invalid("q", f"q is at most {MAX_QUERY_LENGTH} characters.")
+    peer = request.query_params.get("peer")
+    store = request.app.state.store
+    other = await user_id_of(request.app.state, peer, "peer") if peer else None
+    before = query_int(request, "before", None, 1, 2**62)
+    limit = query_int(request, "limit", 20, 1, 50)
+    found, has_more = await store.search_messages(user_id, other, text, before, limit)
+    return JSON({"messages": [message_object(message, store.names) for message in found], "has_more": has_more})
