@@ -16,6 +16,20 @@ from routes.tokens import require_user, user_id_of
 from store.accounts import ChangeWithheld, WithheldSend
 from store.operations import SendMessage
 
+SEND_BODY = c.obj(
+    ["to", "client_id"],
+    to=c.USERNAME,
+    text=c.message_text,
+    client_id=c.CLIENT_ID,
+    reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+    forward_of={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+)
+WRITTEN = {"required": ["text"], "properties": {"forward_of": {"type": "null"}}}
+FORWARDED = {
+    "required": ["forward_of"],
+    "properties": {"forward_of": {"type": "integer"}},
+    "not": {"required": ["text"]},
+}
 CHAT = c.obj(
     ["peer", "last_message", "unread_count", "updated_at"],
     peer=c.ref("User"),
@@ -80,15 +94,8 @@ async def history(request: Request) -> JSON:
     "Send a message (or forward one with forward_of); a retry with the same client_id answers the same message",
     {201: ("The new message", c.ref("Message")), 200: ("The message sent before", c.ref("Message"))},
     errors=(404, 409, 429),
-    body=c.obj(
-        ["to", "client_id"],
-        to=c.USERNAME,
-        text=c.message_text,
-        client_id=c.CLIENT_ID,
-        reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
-        forward_of={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
-    ),
-    description="text is required unless forward_of is given.",
+    body=lambda settings: SEND_BODY(settings) | {"anyOf": [WRITTEN, FORWARDED]},
+    description="Either text (a message written) or forward_of (a message forwarded as it is), not both.",
 )
 async def send(request: Request) -> JSON:
     user_id, _ = await require_user(request)
