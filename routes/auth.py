@@ -102,7 +102,7 @@ async def login(request: Request) -> JSON:
         raise await refuse(wait, "Too many failed logins; try again later.")
     # Usernames are public (profiles), so an unknown one is refused without a password check.
     user = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if user and state.accounts.is_deleted(user.id):
+    if user and await state.accounts.is_deleted(user.id):
         user = None
     stored_hash = await state.store.password_hash(user.id) if user else None
     matches = (
@@ -180,7 +180,7 @@ async def update_me(request: Request) -> JSON:
     if changes:
         frame = profile_frame(user)
         for peer_id in await state.store.peer_ids(user_id):
-            if not state.accounts.blocks(user_id, peer_id):  # a blocked person sees no profile changes
+            if not await state.accounts.blocks(user_id, peer_id):  # a blocked person sees no profile changes
                 state.broadcaster.send(peer_id, frame)
     return JSON(await _own_profile(state, user_id, user))
 

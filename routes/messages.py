@@ -58,7 +58,7 @@ async def conversations(request: Request) -> JSON:
         peer = user_object(chat.peer)
         peer["online"] = chat.peer.id in online and chat.peer.id in visible
         peer["last_seen"] = iso(chat.peer.last_seen) if chat.peer.id in visible else None
-        if state.accounts.is_deleted(chat.peer.id):
+        if await state.accounts.is_deleted(chat.peer.id):
             peer["deleted"] = True
         last_message = message_object(chat.last_message, names)
         body.append(
@@ -120,12 +120,12 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
-    if state.accounts.is_deleted(recipient_id):
+    if await state.accounts.is_deleted(recipient_id):
         raise ApiError(404, "user_not_found", "No such user.", "to")
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
-    if state.accounts.blocks(recipient_id, user_id):  # accepted as ever, kept from the blocker
+    if await state.accounts.blocks(recipient_id, user_id):  # accepted as ever, kept from the blocker
         return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
     return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
 

@@ -36,7 +36,7 @@ async def search(request: Request) -> JSON:
     by_username = validate.USERNAME_PREFIX.fullmatch(text) is not None
     users = await request.app.state.store.search_users(text, user_id, limit, by_username)
     accounts = request.app.state.accounts
-    return JSON({"users": [user_object(user) for user in users if not accounts.is_deleted(user.id)]})
+    return JSON({"users": [user_object(user) for user in users if not await accounts.is_deleted(user.id)]})
 
 
 @api("A public profile", {200: ("The user", c.ref("User"))}, errors=(404,), path={"username": c.USERNAME}, public=True)
@@ -44,6 +44,6 @@ async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
     store = request.app.state.store
     user = await store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if user is None or request.app.state.accounts.is_deleted(user.id):
+    if user is None or await request.app.state.accounts.is_deleted(user.id):
         raise ApiError(404, "user_not_found", "No such user.")
     return JSON(user_object(user))

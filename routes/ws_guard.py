@@ -54,7 +54,7 @@ async def may_see_activity(state, viewer_id: int, subject_id: int, presence: boo
     share a chat in which both have written, neither blocks the other, and for presence the
     subject's last seen is not hidden from everyone."""
     accounts = state.accounts
-    if accounts.blocks(viewer_id, subject_id) or accounts.blocks(subject_id, viewer_id):
+    if await accounts.blocks(viewer_id, subject_id) or await accounts.blocks(subject_id, viewer_id):
         return False
     if presence and await accounts.visibility(subject_id) == "nobody":
         return False

@@ -3,6 +3,7 @@ see when it was last online, and its deletion. SQL for these lives here and nowh
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from store import operations
@@ -57,6 +58,7 @@ def _session_dict(row, current_id: str | None) -> dict:
     }
 
 
+SHARED_TRUST_SECONDS = 2.0  # how stale a block or deletion made on another instance may be here
 TOUCH_EVERY_MS = 60_000  # a session's last activity is written at most once a minute
 TOUCHED_LIMIT = 100_000
 
@@ -71,6 +73,7 @@ class Accounts:
         self._visibility: dict[int, str] = {}  # user id -> who may see their last seen
         self._mutual: set[tuple[int, int]] = set()  # (lower id, higher id) of chats both wrote in
         self._deleted: dict[int, int] = {}  # user id -> when the account was deleted
+        self._recent: dict[tuple, tuple] = {}  # shared database: key -> (value, trusted until)
 
     async def load(self) -> None:
         """Reads the blocks into memory: every send and presence frame consults them."""
@@ -83,13 +86,34 @@ class Accounts:
 
     # ---- deleted accounts --------------------------------------------------------------------
 
-    def is_deleted(self, user_id: int | None) -> bool:
-        return user_id in self._deleted
+    async def _shared_read(self, key: tuple, sql: str, params: tuple):
+        """A value other instances may change: read, then trusted for a few seconds only."""
+        now = time.monotonic()
+        known = self._recent.get(key)
+        if known is not None and known[1] > now:
+            return known[0]
+        async with self.store.connections.reader() as conn:
+            value = await conn.fetch_value(sql, params)
+        if len(self._recent) >= 100_000:
+            self._recent.clear()
+        self._recent[key] = (value, now + SHARED_TRUST_SECONDS)
+        return value
+
+    async def _deleted_at(self, user_id: int | None) -> int | None:
+        if user_id is None:
+            return None
+        if not self.store.shared:
+            return self._deleted.get(user_id)
+        return await self._shared_read(("deleted", user_id), "SELECT deleted_at FROM users WHERE id = ?", (user_id,))
+
+    async def is_deleted(self, user_id: int | None) -> bool:
+        return await self._deleted_at(user_id) is not None
 
     async def delete_account(self, user_id: int) -> list[int]:
         """Deletes the account; returns the ids of the people it had written to."""
         peers = await self.store.writer.run(DeleteAccount(user_id))
         self._deleted[user_id] = now_ms()
+        self._recent.pop(("deleted", user_id), None)
         self._blocked.pop(user_id, None)
         for blocked in self._blocked.values():
             blocked.discard(user_id)
@@ -97,7 +121,7 @@ class Accounts:
 
     async def release_username_if_due(self, user_id: int) -> bool:
         """Frees a deleted account's username once its reservation is over."""
-        deleted_at = self._deleted.get(user_id)
+        deleted_at = await self._deleted_at(user_id)
         if deleted_at is None or now_ms() - deleted_at < RESERVED_MS:
             return False
         await self.store.writer.run(ReleaseUsername(user_id))
@@ -105,15 +129,20 @@ class Accounts:
 
     # ---- blocks ----------------------------------------------------------------------------
 
-    def blocks(self, blocker_id: int, blocked_id: int) -> bool:
-        return blocked_id in self._blocked.get(blocker_id, ())
+    async def blocks(self, blocker_id: int, blocked_id: int) -> bool:
+        if not self.store.shared:
+            return blocked_id in self._blocked.get(blocker_id, ())
+        sql = "SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?"
+        return bool(await self._shared_read(("blocks", blocker_id, blocked_id), sql, (blocker_id, blocked_id)))
 
     async def block(self, blocker_id: int, blocked_id: int) -> None:
         await self.store.writer.run(Block(blocker_id, blocked_id))
+        self._recent.pop(("blocks", blocker_id, blocked_id), None)
         self._blocked.setdefault(blocker_id, set()).add(blocked_id)
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> None:
         await self.store.writer.run(Unblock(blocker_id, blocked_id))
+        self._recent.pop(("blocks", blocker_id, blocked_id), None)
         self._blocked.get(blocker_id, set()).discard(blocked_id)
 
     async def blocked_users(self, blocker_id: int) -> list[tuple]:
@@ -131,7 +160,7 @@ class Accounts:
     # ---- who sees when you were last online ------------------------------------------------
 
     async def visibility(self, user_id: int) -> str:
-        known = self._visibility.get(user_id)
+        known = None if self.store.shared else self._visibility.get(user_id)
         if known is None:
             async with self.store.connections.reader() as conn:
                 known = await conn.fetch_value("SELECT last_seen_visibility FROM users WHERE id = ?", (user_id,))
@@ -171,7 +200,7 @@ class Accounts:
         allowed, contacts_only = set(), []
         for user_id in user_ids:
             setting = await self.visibility(user_id)
-            if self.blocks(user_id, viewer_id) or setting == "nobody":
+            if setting == "nobody" or await self.blocks(user_id, viewer_id):
                 continue
             if setting == "everyone":
                 allowed.add(user_id)
