@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from broadcast.base import BackendUnavailable
 from routes.responses import ApiError, rate_limited
 
 # A refusal answers after a short pause: a client hammering in a loop gets a couple of answers
@@ -38,9 +39,16 @@ class WindowLimit:
         """Seconds until the key may act again; 0 when it may now."""
         return self.window if await self.backend.get(self._key(key)) >= self.limit else 0
 
-    async def take(self, key: str) -> int:
-        """Counts one more hit; 0 when it was within the limit, else the seconds to wait."""
-        return self.window if await self.hit(key) > self.limit else 0
+    async def take(self, key: str, fail_open: bool = False) -> int:
+        """Counts one more hit; 0 when it was within the limit, else the seconds to wait. With
+        `fail_open`, an unreachable backend lets the call through (sends are stored while Redis
+        is away; a limit is not worth an outage)."""
+        try:
+            return self.window if await self.hit(key) > self.limit else 0
+        except BackendUnavailable:
+            if fail_open:
+                return 0
+            raise
 
     async def reset(self, key: str) -> None:
         await self.backend.delete(self._key(key))
