@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -13,21 +14,43 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from broadcast import create_broadcaster
+from media import sweeper
+from media.blobs import BlobStore
+from observe import logs
+from observe.access_log import AccessLog
 from push.dispatcher import Dispatcher, push_committed
 from push.sender import Sender
 from push.viewing import Viewing
-from routes import account, auth, errors, health, messages, openapi, pages, updates, users, ws_guard
+from routes import (
+    account,
+    auth,
+    avatars,
+    errors,
+    files,
+    health,
+    messages,
+    metrics,
+    openapi,
+    pages,
+    updates,
+    uploads,
+    users,
+    ws_guard,
+)
 from routes import push as push_routes
 from routes import search as search_routes
 from routes.contract import one_route_per_path
+from routes.countlimit import CountLimiter
 from routes.delivery import publisher
+from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.presence import Presence
-from routes.ratelimit import Limits
+from routes.ratelimit import FailureLimiter, Limits
 from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import Store
+from store import Store, admin
 from store.accounts import Accounts
+from store.files import FileStore
 from store.migrations import SchemaTooNew
 from store.push import Subscriptions
 
@@ -57,6 +80,19 @@ API_ROUTES = [
     Route("/push/key", push_routes.public_key),
     Route("/push/subscriptions", push_routes.subscribe, methods=["POST"]),
     Route("/push/subscriptions", push_routes.unsubscribe, methods=["DELETE"]),
+    # Media: tus uploads, downloads (issue 9)
+    Route("/uploads", uploads.create, methods=["POST"]),
+    Route("/uploads", uploads.options, methods=["OPTIONS"]),
+    Route("/uploads/{upload_id}", uploads.head, methods=["HEAD"]),
+    Route("/uploads/{upload_id}", uploads.append, methods=["PATCH"]),
+    Route("/uploads/{upload_id}", uploads.terminate, methods=["DELETE"]),
+    Route("/uploads/{upload_id}", uploads.options, methods=["OPTIONS"]),
+    Route("/files/{file_id}", files.download),
+    Route("/files/{file_id}/info", files.info),
+    Route("/files/{file_id}/thumbnail", files.thumbnail),
+    Route("/me/avatar", avatars.set_avatar, methods=["PUT"]),
+    Route("/me/avatar", avatars.delete_avatar, methods=["DELETE"]),
+    Route("/users/{username}/avatar", avatars.serve),
     # The account's own controls (routes/account.py)
     Route("/me", account.delete_account, methods=["DELETE"]),
     Route("/me/sessions", account.sessions),
@@ -71,6 +107,7 @@ API_ROUTES = [
 
 ROUTES = [
     Route("/health", health.health),
+    Route("/metrics", metrics.metrics),
     Mount("/api", routes=one_route_per_path(API_ROUTES)),  # anything else under /api/ is a JSON 404
     WebSocketRoute("/ws", WebSocketEndpoint()),
     Route("/ws", openapi.websocket_over_http),  # a plain HTTP request there
@@ -107,12 +144,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         state = app.state
+        # Held while the server runs, so `python -m payambar restore` refuses to swap the file.
+        database_lock = admin.hold_shared_lock(database_file) if database_file is not None else None
         state.broadcaster = create_broadcaster(settings.redis_url)
         try:
             await state.broadcaster.connect()
         except Exception as error:
             _refuse_start(f"cannot reach REDIS_URL: {error}")
-        state.store = Store(settings.database_url, synchronous=settings.sqlite_synchronous)
+        state.store = Store(
+            settings.database_url, synchronous=settings.sqlite_synchronous, max_pages=settings.sqlite_max_pages
+        )
         state.viewing = Viewing(state.broadcaster.backend)
         state.push_subscriptions = Subscriptions(state.store)
         state.push = Dispatcher(
@@ -122,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             state.viewing.is_viewing,
             profile=state.store.user_by_username,
+            backend=state.broadcaster.backend,
         )
         publish = publisher(state.store, state.broadcaster)
 
@@ -135,29 +177,45 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _refuse_start(str(error))
         state.broadcaster.on_revoke = state.store.forget_session
         state.presence = Presence(state.store, state.broadcaster)
+        state.upload_limiter = CountLimiter(state.broadcaster.backend, "upload", settings.media.uploads_per_minute, 60)
+        state.files = FileStore(state.store)
+        state.blobs = BlobStore(settings.media.files_dir)
+        await asyncio.to_thread(state.blobs.prepare)
+        sweeping = asyncio.create_task(
+            sweeper.sweep_forever(
+                state.files, state.blobs, settings.media.sweep_seconds, settings.media.upload_expiry_seconds
+            ),
+            name="payambar-sweeper",
+        )
+        state.login_failures = FailureLimiter(state.broadcaster.backend)  # wrong metrics tokens
         state.limits = Limits.from_settings(settings, state.broadcaster.backend)
         state.accounts = Accounts(state.store)
         await state.accounts.load()
         state.presence.audience = lambda user_id, peer_ids: ws_guard.presence_audience(state, user_id, peer_ids)
         state.push.start()
         state.viewing.start()
+        drain_before_sigterm(state.graceful_restart)
         try:
             yield
         finally:
+            sweeping.cancel()
             await state.viewing.close()
             await state.push.close()
             await state.presence.close()
             await state.store.close()
             await state.broadcaster.disconnect()
+            if database_lock is not None:
+                admin.release(database_lock)
 
-    middleware = [Middleware(SecurityHeaders)]
+    middleware = [Middleware(AccessLog), Middleware(GracefulRestart), Middleware(SecurityHeaders)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["authorization", "content-type"],
+                allow_methods=["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD"],
+                allow_headers=["authorization", "content-type", *uploads.TUS_REQUEST_HEADERS],
+                expose_headers=uploads.TUS_RESPONSE_HEADERS,
                 max_age=600,
             )
         )
@@ -172,8 +230,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
 
 def _configure_logging() -> None:
-    level = os.environ.get("LOG_LEVEL", "info").upper()
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(os.environ.get("LOG_LEVEL", "info"), os.environ.get("LOG_FORMAT", "plain").strip().lower())
 
 
 def __getattr__(name: str):

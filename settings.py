@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from media.settings import MediaSettings, load_media_settings
 from push.keys import vapid_private_key
 
 log = logging.getLogger("payambar")
@@ -33,6 +34,7 @@ class Settings:
     outbox_limit: int
     redis_url: str
     workers: int
+    media: MediaSettings
     registrations_per_hour: int = 10
     login_failures_per_username: int = 10
     login_failures_per_address: int = 30
@@ -43,6 +45,8 @@ class Settings:
     vapid_subject: str = "mailto:admin@payambar.invalid"
     push_allow_private: bool = False
     push_ca_file: str = ""
+    sqlite_max_pages: int = 0
+    metrics_token: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -93,6 +97,13 @@ def _secret_key(env: dict[str, str], data_dir: Path, environment: str) -> str:
     return key
 
 
+def _metrics_token(env: dict[str, str]) -> str:
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise SettingsError("METRICS_TOKEN must be at least 16 characters (or unset, to turn /metrics off)")
+    return token
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
@@ -132,6 +143,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         outbox_limit=_int(env, "OUTBOX_LIMIT", 4096, 16, 1_000_000),
         redis_url=redis_url,
         workers=workers,
+        media=load_media_settings(env, data_dir, _int),
+        sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
+        metrics_token=_metrics_token(env),
         registrations_per_hour=_int(env, "REGISTRATIONS_PER_HOUR", 10, 1, 1_000_000),
         login_failures_per_username=_int(env, "LOGIN_FAILURES_PER_USERNAME", 10, 1, 1_000_000),
         login_failures_per_address=_int(env, "LOGIN_FAILURES_PER_ADDRESS", 30, 1, 1_000_000),

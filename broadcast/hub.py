@@ -56,6 +56,16 @@ class Broadcaster:
     def connection_count(self) -> int:
         return sum(len(subscribers) for subscribers in self._local.values())
 
+    @property
+    def outbox_frames(self) -> int:
+        """Frames waiting in this instance's connection outboxes (for /metrics)."""
+        return sum(subscriber.queued for subscribers in self._local.values() for subscriber in subscribers)
+
+    @property
+    def publish_queue_depth(self) -> int:
+        """Notices waiting to go out to the backend (for /metrics)."""
+        return len(self._outgoing)
+
     async def connect(self) -> None:
         await self.backend.connect()
         await self.backend.subscribe(CONTROL)

@@ -42,6 +42,11 @@ class Subscriber:
         self.limit = limit
         self.on_overflow = None  # called once, when the outbox overflows
 
+    @property
+    def queued(self) -> int:
+        """Frames waiting in the outbox (for /metrics)."""
+        return len(self._frames)
+
     def deliver(self, seq: int | None, text: str, is_ack: bool = False) -> None:
         if self.closed:
             return

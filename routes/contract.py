@@ -114,7 +114,7 @@ def by_method(handlers: dict[str, Any]):
     """One endpoint serving several methods of a path, so a 405 lists every method it allows."""
 
     async def endpoint(request):
-        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+        return await (handlers.get(request.method) or handlers["GET"])(request)
 
     endpoint.handlers = handlers
     return endpoint
@@ -138,6 +138,6 @@ def one_route_per_path(routes: list[BaseRoute]) -> list[BaseRoute]:
         if len(set(handlers.values())) == 1:
             result.append(route)
         else:
-            served = {method: handler for method, handler in handlers.items() if method != "HEAD"}
+            served = {m: h for m, h in handlers.items() if m != "HEAD" or h is not handlers.get("GET")}
             result.append(Route(route.path, by_method(served), methods=sorted(handlers)))
     return result

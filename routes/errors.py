@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from broadcast.base import BackendUnavailable
@@ -25,8 +25,9 @@ async def api_error(request: Request, error: ApiError) -> Response:
 
 
 async def store_error(request: Request, error: StoreError) -> Response:
-    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503)."""
-    return error_response(error.status, error.code, error.message, error.field)
+    """The store's refusals, each kind with its own status (404, 403, 409, 422, 503, 507)."""
+    headers = {"Retry-After": "2"} if error.status == 503 else None  # the database is away for a moment
+    return error_response(error.status, error.code, error.message, error.field, headers)
 
 
 async def http_error(request: Request, error: HTTPException) -> Response:
@@ -46,6 +47,11 @@ async def backend_unavailable(request: Request, error: BackendUnavailable) -> Re
     return error_response(503, "unavailable", "Shared state is unreachable; try again shortly.", headers=headers)
 
 
+async def client_gone(request: Request, error: ClientDisconnect) -> Response:
+    # The client left before its request body arrived: nothing to log, no one to answer.
+    return error_response(499, "client_closed_request", "The request body did not arrive.")
+
+
 async def unexpected_error(request: Request, error: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return error_response(500, "internal", "Something went wrong on the server.")
@@ -57,5 +63,6 @@ HANDLERS = {
     HTTPException: http_error,
     Busy: busy_error,
     BackendUnavailable: backend_unavailable,
+    ClientDisconnect: client_gone,
     Exception: unexpected_error,
 }

@@ -37,5 +37,5 @@ async def health(request: Request) -> JSON:
         healthy = healthy and redis_ok
     if not healthy:
         body["status"] = "unavailable"
-    body["connections"] = state.broadcaster.connection_count
+    # Nothing more for anonymous callers: connection counts are on /metrics, behind its token.
     return JSON(body, 200 if healthy else 503)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from media.blobs import UPLOAD_ID
 from routes import contract as c
 from routes import validate
 from routes.bodies import query_int, read_json
 from routes.contract import api
-from routes.protocol import iso, message_object, user_object
+from routes.protocol import dumps, iso, message_object, user_object
 from routes.ratelimit import too_many
 from routes.responses import JSON, ApiError
 from routes.tokens import require_user, user_id_of
 from store.accounts import ChangeWithheld, WithheldSend
 from store.operations import SendMessage
+from store.rows import Message
 
 SEND_BODY = c.obj(
     ["to", "client_id"],
@@ -114,9 +116,18 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     forward_of = validate.optional_id(body.get("forward_of"), "forward_of")
     forwarded_from = None
     if forward_of is None:
-        text = validate.message_text(body.get("text"), state.settings.max_message_length)
+        file_id, attachment = await attached_file(state, user_id, body.get("file_id"))
+        text = body.get("text")
+        if file_id is not None and text in (None, ""):
+            text = ""  # a file may go without a caption
+        else:
+            text = validate.message_text(text, state.settings.max_message_length)
     else:
-        text, forwarded_from = await _forwarded(state, user_id, forward_of, body.get("text"))
+        if body.get("file_id") is not None:
+            raise validate.invalid("file_id", "A forwarded message keeps its own file: leave file_id out.")
+        original, forwarded_from = await _forwarded(state, user_id, forward_of, body.get("text"))
+        # Its file goes along: the new message is what lets the new recipient fetch it.
+        text, file_id, attachment = original.text, original.file_id, original.attachment
     client_id = validate.client_id(body.get("client_id"))
     reply_to = validate.optional_id(body.get("reply_to"), "reply_to")
     recipient_id = await resolve_peer(body.get("to"))
@@ -126,12 +137,16 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
     if await state.accounts.blocks(recipient_id, user_id):  # accepted as ever, kept from the blocker
-        return WithheldSend(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
-    return SendMessage(user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from)
+        return WithheldSend(
+            user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from, file_id, attachment
+        )
+    return SendMessage(
+        user_id, recipient_id, text, client_id, reply_to, origin, ref, forwarded_from, file_id, attachment
+    )
 
 
-async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[str, str]:
-    """(text, original author) of a message the user may forward: one of their chats', not hidden
+async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[Message, str]:
+    """(the message, its original author) of a message the user may forward: one of their chats', not hidden
     from them, not deleted. Its text is taken as it is, so an attribution cannot be put on words
     its author never wrote."""
     original = await state.store.visible_message(message_id, user_id)
@@ -141,7 +156,19 @@ async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[str, s
         raise ApiError(409, "message_deleted", "The message was deleted.")
     if text is not None and text != original.text:
         raise validate.invalid("text", "A forwarded message keeps its text: leave text out.")
-    return original.text, original.forwarded_from or state.store.names[original.sender_id]
+    return original, original.forwarded_from or state.store.names[original.sender_id]
+
+
+async def attached_file(state, user_id: int, file_id) -> tuple[str | None, str | None]:
+    """(file id, the file object as JSON) of a file the sender uploaded; (None, None) without one."""
+    if file_id is None:
+        return None, None
+    if not isinstance(file_id, str) or not UPLOAD_ID.fullmatch(file_id):
+        raise validate.invalid("file_id", "file_id must be the id of a file you uploaded.")
+    found = await state.files.file(file_id)
+    if found is None or found.owner_id != user_id:
+        raise ApiError(404, "file_not_found", "No such file.")
+    return file_id, dumps(found.as_dict())
 
 
 @api(

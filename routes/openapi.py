@@ -23,6 +23,7 @@ from routes.contract import (
     obj,
     ref,
 )
+from routes.openapi_media import MEDIA_PATHS, MEDIA_SCHEMAS
 from routes.responses import JSON, ApiError
 
 STATUS_TEXT = {
@@ -50,6 +51,7 @@ SCHEMAS = {
         last_seen=NULLABLE_TIME,
         last_seen_visibility={"type": "string", "enum": ["everyone", "contacts", "nobody"]},
         deleted=BOOLEAN,
+        avatar={"type": ["string", "null"], "description": "profile photo URL (add &size=64|256|640)"},
     ),
     "Message": obj(
         ["id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status"],
@@ -63,7 +65,8 @@ SCHEMAS = {
         edited_at=NULLABLE_TIME,
         deleted=BOOLEAN,
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
-        forwarded_from={"type": ["string", "null"]},
+        forwarded_from={"type": ["string", "null"], "description": "the original author of a forwarded message"},
+        attachment={"oneOf": [{"type": "null"}, ref("File")]},
     ),
     "Session": obj(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=ref("User")),
     "Update": obj(
@@ -143,6 +146,9 @@ def _walk(routes: list[BaseRoute], prefix: str = ""):
             yield prefix + route.path, route
 
 
+UNDOCUMENTED = {"summary": "undocumented", "x-undocumented": True, "responses": {"200": {"description": "?"}}}
+
+
 def build_document(app) -> dict:
     settings = app.state.settings
     paths: dict[str, dict] = {}
@@ -150,14 +156,14 @@ def build_document(app) -> dict:
         if isinstance(route, WebSocketRoute):
             continue  # described by the plain-HTTP route at the same path
         handlers = getattr(route.endpoint, "handlers", None)
-        for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
-            handler = handlers[method] if handlers else route.endpoint
+        methods = route.methods or {"GET"}
+        for method in sorted(methods - {"HEAD"} if "GET" in methods else methods):
+            handler = handlers.get(method) if handlers else route.endpoint
             contract = getattr(handler, "contract", None)
-            operation = (
-                _operation(contract, path, settings)
-                if contract
-                else {"summary": "undocumented", "x-undocumented": True, "responses": {"200": {"description": "?"}}}
-            )
+            if contract:
+                operation = _operation(contract, path, settings)
+            else:  # the media routes describe themselves in routes/openapi_media.py
+                operation = MEDIA_PATHS.get(path, {}).get(method.lower()) or UNDOCUMENTED
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -168,7 +174,8 @@ def build_document(app) -> dict:
         },
         "paths": paths,
         "components": {
-            "schemas": {name: _resolve(schema, settings) for name, schema in SCHEMAS.items()},
+            "schemas": {**MEDIA_SCHEMAS, **{name: _resolve(schema, settings) for name, schema in SCHEMAS.items()}},
+            "responses": {"Error": _error_answer(400) | {"description": "An error"}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }

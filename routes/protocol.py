@@ -50,6 +50,7 @@ def message_object(message: Message, names: dict[int, str]) -> dict[str, Any]:
         "deleted": bool(message.deleted),
         "status": STATUS_NAMES[message.status],
         "forwarded_from": message.forwarded_from,
+        "attachment": None if message.attachment is None else orjson.Fragment(message.attachment),
     }
 
 
@@ -59,6 +60,7 @@ def user_object(user: User, private: bool = False) -> dict[str, Any]:
         "display_name": user.display_name,
         "bio": user.bio,
         "created_at": iso(user.created_at),
+        "avatar": None if user.avatar is None else f"/api/users/{user.username}/avatar?v={user.avatar}",
     }
     if private:
         body["id"] = user.id

@@ -102,3 +102,19 @@ def too_many(wait: int, message: str) -> ApiError:
 async def refuse(wait: int, message: str) -> ApiError:
     await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
     return too_many(wait, message)
+
+
+class FailureLimiter:
+    """Failures per (what, who) key, for checks other than logins (a wrong metrics token)."""
+
+    def __init__(self, backend, max_failures: int = 10, window: int = 300) -> None:
+        self.limit = WindowLimit(backend, "failures", max_failures, window)
+
+    async def retry_after(self, key: tuple[str, str]) -> int:
+        return await self.limit.retry_after("|".join(key))
+
+    async def failed(self, key: tuple[str, str]) -> None:
+        await self.limit.hit("|".join(key))
+
+    async def succeeded(self, key: tuple[str, str]) -> None:
+        await self.limit.reset("|".join(key))

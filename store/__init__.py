@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from store import reads, search
 from store.connection import ConnectionSet
-from store.errors import Conflict, Forbidden, Invalid, NotFound, StoreError, Unavailable
+from store.errors import Conflict, Forbidden, Invalid, NotFound, StorageFull, StoreError, Unavailable
 from store.hidden import HiddenQueries
 from store.messages import MessageQueries
 from store.migrations import migrate
@@ -19,12 +19,14 @@ from store.stream import StreamQueries
 from store.users import UserQueries
 from store.writer import Writer
 
-__all__ = ["Store", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid", "Unavailable"]
+__all__ = [
+    "Store", "StoreError", "NotFound", "Forbidden", "Conflict", "Invalid", "Unavailable", "StorageFull",
+]  # fmt: skip
 
 
 class Store(UserQueries, SessionQueries, MessageQueries, StreamQueries, SearchQueries, HiddenQueries):
-    def __init__(self, url: str, synchronous: str = "normal", readers: int = 2) -> None:
-        self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous)
+    def __init__(self, url: str, synchronous: str = "normal", readers: int = 2, max_pages: int = 0) -> None:
+        self.connections = ConnectionSet(url, readers=readers, synchronous=synchronous, max_pages=max_pages)
         self.names: dict[int, str] = {}  # user id -> username; usernames never change
         self._ids: dict[str, int] = {}  # lower-cased username -> user id
         self._sessions: dict[str, tuple[int, int, float]] = {}

@@ -298,7 +298,7 @@ class WithheldSend(operations.SendMessage):
             return existing, False
         message = Message(
             batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from, self.file_id, self.attachment,
         )  # fmt: skip
         batch.message_rows.append(message.values())
         batch.client_ids[self.client_pair()] = message

@@ -120,12 +120,15 @@ class RawConnection:
 class ConnectionSet:
     """The writer connection and a small pool of readers over one database."""
 
-    def __init__(self, url: str, readers: int = 2, synchronous: str = "normal") -> None:
+    def __init__(self, url: str, readers: int = 2, synchronous: str = "normal", max_pages: int = 0) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
-        self._database = databases.Database(url)
+        # PostgreSQL: no pool floor to keep up; the held connections are all the pool is for.
+        options = {"min_size": 0} if self.dialect == "postgresql" and "min_size=" not in url else {}
+        self._database = databases.Database(url, **options)
         self._reader_count = readers
         self._synchronous = synchronous
+        self._max_pages = max_pages  # SQLite: a cap on the file's size, 0 for none
         self.writer: RawConnection | None = None
         self._readers: asyncio.Queue[RawConnection] = asyncio.Queue()
         self._all: list[RawConnection] = []
@@ -136,11 +139,16 @@ class ConnectionSet:
         for _ in range(self._reader_count):
             self._readers.put_nowait(await self._hold())
 
-    async def _hold(self) -> RawConnection:
+    async def _open_held(self) -> Connection:
         # Each Connection object is its own driver connection, kept open until close().
         held = Connection(self._database, self._database._backend)
         await held.__aenter__()
-        raw = RawConnection(held, self.dialect)
+        return held
+
+    async def _hold(self) -> RawConnection:
+        from store.guarded import GuardedConnection  # it builds on RawConnection, defined above
+
+        raw = GuardedConnection(await self._open_held(), self.dialect, self._open_held)
         if self.dialect == "sqlite":
             await self._tune_sqlite(raw)
         self._all.append(raw)
@@ -152,6 +160,8 @@ class ConnectionSet:
         await raw.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
         await raw.execute("PRAGMA cache_size=-32000")
         await raw.execute("PRAGMA temp_store=MEMORY")
+        if self._max_pages:
+            await raw.fetch_all(f"PRAGMA max_page_count={int(self._max_pages)}")
 
     @asynccontextmanager
     async def reader(self):

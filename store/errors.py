@@ -50,3 +50,10 @@ class Unavailable(StoreError):
         unavailable = cls("The change could not be saved now; retry it.")
         unavailable.__cause__ = error
         return unavailable
+
+
+class StorageFull(StoreError):
+    """The disk is full: nothing new is saved, everything stored stays."""
+
+    code = "storage_full"
+    status = 507

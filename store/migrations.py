@@ -38,6 +38,23 @@ PUSH_SUBSCRIPTIONS = """CREATE TABLE push_subscriptions (
     auth TEXT NOT NULL,
     created_at BIGINT NOT NULL
 )"""
+# Version 4: uploads in progress, finished files, attachments on messages, profile photos.
+MEDIA = [
+    "CREATE TABLE uploads (id TEXT PRIMARY KEY, user_id INTEGER NOT NULL, name TEXT NOT NULL,"
+    " length BIGINT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+    "CREATE INDEX uploads_by_user ON uploads (user_id)",
+    "CREATE INDEX uploads_by_expiry ON uploads (expires_at)",
+    "CREATE TABLE files (id TEXT PRIMARY KEY, owner_id INTEGER NOT NULL, sha256 TEXT NOT NULL,"
+    " name TEXT NOT NULL, mime TEXT NOT NULL, size BIGINT NOT NULL, width INTEGER, height INTEGER,"
+    " duration_ms INTEGER, waveform TEXT, blurhash TEXT, thumbnail_sha256 TEXT, created_at BIGINT NOT NULL)",
+    "CREATE INDEX files_by_owner ON files (owner_id)",
+    "ALTER TABLE messages ADD COLUMN file_id TEXT",
+    "ALTER TABLE messages ADD COLUMN attachment TEXT",  # the file object as JSON: files never change
+    "CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL",
+    "ALTER TABLE users ADD COLUMN avatar TEXT",  # the profile photo's version, NULL without one
+    "CREATE TABLE avatars (user_id INTEGER PRIMARY KEY, version TEXT NOT NULL, small_sha256 TEXT NOT NULL,"
+    " medium_sha256 TEXT NOT NULL, large_sha256 TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+]
 
 # (version, statements): a list for both databases, or {"sqlite": [...], "postgresql": [...]}.
 # Append new steps; never change a released one.
@@ -95,6 +112,7 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
             ],
         },
     ),
+    (4, MEDIA),
     (
         5,
         [

@@ -59,6 +59,8 @@ class SendMessage(Operation):
     origin: str | None = None
     ref: Any = None
     forwarded_from: str | None = None
+    file_id: str | None = None
+    attachment: str | None = None  # the file object as JSON
 
     def client_pair(self) -> tuple[int, str]:
         return (self.sender_id, self.client_id)
@@ -74,7 +76,7 @@ class SendMessage(Operation):
             return existing, False
         message = Message(
             batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from,
+            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from, self.file_id, self.attachment,
         )  # fmt: skip
         batch.message_rows.append(message.values())
         batch.client_ids[self.client_pair()] = message
@@ -199,7 +201,10 @@ class DeleteMessage(Operation):
         message = await _own_message(batch, self.user_id, self.message_id)
         message.text = ""
         message.deleted = 1
-        await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (message.id,))
+        message.attachment = None  # the file goes with it (file_id stays: access checks read it)
+        await batch.conn.execute(
+            "UPDATE messages SET text = '', deleted = 1, attachment = NULL WHERE id = ?", (message.id,)
+        )
         batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.DELETE)
 

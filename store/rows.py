@@ -35,9 +35,10 @@ class UpdateKind(IntEnum):
 MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateKind.DELETE)
 
 MESSAGE_COLUMNS = (
-    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from"
+    "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from,"
+    " file_id, attachment"
 )
-USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen"
+USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen, avatar"
 UPDATE_COLUMNS = "user_id, seq, kind, message_id, peer_id"
 
 
@@ -58,6 +59,8 @@ class Message:
     deleted: int
     status: int
     forwarded_from: str | None = None  # the username of the original author of a forwarded message
+    file_id: str | None = None  # a file sent with it (media)
+    attachment: str | None = None  # that file's object as JSON: files never change
 
     def values(self) -> tuple:
         """The row in MESSAGE_COLUMNS order, for INSERT."""
@@ -73,6 +76,8 @@ class Message:
             self.deleted,
             self.status,
             self.forwarded_from,
+            self.file_id,
+            self.attachment,
         )
 
     def copy(self) -> Message:
@@ -87,6 +92,7 @@ class User:
     bio: str
     created_at: int
     last_seen: int | None
+    avatar: str | None = None  # the profile photo's version
 
 
 @dataclass(slots=True)

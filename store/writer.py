@@ -54,6 +54,10 @@ class Writer:
         self._stopping = False
         self.batches = 0
         self.operations = 0
+        # For /metrics: read when scraped, bumped once per transaction.
+        self.messages_stored = 0
+        self.failed_batches = 0
+        self.batch_sizes = [0] * (MAX_BATCH.bit_length() + 1)  # index: the batch size's bit length
 
     @property
     def queue_depth(self) -> int:
@@ -97,6 +101,7 @@ class Writer:
         try:
             outcomes, committed = await self._transaction([operation for operation, _ in entries])
         except Exception as error:
+            self.failed_batches += 1
             if len(entries) > 1 or not _is_constraint_error(error):
                 log.warning("a batch of %d failed (%s); committing its operations one by one", len(entries), error)
             outcomes, committed = [], []
@@ -111,6 +116,7 @@ class Writer:
                 committed.extend(single_committed)
         self.batches += 1
         self.operations += len(entries)
+        self.batch_sizes[len(entries).bit_length()] += 1
         if committed:
             try:
                 self.on_commit(committed)
@@ -154,12 +160,15 @@ class Writer:
         except BaseException:
             try:
                 await self.conn.execute("ROLLBACK")
+            except Unavailable:
+                pass  # the connection is gone, and its transaction with it
             except Exception:
                 log.warning("rollback failed; the connection is reset on its next use")
             raise
         return outcomes
 
     def _remember(self, batch: Batch) -> None:
+        self.messages_stored += len(batch.new_client_ids)
         # Every change to a message goes through the batch's copy of its row (sends, receipts,
         # reads, edits, deletes), so after a commit those copies are what the database holds.
         if self.allocator.shared:

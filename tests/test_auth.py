@@ -36,7 +36,7 @@ async def test_register_answers_201_with_token_expiry_and_own_user(live_server):
     body = response.json()
     _assert_session_answer(body, username)
     user = body["user"]
-    assert set(user) == {"id", "username", "display_name", "bio", "created_at", "last_seen_visibility"}
+    assert set(user) == {"id", "username", "display_name", "bio", "created_at", "avatar", "last_seen_visibility"}
     assert user["display_name"] == username and user["bio"] == ""
     assert user["created_at"].startswith("20") and user["created_at"].endswith("Z")
     await api.close()

@@ -215,7 +215,7 @@ async def test_openapi_document_is_3_1_and_lists_every_api_call_of_the_readme(li
         for method in operations
     }
     readme = _readme_api_calls()
-    assert len(readme) == 30, sorted(readme)
+    assert len(readme) == 38, sorted(readme)  # 21 + the 8 media calls + the 9 account controls
     assert readme <= listed, f"missing from the OpenAPI document: {sorted(readme - listed)}"
 
 
@@ -223,8 +223,7 @@ async def test_health_answers_200_ok_with_the_database_state(live_server):
     response = await Api(live_server).get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert body["status"] == "ok" and body["database"] == "ok"
-    assert isinstance(body["connections"], int) and body["connections"] >= 0
+    assert body == {"status": "ok", "database": "ok"}, "nothing more for anonymous callers"
 
 
 @pytest.mark.parametrize("path", ["/api/me", "/api/no/such/thing", "/health", "/", "/u/someone"])

@@ -12,6 +12,7 @@ from helpers import Api, Socket
 MESSAGE_FIELDS = {
     "id", "client_id", "sender", "recipient", "text", "reply_to", "created_at", "edited_at", "deleted", "status",
     "forwarded_from",
+    "attachment",
 }  # fmt: skip
 
 

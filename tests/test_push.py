@@ -12,7 +12,9 @@ import httpx
 import pytest
 from checks import assert_error, close_all, register_many
 from helpers import Api, Socket, register
+from media_samples import jpeg_with_gps
 from push_service import Browser, start_push_service, verified_vapid_claims
+from tus import upload as tus_upload
 
 from tests.conftest import make_server
 
@@ -376,4 +378,16 @@ async def test_a_subscription_made_after_messages_went_unpushed_gets_the_next_on
     await subscribe(omid, endpoint)
     await sara.send(omid.username, "after")
     assert len(await push_service.wait_for(endpoint, 1)) == 1
+    await close_all(sara, omid)
+
+
+async def test_a_push_shows_the_senders_profile_photo(push_server, push_service):
+    sara, omid = await register_many(push_server, 2)
+    photo = await tus_upload(sara, jpeg_with_gps(200, 200), "me.jpg")
+    avatar = (await sara.request("PUT", "/api/me/avatar", json={"file_id": photo["id"]})).json()["avatar"]
+    endpoint = push_service.url()
+    browser = await subscribe(omid, endpoint)
+    await sara.send(omid.username, "with a face")
+    [push] = await push_service.wait_for(endpoint, 1)
+    assert browser.decrypt(push.body)["sender"]["avatar"] == avatar
     await close_all(sara, omid)

@@ -56,11 +56,11 @@ async def test_a_later_migration_upgrades_in_place_without_losing_rows(store):
     sara, omid = await two_users(store)
     await store.send_message(SendMessage(sara, omid, "kept", "c1", None))
     conn = store.connections.writer
-    later = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, ["ALTER TABLE users ADD COLUMN avatar TEXT"])]
+    later = [*MIGRATIONS, (MIGRATIONS[-1][0] + 1, ["ALTER TABLE users ADD COLUMN motto TEXT"])]
     assert await migrate(conn, later) == later[-1][0]
     assert await migrate(conn, later) == later[-1][0]  # running it again changes nothing
     assert await conn.fetch_value("SELECT COUNT(*) FROM messages") == 1
-    assert await conn.fetch_value("SELECT avatar FROM users WHERE id = ?", (sara,)) is None
+    assert await conn.fetch_value("SELECT motto FROM users WHERE id = ?", (sara,)) is None
 
 
 async def test_a_send_is_committed_before_it_is_acknowledged(store, database_url):
@@ -173,3 +173,24 @@ async def test_messages_stored_before_search_existed_are_indexed_once_on_open(da
     assert [message.id for message in found] == [old[0].id] and has_more is False
     assert await build_index(again.connections.writer) == 0  # built once; sends keep it current
     await again.close()
+
+
+async def test_push_subscriptions_live_and_die_with_their_sessions(store):
+    from store.push import MAX_PER_USER, Subscriptions
+    from store.rows import now_ms
+
+    sara, _ = await two_users(store)
+    subscriptions = Subscriptions(store)
+    await store.create_session("live", sara, now_ms() + 60_000)
+    await store.create_session("expired", sara, now_ms() - 1)
+    await store.create_session("revoked", sara, now_ms() + 60_000)
+    for session in ("live", "expired", "revoked"):
+        await subscriptions.add(sara, session, f"https://push.example/{session}", "key", "auth")
+    await store.revoke_session(sara, "revoked")  # a logout: its subscription goes with it
+    found = {endpoint: live for endpoint, _, _, live in await subscriptions.of_user(sara)}
+    assert found == {"https://push.example/live": True, "https://push.example/expired": False}
+    for n in range(MAX_PER_USER + 5):
+        await subscriptions.add(sara, "live", f"https://push.example/{n}", "key", "auth")
+        found = [endpoint for endpoint, *_ in await subscriptions.of_user(sara)]
+        assert f"https://push.example/{n}" in found  # the newest always stays
+    assert len(found) == MAX_PER_USER

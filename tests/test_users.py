@@ -9,7 +9,7 @@ import pytest
 from checks import assert_error
 from helpers import Api, register
 
-PUBLIC_FIELDS = {"username", "display_name", "bio", "created_at"}
+PUBLIC_FIELDS = {"username", "display_name", "bio", "created_at", "avatar"}
 
 
 @pytest.fixture(scope="module")

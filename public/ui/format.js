@@ -5,7 +5,8 @@ import { h, icon } from '/ui/dom.js';
 export function formatTime(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
-  return date.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  // "5:14 PM", not "05:14 PM"
+  return date.toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit' });
 }
 
 function startOfDay(date) {
@@ -54,7 +55,14 @@ const AVATAR_COLOURS = 8;
 export function avatar(user, size = '') {
   let hash = 0;
   for (const char of user.username ?? '') hash = (hash * 31 + char.codePointAt(0)) >>> 0;
-  return h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
+  const element = h('span', { class: `avatar avatar-${hash % AVATAR_COLOURS} ${size}`, 'aria-hidden': 'true' }, initials(user.display_name || user.username));
+  if (user.avatar) {
+    // The photo covers the initials once it loads; public and cached for good under its versioned URL.
+    const photo = h('img', { class: 'avatar-photo', alt: '', loading: 'lazy', src: `${user.avatar}&size=${size === 'avatar-large' ? 256 : 64}` });
+    photo.addEventListener('error', () => photo.remove());
+    element.append(photo);
+  }
+  return element;
 }
 
 function statusLabel(status) {

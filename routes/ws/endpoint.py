@@ -20,12 +20,14 @@ from routes.ws import commands
 from routes.ws.connection import Connection
 from routes.ws.pump import pump
 from routes.ws.transport import Disconnected, Transport
+from store import StoreError
 
 log = logging.getLogger("payambar.ws")
 
 AUTH_TIMEOUT_SECONDS = 5.0
 CATCH_UP_CHECK_SECONDS = 1.0
 NOT_AUTHENTICATED, LOGGED_OUT, TOO_FAR_BEHIND = 4001, 4003, 4008
+TRY_AGAIN_LATER = 1013  # the database is away: the client comes back after a pause
 
 
 class WebSocketEndpoint:
@@ -42,6 +44,9 @@ class WebSocketEndpoint:
             await _serve(transport, scope["app"].state)
         except (Disconnected, OSError, RuntimeError):
             pass  # the client went away; nothing is owed to it
+        except StoreError as error:
+            log.warning("a connection ended: %s", error.code)
+            await _close_quickly(transport, TRY_AGAIN_LATER, error.code)
 
 
 async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None, bool, float] | None:

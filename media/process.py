@@ -1,0 +1,81 @@
+"""A finished upload becomes a file: its kind checked from all of its bytes, photos cleaned and
+previewed, voice notes measured, and the bytes moved into the content-addressed store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from media import audio, images, sniff
+from media.blobs import BlobStore
+
+
+class Refused(Exception):
+    """The upload cannot become a file: `status` and `code` say why."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class FinishedFile:
+    sha256: str
+    name: str
+    mime: str
+    size: int
+    details: dict = field(default_factory=dict)  # width, height, duration_ms, waveform, blurhash
+    thumbnail_sha256: str | None = None
+
+
+def unsupported() -> Refused:
+    return Refused(415, "unsupported_type", "This kind of file cannot be sent.")
+
+
+def finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int) -> FinishedFile:
+    """Blocking: run it in a worker thread. The partial file is consumed whatever happens."""
+    try:
+        return _finish(blobs, partial, name, max_pixels)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int) -> FinishedFile:
+    size = partial.stat().st_size
+    with open(partial, "rb") as handle:
+        head = handle.read(sniff.HEAD_BYTES)
+    mime = sniff.sniff(head, name, complete=size <= len(head))
+    if mime is None or (mime == "text/plain" and not sniff.is_utf8_file(partial)):
+        raise unsupported()
+    name = sniff.download_name(name, mime)
+    details: dict = {}
+    thumbnail_sha256 = None
+    if mime in sniff.IMAGE_TYPES:
+        try:
+            info = images.process_image(partial, mime, max_pixels)
+        except images.ImageRefused as refusal:
+            raise Refused(422, refusal.code, refusal.message) from None
+        details = {"width": info.width, "height": info.height, "blurhash": info.blurhash}
+        thumbnail_sha256, _ = blobs.put_bytes(info.thumbnail)
+        if info.served is not None:
+            partial.write_bytes(info.served)
+    elif mime in sniff.VOICE_TYPES:
+        try:
+            with open(partial, "rb") as handle:
+                voice = audio.read_voice(handle, mime)
+        except (audio.NotVoice, OSError, ValueError, IndexError) as error:
+            raise Refused(422, "bad_audio", f"The audio cannot be read: {error}.") from None
+        details = {"duration_ms": voice.duration_ms, "waveform": voice.waveform}
+    sha256, stored_size = blobs.put_file(partial)
+    return FinishedFile(sha256, name, mime, stored_size, details, thumbnail_sha256)
+
+
+def avatar(blobs: BlobStore, path: Path, mime: str, max_pixels: int) -> dict[int, str]:
+    """Blocking: the avatar sizes of a stored photo, stored too; size -> hash."""
+    try:
+        sizes = images.avatar_sizes(path, mime, max_pixels)
+    except images.ImageRefused as refusal:
+        raise Refused(422, refusal.code, refusal.message) from None
+    return {size: blobs.put_bytes(data)[0] for size, data in sizes.items()}

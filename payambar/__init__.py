@@ -1,0 +1,1 @@
+"""Operator commands: `python -m payambar status|backup FILE|restore FILE`."""

@@ -1,0 +1,91 @@
+"""Profile photos: set one from an uploaded image, remove it, and serve it to anyone.
+
+The URL of a photo carries its version (`?v=`), so it changes when the photo does and each
+version can be cached for good; sizes are 64, 256 and 640 pixels square.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from media import process, sniff
+from media.blobs import UPLOAD_ID
+from media.images import AVATAR_SIZES
+from routes import validate
+from routes.bodies import read_json
+from routes.files import content_disposition, stream_blob
+from routes.protocol import profile_frame
+from routes.responses import JSON, ApiError, invalid, rate_limited
+from routes.tokens import require_user
+from store.files import Avatar
+
+DEFAULT_SIZE = 256
+FOREVER = "public, max-age=31536000, immutable"
+REVALIDATE = "public, no-cache"
+
+
+def avatar_url(username: str, version: str | None) -> str | None:
+    return None if version is None else f"/api/users/{username}/avatar?v={version}"
+
+
+async def set_avatar(request: Request) -> JSON:
+    user_id, _ = await require_user(request)
+    body = await read_json(request)
+    file_id = body.get("file_id")
+    if not isinstance(file_id, str) or not UPLOAD_ID.fullmatch(file_id):
+        raise invalid("file_id", "file_id must be the id of an uploaded photo.")
+    state = request.app.state
+    photo = await state.files.file(file_id)
+    if photo is None or photo.owner_id != user_id:
+        raise ApiError(404, "file_not_found", "No such file.")
+    if photo.mime not in sniff.IMAGE_TYPES:
+        raise invalid("file_id", "A profile photo must be a JPEG, PNG, GIF or WebP image.")
+    wait = await state.upload_limiter.take(f"{user_id}:avatar")
+    if wait:
+        raise rate_limited(wait, "Too many photo changes; try again later.")
+    source = state.blobs.path(photo.sha256)
+    try:
+        sizes = await asyncio.to_thread(
+            process.avatar, state.blobs, source, photo.mime, state.settings.media.max_image_pixels
+        )
+    except process.Refused as refusal:
+        raise ApiError(refusal.status, refusal.code, refusal.message) from None
+    avatar = Avatar(sizes[640][:16], sizes[64], sizes[256], sizes[640])
+    await state.files.set_avatar(user_id, avatar)
+    user = await _tell_peers(state, user_id)
+    return JSON({"avatar": avatar_url(user.username, avatar.version)})
+
+
+async def delete_avatar(request: Request) -> Response:
+    user_id, _ = await require_user(request)
+    state = request.app.state
+    await state.files.set_avatar(user_id, None)
+    await _tell_peers(state, user_id)
+    return Response(status_code=204)
+
+
+async def _tell_peers(state, user_id: int):
+    """The `profile` frame to the people the user chats with; the user as now stored."""
+    user = await state.store.user_by_id(user_id)
+    frame = profile_frame(user)
+    for peer_id in await state.store.peer_ids(user_id):
+        state.broadcaster.send(peer_id, frame)
+    return user
+
+
+async def serve(request: Request) -> Response:
+    username = request.path_params["username"]
+    state = request.app.state
+    user_id = await state.store.user_id(username) if validate.USERNAME.fullmatch(username) else None
+    avatar = await state.files.avatar(user_id) if user_id is not None else None
+    if avatar is None:
+        raise ApiError(404, "avatar_not_found", "This user has no profile photo.")
+    raw_size = request.query_params.get("size", str(DEFAULT_SIZE))
+    if not raw_size.isdigit() or int(raw_size) not in AVATAR_SIZES:
+        raise invalid("size", "size is 64, 256 or 640.")
+    cache = FOREVER if request.query_params.get("v") == avatar.version else REVALIDATE
+    disposition = content_disposition(f"{username}-{raw_size}.jpg", True)
+    return await stream_blob(request, avatar.sha256_for(int(raw_size)), "image/jpeg", disposition, cache)

@@ -1,0 +1,317 @@
+"""Resumable uploads, tus 1.0 (core, creation, termination, expiration) at /api/uploads.
+
+An upload belongs to the user who created it: to anyone else it does not exist (404). Its bytes
+arrive in PATCH requests, streamed to the partial file a chunk at a time, so a cut connection
+keeps every byte that arrived and the client resumes from the offset HEAD reports. The kind of
+file is checked from the first bytes (415 at once) and again from all of them at the end, when
+the upload becomes a file with the same id (see media/process.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import fcntl
+import os
+import secrets
+import time
+import unicodedata
+from email.utils import formatdate
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from media import process, sniff
+from media.blobs import UPLOAD_ID
+from routes.responses import ApiError
+from routes.tokens import require_user
+from store.files import QuotaExceeded, StoredFile, Upload
+from store.rows import now_ms
+
+TUS_VERSION = "1.0.0"
+TUS_EXTENSIONS = "creation,termination,expiration"
+OFFSET_TYPE = "application/offset+octet-stream"
+WRITE_CHUNK = 256 * 1024  # bytes gathered before each write: a cut loses at most this much
+NAME_MAX = 200
+LOCK_WAIT_SECONDS = 3
+# What a browser on another origin (CORS_ORIGINS) may send and read.
+TUS_REQUEST_HEADERS = ["tus-resumable", "upload-length", "upload-metadata", "upload-offset"]
+TUS_RESPONSE_HEADERS = ["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable",
+                        "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-File"]  # fmt: skip
+
+
+def tus_error(status: int, code: str, message: str, **headers: str) -> ApiError:
+    return ApiError(status, code, message, headers={"Tus-Resumable": TUS_VERSION, **headers})
+
+
+def _answer(status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, headers={"Tus-Resumable": TUS_VERSION, **(headers or {})})
+
+
+def _http_date(ms: int) -> str:
+    return formatdate(ms / 1000, usegmt=True)
+
+
+def _check_version(request: Request) -> None:
+    if request.headers.get("tus-resumable") != TUS_VERSION:
+        raise tus_error(412, "tus_version", "Send Tus-Resumable: 1.0.0.", **{"Tus-Version": TUS_VERSION})
+
+
+def _settings(request: Request):
+    return request.app.state.settings.media
+
+
+async def _caller(request: Request) -> int:
+    try:
+        user_id, _ = await require_user(request)
+    except ApiError as error:
+        error.headers = {**(error.headers or {}), "Tus-Resumable": TUS_VERSION}
+        raise
+    _check_version(request)
+    return user_id
+
+
+def safe_name(raw: str) -> str:
+    """A file name fit to store and show: no folders, no control characters, not too long."""
+    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip().strip(".")
+    return name[:NAME_MAX] or "file"
+
+
+def parse_metadata(header: str) -> dict[str, str]:
+    """Upload-Metadata: comma-separated `key base64value` pairs."""
+    found = {}
+    for pair in header.split(","):
+        key, _, value = pair.strip().partition(" ")
+        if not key:
+            continue
+        try:
+            found[key] = base64.b64decode(value.strip(), validate=True).decode() if value.strip() else ""
+        except (binascii.Error, UnicodeDecodeError):
+            raise tus_error(400, "bad_metadata", f"Upload-Metadata value of {key!r} is not base64 UTF-8.") from None
+    return found
+
+
+def _whole_number(request: Request, header: str) -> int:
+    raw = request.headers.get(header, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise tus_error(400, "bad_header", f"{header} must be a whole number.")
+    return int(raw)
+
+
+async def options(request: Request) -> Response:
+    # Discovery needs no token: a browser's CORS preflight cannot carry one, and it tells only limits.
+    return _answer(
+        204,
+        {
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": TUS_EXTENSIONS,
+            "Tus-Max-Size": str(_settings(request).max_upload_bytes),
+        },
+    )
+
+
+async def create(request: Request) -> Response:
+    user_id = await _caller(request)
+    media = _settings(request)
+    if "upload-defer-length" in request.headers:
+        raise tus_error(400, "defer_length_unsupported", "Give Upload-Length when creating an upload.")
+    length = _whole_number(request, "upload-length")
+    if length > media.max_upload_bytes:
+        raise tus_error(
+            413,
+            "file_too_large",
+            f"A file may be at most {media.max_upload_bytes} bytes.",
+            **{"Tus-Max-Size": str(media.max_upload_bytes)},
+        )
+    if length == 0:
+        raise tus_error(422, "empty_file", "The file is empty.")
+    metadata = parse_metadata(request.headers.get("upload-metadata", ""))
+    name = safe_name(metadata.get("filename") or metadata.get("name") or "")
+    state = request.app.state
+    wait = await state.upload_limiter.take(f"{user_id}:create")
+    if wait:
+        raise tus_error(429, "rate_limited", "Too many uploads started; try again later.", **{"Retry-After": str(wait)})
+    created = now_ms()
+    upload = Upload(
+        secrets.token_urlsafe(16), user_id, name, length, created, created + media.upload_expiry_seconds * 1000
+    )
+    try:
+        await state.files.create_upload(upload, media.quota_bytes)
+    except QuotaExceeded as error:
+        raise tus_error(413, error.code, error.message) from None
+    await asyncio.to_thread(state.blobs.partial_path(upload.id).touch)
+    return _answer(201, {"Location": f"/api/uploads/{upload.id}", "Upload-Expires": _http_date(upload.expires_at)})
+
+
+async def _own_upload(request: Request, user_id: int) -> Upload:
+    upload_id = request.path_params["upload_id"]
+    upload = await request.app.state.files.upload(upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
+    if upload is None or upload.user_id != user_id or upload.expires_at <= now_ms():
+        raise tus_error(404, "upload_not_found", "No such upload.")
+    return upload
+
+
+def _size(path) -> int:
+    try:
+        return os.stat(path).st_size
+    except FileNotFoundError:
+        return -1
+
+
+async def head(request: Request) -> Response:
+    user_id = await _caller(request)
+    upload_id = request.path_params["upload_id"]
+    state = request.app.state
+    no_store = {"Cache-Control": "no-store"}
+    if UPLOAD_ID.fullmatch(upload_id):
+        finished = await state.files.file(upload_id)
+        if finished is not None and finished.owner_id == user_id:
+            # Finished: the whole of it is here (a client resuming after a reload learns it is done).
+            size = str(finished.size)
+            return _answer(200, {"Upload-Offset": size, "Upload-Length": size, **no_store})
+    upload = await _own_upload(request, user_id)
+    offset = await asyncio.to_thread(_size, state.blobs.partial_path(upload.id))
+    if offset < 0:
+        raise tus_error(404, "upload_not_found", "No such upload.")
+    return _answer(
+        200,
+        {
+            "Upload-Offset": str(offset),
+            "Upload-Length": str(upload.length),
+            "Upload-Expires": _http_date(upload.expires_at),
+            **no_store,
+        },
+    )
+
+
+async def terminate(request: Request) -> Response:
+    user_id = await _caller(request)
+    upload = await _own_upload(request, user_id)
+    await _discard(request.app.state, upload.id)
+    return _answer(204)
+
+
+async def _discard(state, upload_id: str) -> None:
+    await state.files.delete_uploads([upload_id])
+    await asyncio.to_thread(state.blobs.partial_path(upload_id).unlink, True)
+
+
+async def append(request: Request) -> Response:
+    user_id = await _caller(request)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != OFFSET_TYPE:
+        raise tus_error(415, "bad_content_type", f"PATCH bodies are {OFFSET_TYPE}.")
+    offset = _whole_number(request, "upload-offset")
+    upload = await _own_upload(request, user_id)
+    state = request.app.state
+    path = state.blobs.partial_path(upload.id)
+    try:
+        handle = await asyncio.to_thread(open, path, "r+b")
+    except FileNotFoundError:
+        raise tus_error(404, "upload_not_found", "No such upload.") from None
+    try:
+        # One writer per upload: the lock is on the open file, so it holds between requests of
+        # this process, worker processes, and instances sharing FILES_DIR where the file system
+        # honours it.
+        if not await _lock(handle):
+            raise tus_error(423, "upload_busy", "Another request is writing this upload; try again.")
+        current = await asyncio.to_thread(_end_of, handle)
+        if offset != current:
+            raise tus_error(409, "offset_mismatch", "Upload-Offset is not where the upload stands.", **{
+                "Upload-Offset": str(current)
+            })  # fmt: skip
+        written = await _receive(request, state, upload, handle, current)
+        if written < upload.length:
+            return _answer(204, {"Upload-Offset": str(written), "Upload-Expires": _http_date(upload.expires_at)})
+        stored = await _finish(state, upload)
+        return _answer(204, {"Upload-Offset": str(written), "Upload-File": stored.id})
+    finally:
+        await asyncio.to_thread(handle.close)  # closing releases the file lock
+
+
+async def _lock(handle) -> bool:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # never blocks: no thread needed
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+
+
+def _end_of(handle) -> int:
+    return handle.seek(0, os.SEEK_END)
+
+
+async def _receive(request: Request, state, upload: Upload, handle, current: int) -> int:
+    """Streams the body to the end of the file, a buffer at a time; the new offset. What
+    arrived before a cut connection is kept."""
+    written = current
+    pending: list[bytes] = []
+    pending_size = 0
+    head_checked = current > 0
+    try:
+        async for chunk in request.stream():
+            if written + pending_size + len(chunk) > upload.length:
+                raise tus_error(413, "beyond_length", "The body goes past Upload-Length.", **{
+                    "Upload-Offset": str(written)
+                })  # fmt: skip
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if not head_checked and pending_size >= min(sniff.HEAD_BYTES, upload.length):
+                await _check_head(state, upload, b"".join(pending))
+                head_checked = True
+            if pending_size >= WRITE_CHUNK:
+                await asyncio.to_thread(_write, handle, pending)
+                written += pending_size
+                pending, pending_size = [], 0
+    except ClientDisconnect:
+        pass  # keep what arrived: the client asks HEAD for the offset and goes on from there
+    if pending:
+        await asyncio.to_thread(_write, handle, pending)
+        written += pending_size
+    return written
+
+
+def _write(handle, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        handle.write(chunk)
+    handle.flush()
+
+
+async def _check_head(state, upload: Upload, head: bytes) -> None:
+    if sniff.sniff(head[: sniff.HEAD_BYTES], upload.name, complete=len(head) >= upload.length) is None:
+        await _discard(state, upload.id)
+        refusal = process.unsupported()
+        raise tus_error(refusal.status, refusal.code, refusal.message)
+
+
+async def _finish(state, upload: Upload) -> StoredFile:
+    media = state.settings.media
+    path = state.blobs.partial_path(upload.id)
+    try:
+        done = await asyncio.to_thread(process.finish, state.blobs, path, upload.name, media.max_image_pixels)
+    except process.Refused as refusal:
+        await _discard(state, upload.id)
+        raise tus_error(refusal.status, refusal.code, refusal.message) from None
+    details = done.details
+    waveform = details.get("waveform")
+    stored = StoredFile(
+        id=upload.id,
+        owner_id=upload.user_id,
+        sha256=done.sha256,
+        name=done.name,
+        mime=done.mime,
+        size=done.size,
+        width=details.get("width"),
+        height=details.get("height"),
+        duration_ms=details.get("duration_ms"),
+        waveform=None if waveform is None else ",".join(map(str, waveform)).join("[]"),
+        blurhash=details.get("blurhash"),
+        thumbnail_sha256=done.thumbnail_sha256,
+        created_at=now_ms(),
+    )
+    return await state.files.finish_upload(stored)

@@ -1,0 +1,123 @@
+"""Sample media made in the tests: photos with EXIF and GPS, Ogg Opus and WebM voice notes,
+a decompression bomb's header. Opus packets are stand-ins (no encoder here); the containers are real."""
+
+from __future__ import annotations
+
+import io
+import struct
+import uuid
+import zlib
+
+from PIL import Image
+
+# ---- photos ------------------------------------------------------------------------------------
+
+GPS_IFD = 0x8825
+
+
+def jpeg_with_gps(width: int = 640, height: int = 480, orientation: int = 1) -> bytes:
+    image = Image.new("RGB", (width, height))
+    for x in range(0, width, 16):
+        for y in range(0, height, 16):
+            image.paste(((x * 7) % 256, (y * 5) % 256, 128), (x, y, x + 16, y + 16))
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = orientation
+    exif[GPS_IFD] = {1: "N", 2: (35.0, 41.0, 22.0), 3: "E", 4: (51.0, 23.0, 20.0)}
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes(), quality=85)
+    return out.getvalue()
+
+
+def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
+    """A PNG whose header claims billions of pixels (the data is cut short: it is never decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    data = zlib.compress(b"\x00" * 65536)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+# ---- Ogg Opus ----------------------------------------------------------------------------------
+
+
+def _ogg_crc(data: bytes) -> int:
+    crc = 0
+    for byte in data:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+    return crc
+
+
+def _ogg_page(packets: list[bytes], granule: int, serial: int, sequence: int, flags: int) -> bytes:
+    lacing = b""
+    for packet in packets:
+        lacing += b"\xff" * (len(packet) // 255) + bytes([len(packet) % 255])
+    header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, granule, serial, sequence, 0, len(lacing))
+    page = header + lacing + b"".join(packets)
+    crc = _ogg_crc(page)
+    return page[:22] + struct.pack("<I", crc) + page[26:]
+
+
+def ogg_opus(duration_ms: int, pre_skip: int = 312, loud_from: float = 0.5) -> bytes:
+    """An Ogg Opus stream of 20 ms packets; quiet (small packets) then loud (large ones)."""
+    head = b"OpusHead" + struct.pack("<BBHIhB", 1, 1, pre_skip, 48000, 0, 0)
+    tags = b"OpusTags" + struct.pack("<I", 4) + b"test" + struct.pack("<I", 0)
+    serial = 0x5A5A
+    pages = [_ogg_page([head], 0, serial, 0, 0x02), _ogg_page([tags], 0, serial, 1, 0)]
+    frames = duration_ms // 20
+    granule = pre_skip
+    sequence = 2
+    for start in range(0, frames, 50):
+        batch = []
+        for index in range(start, min(frames, start + 50)):
+            size = 120 if index >= frames * loud_from else 8
+            batch.append(b"\xfc" + bytes(size - 1))
+        granule += 960 * len(batch)
+        last = start + 50 >= frames
+        pages.append(_ogg_page(batch, granule, serial, sequence, 0x04 if last else 0))
+        sequence += 1
+    return b"".join(pages)
+
+
+# ---- WebM, as MediaRecorder writes it -------------------------------------------------------------
+
+
+def _ebml_size(size: int | None) -> bytes:
+    if size is None:
+        return b"\x01\xff\xff\xff\xff\xff\xff\xff"  # unknown size
+    return bytes([0x10]) + size.to_bytes(3, "big")
+
+
+def _element(element_id: int, payload: bytes) -> bytes:
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + _ebml_size(len(payload)) + payload
+
+
+def webm_opus(duration_ms: int) -> bytes:
+    header = _element(0x1A45DFA3, _element(0x4282, b"webm") + _element(0x4287, b"\x04"))
+    info = _element(0x1549A966, _element(0x2AD7B1, (1_000_000).to_bytes(3, "big")))
+    track = _element(0xAE, _element(0xD7, b"\x01") + _element(0x86, b"A_OPUS") + _element(0x83, b"\x02"))
+    tracks = _element(0x1654AE6B, track)
+    clusters = b""
+    for cluster_start in range(0, duration_ms, 1000):
+        blocks = b""
+        for time in range(cluster_start, min(duration_ms, cluster_start + 1000), 20):
+            frame = b"\xfc" + bytes(60)
+            blocks += _element(0xA3, b"\x81" + struct.pack(">h", time - cluster_start) + b"\x80" + frame)
+        timecode = _element(0xE7, cluster_start.to_bytes(4, "big"))
+        clusters += b"\x1f\x43\xb6\x75" + _ebml_size(None) + timecode + blocks
+    segment = b"\x18\x53\x80\x67" + _ebml_size(None) + info + tracks + clusters
+    return header + segment
+
+
+def windows_exe() -> bytes:
+    return b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(200) + b"This program cannot be run"
+
+
+def unique_bytes(size: int) -> bytes:
+    """Text bytes no other test uploads (so content addressing does not merge them)."""
+    seed = uuid.uuid4().hex.encode()
+    return (seed * (size // len(seed) + 1))[:size]
