@@ -63,7 +63,7 @@ async def test_lifting_a_block_lets_new_messages_through_and_keeps_the_withheld_
     await pest.send(sara.username, "while blocked")
     listed = (await sara.get("/api/me/blocked")).json()["users"]
     assert [u["username"] for u in listed] == [pest.username]
-    assert set(listed[0]) == {"username", "display_name", "bio", "created_at"}
+    assert set(listed[0]) == {"username", "display_name", "bio", "created_at", "avatar"}
     assert (await sara.delete(f"/api/users/{pest.username}/block")).status_code == 204
     assert (await sara.get("/api/me/blocked")).json()["users"] == []
     await pest.send(sara.username, "after the block")
