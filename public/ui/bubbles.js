@@ -3,7 +3,7 @@ import { t } from '/i18n.js';
 import { isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
-import { attachmentSignature, renderAttachment } from '/ui/media.js';
+import { attachmentLabel, attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied) {
@@ -60,7 +60,7 @@ export function renderBubble(message, { replied, peerName }) {
 // The quoted message; activating it scrolls to the original.
 function replyQuote(replyTo, replied, peerName) {
   const author = !replied ? '' : isMine(replied) ? t('you') : peerName;
-  const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text;
+  const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text || attachmentLabel(replied.attachment);
   return h(
     'button',
     { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },
