@@ -147,6 +147,7 @@ class Bench:
                 "rate": rate,
                 "prefix": f"{label}{i}",
                 "deflate": not self.args.no_deflate,
+                "batch": not self.args.no_batch,
                 "grace": 5.0,
                 "check_seq": check_seq,
             }
@@ -211,6 +212,15 @@ class Bench:
             f" errors {res['errors']} {res['error_samples'][:2]}",
             flush=True,
         )
+        # Every acknowledged message reached its recipient live (the window waits for both).
+        res["live_ok"] = (
+            res["unsettled"] == 0 and res["arrived"] >= res["acked"] and not res["seq_gaps"] + res["seq_repeats"]
+        )
+        if check_seq and not res["live_ok"]:
+            self.fail(
+                f"{label}: live delivery incomplete: {res['unsettled']} unsettled, {res['arrived']} arrived of"
+                f" {res['acked']} acked, {res['seq_gaps']} seq gaps, {res['seq_repeats']} repeats"
+            )
         if res["errors"] or res["closed_unexpectedly"] or res["dup_arrivals"]:
             self.fail(
                 f"{label}: {res['errors']} errors, {res['closed_unexpectedly']} unexpected closes,"
@@ -242,6 +252,12 @@ class Bench:
         )
         self.table.add(tag, "generator CPU per message", res["gen_us_per_msg"], "µs")
         self.table.add(tag, "limited by", limit(res))
+        if res["acked"]:
+            self.table.add(
+                tag,
+                "frames to the clients per message (of them batched `updates` frames)",
+                f"{res['frames_in'] / res['acked']:.2f} ({res['batches_in'] / res['acked']:.2f})",
+            )
 
 
 CORES = psutil.cpu_count() or 1

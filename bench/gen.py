@@ -123,7 +123,11 @@ class ChatWorker:
         async def one(group: Group, user: dict) -> LeanWS:
             async with sem:
                 ws, _ = await connect_ws(  # a user may name its own instance (scale-out scenarios)
-                    user.get("url") or self.url, user["token"], deflate=self.deflate, on_frame=self.handler(group, user)
+                    user.get("url") or self.url,
+                    user["token"],
+                    deflate=self.deflate,
+                    on_frame=self.handler(group, user),
+                    batch=self.cfg.get("batch", False),
                 )
             user["ws"] = ws
             ws.closed.add_done_callback(self._closed)
@@ -504,7 +508,7 @@ async def catchup_main(cfg: dict, conn: Connection) -> None:
             if len(acked_rows) == n and not done.done():
                 done.set_result(None)
 
-    ws_a, _ = await connect_ws(url, a["token"], on_frame=on_a)
+    ws_a, _ = await connect_ws(url, a["token"], on_frame=on_a, batch=cfg.get("batch", False))
     t_fill = time.monotonic()
     for i in range(n):
         await window.acquire()
@@ -554,7 +558,7 @@ async def catchup_main(cfg: dict, conn: Connection) -> None:
     cpu0, t0 = cpu_seconds(), time.monotonic()
     # Frames after `ready` may arrive before connect_ws returns: buffer them until the target is known.
     early: list[dict] = []
-    ws_b, ready = await connect_ws(url, b["token"], after=cursor, on_frame=early.append)
+    ws_b, ready = await connect_ws(url, b["token"], after=cursor, on_frame=early.append, batch=cfg.get("batch", False))
     holder["ws"] = ws_b
     t_ready = time.monotonic()
     state["target"] = ready["cursor"]

@@ -6,7 +6,8 @@ Nothing here restates the schema, so the loader cannot drift from the server:
   its statements, and its id allocation, so PostgreSQL's sequences stay right);
 - messages are rows built by the store's own row classes and written with its own statements:
   `store.rows.Message(...).values()` (MESSAGE_COLUMNS order), `store.rows.Update` in
-  UPDATE_COLUMNS order, `store.batch.INSERT_MESSAGE`, `INSERT_UPDATE` and `UPSERT_CHAT`.
+  UPDATE_COLUMNS order, `store.batch.INSERT_MESSAGE`, `INSERT_UPDATE` and `UPSERT_CHAT`, and
+  the search index rows of `store.search.SearchRows`, the writer's own batch of index changes.
 
 What a message gets is what a real send makes: one `messages` row, one `updates` row of kind
 MESSAGE for the sender and one for the recipient with consecutive per-user `seq`, and a `chats`
@@ -40,6 +41,7 @@ if str(SERVER_DIR) not in sys.path:
 from store import Store
 from store.batch import INSERT_MESSAGE, INSERT_UPDATE, UPSERT_CHAT
 from store.rows import UPDATE_COLUMNS, Message, Status, Update, UpdateKind, now_ms
+from store.search import SearchRows
 
 PASSWORD = "bench-password-1"
 WORDS = (
@@ -191,6 +193,7 @@ async def _messages(store: Store, user_ids: list[int], messages: int, peers: int
     step = span // messages
     message_rows: list[tuple] = []
     update_rows: list[tuple] = []
+    search = SearchRows()
     hexdigits = os.urandom(16).hex()
     for mid, c in enumerate(chosen, start=1):
         a, b = pair_list[c]
@@ -204,22 +207,29 @@ async def _messages(store: Store, user_ids: list[int], messages: int, peers: int
         client_id = (
             f"{hexdigits[:8]}-{hexdigits[8:12]}-{hexdigits[12:16]}-{mid >> 48 & 0xFFFF:04x}-{mid & 0xFFFFFFFFFFFF:012x}"
         )
-        message_rows.append(
-            Message(mid, sender, recipient, client_id, text, None, start + mid * step, None, 0, status).values()
-        )
+        message = Message(mid, sender, recipient, client_id, text, None, start + mid * step, None, 0, status)
+        message_rows.append(message.values())
+        search.added(message)  # the search index row, as a send writes it
         for user_id in (sender, recipient):
             seq[user_id] += 1
             update_rows.append(update_values(Update(user_id, seq[user_id], UpdateKind.MESSAGE, mid)))
         last[c] = mid
         if len(message_rows) >= CHUNK:
-            await conn.write_in_transaction([(INSERT_MESSAGE, message_rows), (INSERT_UPDATE, update_rows)])
+            await conn.write_in_transaction(
+                [(INSERT_MESSAGE, message_rows), (INSERT_UPDATE, update_rows), *search.take_steps(conn.dialect)]
+            )
             message_rows, update_rows = [], []
     chat_rows = []
     for c, (a, b) in enumerate(pair_list):
         if last[c]:
             chat_rows += [(a, b, last[c]), (b, a, last[c])]
     await conn.write_in_transaction(
-        [(INSERT_MESSAGE, message_rows), (INSERT_UPDATE, update_rows), (UPSERT_CHAT, chat_rows)]
+        [
+            (INSERT_MESSAGE, message_rows),
+            (INSERT_UPDATE, update_rows),
+            *search.take_steps(conn.dialect),
+            (UPSERT_CHAT, chat_rows),
+        ]
     )
     for _, sql in indexes:
         await conn.execute(sql)

@@ -83,6 +83,7 @@ def finish(b: Bench, elapsed: float) -> None:
         "smoke": b.args.smoke,
         "elapsed_s": elapsed,
         "deflate_offered": not b.args.no_deflate,
+        "batch_asked": not b.args.no_batch,
         "generator_cpu": b.gen_cpu,
         "failures": b.failures,
     }
@@ -115,9 +116,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="seconds-long run with tiny counts; asserts correctness only")
     ap.add_argument("--only", help="comma-separated scenario numbers, e.g. 1,2 (6 runs with 3)")
     ap.add_argument(
-        "--profile", action="store_true", help="py-spy the server during scenario 2 (raw stacks in results/)"
+        "--profile",
+        action="store_true",
+        help="py-spy the server in scenarios 2, 8 and 9 (each instance; raw stacks in results/)",
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
+    ap.add_argument(
+        "--no-batch", action="store_true", help='clients do not ask for batched frames ("batch": true in auth)'
+    )
     ap.add_argument("--ws", help="override the Procfile's --ws for every server (scenario 4 compares its own list)")
     ap.add_argument("--wait-quiet", type=float, default=0, help="wait up to this many seconds for an idle machine")
     ap.add_argument("--keep", action="store_true", help="keep the temporary data folders")

@@ -71,6 +71,11 @@ def chat(b: Bench, label: str, *, instances: int = 1, web_concurrency: int = 1) 
                 u["url"] = servers[u["instance"]].ws_url
             recipients += len(g["recipients"])
             cross += sum(r["instance"] != g["sender"]["instance"] for r in g["recipients"])
+        if b.args.profile and web_concurrency == 1:  # where the Redis path's CPU goes, per instance
+            from bench.scenarios.chat import profile_during
+
+            for i, srv in enumerate(servers):
+                profile_during(b, srv, p["chat_duration"], name=f"{label}-{i}")
         res = b.run_chat(
             cluster,
             groups,
@@ -93,15 +98,9 @@ def chat(b: Bench, label: str, *, instances: int = 1, web_concurrency: int = 1) 
         res[f"{part}_us_per_msg"] = pct / 100 * 1e6 / rate if pct is not None and rate else None
     parts = [res["server_us_per_msg"], res["postgres_us_per_msg"], res["redis_us_per_msg"]]
     res["total_us_per_msg"] = sum(parts) if None not in parts else None
-    live_ok = res["unsettled"] == 0 and res["arrived"] >= res["acked"] and not res["seq_gaps"] + res["seq_repeats"]
-    res["live_ok"] = live_ok
     if not check["ok"] or not acked:
         b.fail(f"{label}: acknowledged messages not stored exactly once: {check}")
-    if not live_ok:
-        b.fail(
-            f"{label}: live delivery incomplete: {res['unsettled']} unsettled, {res['arrived']} arrived of"
-            f" {res['acked']} acked, {res['seq_gaps']} seq gaps, {res['seq_repeats']} repeats"
-        )
+    # res["live_ok"]: every acked message arrived live, streams without gaps (run_chat checks it)
     b.data["scenarios"][label] = res
     return res
 

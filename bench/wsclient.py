@@ -137,6 +137,7 @@ async def connect_ws(
     deflate: bool = True,
     on_frame: OnFrame | None = None,
     timeout: float = 30.0,
+    batch: bool = False,
 ) -> tuple[LeanWS, dict]:
     """Connect, authenticate with the first frame, wait for `ready`; it and later frames go to on_frame.
 
@@ -162,6 +163,8 @@ async def connect_ws(
         auth: dict = {"type": "auth", "token": token}
         if after is not None:
             auth["after"] = after
+        if batch:  # frames that waited together arrive as one {"type":"updates"} frame
+            auth["batch"] = True
         ws.send(auth)
         done, _ = await asyncio.wait({ready, ws.closed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if ready not in done:

@@ -28,6 +28,7 @@ def run(b: Bench) -> None:
                 {
                     "url": srv.ws_url,
                     "n": n,
+                    "batch": not b.args.no_batch,
                     "a": {"username": alice, "token": tokens[alice]},
                     "b": {"username": bob, "token": tokens[bob]},
                 }

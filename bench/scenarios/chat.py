@@ -96,7 +96,8 @@ def run(b: Bench) -> None:
     )
 
 
-def profile_during(b: Bench, srv: Server, duration: float) -> None:
+def profile_during(b: Bench, srv: Server, duration: float, name: str = "chat") -> None:
+    """py-spy the server process (raw stacks to results/profile-NAME.txt) for `duration` seconds."""
     spy = ROOT / ".venv" / "bin" / "py-spy"
     if not spy.exists():
         print("  (py-spy not installed: .venv/bin/pip install py-spy==0.4.3)", flush=True)
@@ -104,7 +105,7 @@ def profile_during(b: Bench, srv: Server, duration: float) -> None:
     extra = os.environ.get("BENCH_PYSPY_ARGS", "").split()  # e.g. --native (which cannot be nonblocking)
     if "--native" not in extra:
         extra.append("--nonblocking")
-    out = RESULTS / "profile-chat.txt"
+    out = RESULTS / f"profile-{name}.txt"
     RESULTS.mkdir(parents=True, exist_ok=True)
     b.spy = subprocess.Popen(
         [
@@ -125,4 +126,4 @@ def profile_during(b: Bench, srv: Server, duration: float) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    b.data["profile"] = str(out)
+    b.data.setdefault("profiles", []).append(str(out))

@@ -32,6 +32,10 @@ def run(b: Bench) -> None:
             pg_cpu.start()
             tokens = login_all(srv, names)
             groups = b.chat_groups(names, tokens, p["chat_pairs"], p["chat_fans"], p["fan_k"])
+            if b.args.profile:
+                from bench.scenarios.chat import profile_during
+
+                profile_during(b, srv, p["chat_duration"], name="chat-pg")
             res = b.run_chat(
                 srv,
                 groups,
