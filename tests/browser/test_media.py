@@ -223,6 +223,7 @@ def test_a_profile_photo_is_cropped_square_and_shown(people, tmp_path):
     open_chat(page, omid)
     page.get_by_test_id("composer").fill("سلام")
     page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("message")).to_have_attribute("data-status", re.compile("sent|delivered|read"))
     page.goto("/")
     photo_path = tmp_path / "me.jpg"
     noisy_jpeg(photo_path, 900, 600)
