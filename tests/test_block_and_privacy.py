@@ -115,3 +115,18 @@ async def test_a_blocked_person_never_sees_your_online_state(live_server, trio):
 @pytest.mark.parametrize("value", ["friends", "", None, 3, ["nobody"]], ids=repr)
 async def test_last_seen_visibility_takes_only_its_three_values(trio, value):
     assert_error(await trio[0].patch("/api/me", json={"last_seen_visibility": value}), 422, "invalid_input")
+
+
+async def test_a_blocked_person_gets_no_profile_changes(live_server, trio):
+    sara, pest, friend = trio
+    for other in (pest, friend):
+        await sara.send(other.username, "hi")
+        await other.send(sara.username, "hi")
+    await sara.post(f"/api/users/{pest.username}/block")
+    pest_socket = await Socket.open(live_server, pest.token)
+    friend_socket = await Socket.open(live_server, friend.token)
+    assert (await sara.patch("/api/me", json={"display_name": "Sara N."})).status_code == 200
+    profile = await friend_socket.expect("profile", skip=("presence", "typing"))
+    assert profile["user"]["display_name"] == "Sara N."
+    assert [f for f in await pest_socket.quiet(1.0, skip=()) if f["type"] == "profile"] == []
+    await asyncio.gather(pest_socket.close(), friend_socket.close())
