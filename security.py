@@ -39,7 +39,7 @@ def _bcrypt_input(password: str) -> bytes:
 async def _in_bcrypt_pool(counters, keys: tuple[str, ...], function, *args):
     """Runs a hash on the pool. `counters` (the broadcaster's backend) counts the hashes waiting
     on every instance that shares it, so a cap holds across instances too."""
-    shared = counters is not None and not getattr(counters, "immediate", True)
+    shared = counters is not None and getattr(counters, "shared", False)
     try:
         if shared and await counters.add(_WAITING_KEY, 1, 60) > MAX_WAITING_HASHES * 2:
             raise Busy()

@@ -27,13 +27,15 @@ class Event:
 
 
 class Backend(Protocol):
-    immediate: bool  # whether a subscription holds as soon as subscribe() returns
+    shared: bool  # whether other instances share it (counters and presence are then theirs too)
 
     async def connect(self) -> None: ...
 
     async def disconnect(self) -> None: ...
 
-    async def subscribe(self, channel: str) -> None: ...
+    async def subscribe(self, channel: str) -> bool:
+        """Subscribes; True once the subscription holds, False if that could not be confirmed
+        (whatever is published meanwhile may then be missed, and listeners should catch up)."""
 
     async def unsubscribe(self, channel: str) -> None: ...
 

@@ -20,6 +20,7 @@ from broadcast.subscriber import Subscriber
 log = logging.getLogger("payambar.broadcast")
 
 CONTROL = "control"
+CATCH_UP_SECONDS = 1.0  # after an unconfirmed subscription, when a connection looks in the store
 
 # (user id, seq or None, frame text or None, origin connection id or None, origin text or None)
 Notice = tuple[int, int | None, str | None, str | None, str | None]
@@ -49,6 +50,7 @@ class Broadcaster:
         self._outgoing: list[tuple[str, str]] = []
         self._outgoing_ready = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._subscribing: dict[int, asyncio.Future] = {}  # user id -> their channel's subscription
         self.on_revoke: Callable[[str], None] | None = None  # told of every revoked session
         self.published = 0
 
@@ -94,11 +96,21 @@ class Broadcaster:
 
     async def attach(self, subscriber: Subscriber) -> int:
         """Starts delivering to a connection; returns how many the user has everywhere."""
-        subscribers = self._local.get(subscriber.user_id)
+        user_id = subscriber.user_id
+        subscribers = self._local.get(user_id)
         if subscribers is None:
-            subscribers = self._local[subscriber.user_id] = set()
-            await self.backend.subscribe(user_channel(subscriber.user_id))
+            subscribers = self._local[user_id] = set()
+            self._subscribing[user_id] = asyncio.ensure_future(self.backend.subscribe(user_channel(user_id)))
+        subscribing = self._subscribing.get(user_id)
         subscribers.add(subscriber)
+        if subscribing is not None:
+            # Every connection of the user waits until the channel holds: only then may it read
+            # its cursor, knowing every later notice will reach it.
+            confirmed = await asyncio.shield(subscribing)
+            if self._subscribing.get(user_id) is subscribing:
+                del self._subscribing[user_id]
+            if not confirmed:
+                asyncio.get_running_loop().call_later(CATCH_UP_SECONDS, subscriber.request_catch_up)
         if subscriber.session_id:
             self._by_session.setdefault(subscriber.session_id, set()).add(subscriber)
         try:

@@ -10,7 +10,7 @@ from broadcast.base import Event
 
 
 class MemoryBackend:
-    immediate = True  # a subscription holds from the moment subscribe() returns
+    shared = False
 
     def __init__(self) -> None:
         self._channels: set[str] = set()
@@ -24,8 +24,9 @@ class MemoryBackend:
     async def disconnect(self) -> None:
         self._channels.clear()
 
-    async def subscribe(self, channel: str) -> None:
+    async def subscribe(self, channel: str) -> bool:
         self._channels.add(channel)
+        return True
 
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)

@@ -33,10 +33,11 @@ INSTANCE_TIMEOUT_MS = 15_000
 PRESENCE_TTL_SECONDS = 86_400
 RECONNECT_DELAYS = (0.1, 0.25, 0.5, 1.0, 2.0)
 COMMAND_TIMEOUT_SECONDS = 2.0
+CONFIRM_SECONDS = 2.0
 
 
 class RedisBackend:
-    immediate = False  # Redis confirms a subscription later: new connections check once more
+    shared = True
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -51,6 +52,7 @@ class RedisBackend:
         self._live_instances: set[str] = {self.instance}
         self._heartbeat_task: asyncio.Task | None = None
         self._local_counts: dict[int, int] = {}
+        self._confirmations: dict[str, list[asyncio.Event]] = {}  # channel -> subscribers waiting
 
     # ---- channels -------------------------------------------------------------------------
 
@@ -65,7 +67,7 @@ class RedisBackend:
         self._listener_client = aioredis.from_url(
             self.url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
         )
-        self._pubsub = self._listener_client.pubsub(ignore_subscribe_messages=True)
+        self._pubsub = self._listener_client.pubsub()
         if self._channels:
             await self._pubsub.subscribe(*(PREFIX + channel for channel in self._channels))
         else:
@@ -96,13 +98,33 @@ class RedisBackend:
         await self._close_pubsub()
         await self._client.aclose()
 
-    async def subscribe(self, channel: str) -> None:
+    async def subscribe(self, channel: str) -> bool:
+        """Subscribes and waits for Redis to confirm it (the listener sees the confirmation), so
+        that what is published from then on is sure to arrive here."""
         self._channels.add(channel)
-        if self._pubsub is not None and not self._broken:
-            try:
-                await self._pubsub.subscribe(PREFIX + channel)
-            except (RedisError, OSError):
-                self._broken = True
+        if self._pubsub is None or self._broken:
+            return False
+        confirmed = asyncio.Event()
+        self._confirmations.setdefault(PREFIX + channel, []).append(confirmed)
+        try:
+            await self._pubsub.subscribe(PREFIX + channel)
+            await asyncio.wait_for(confirmed.wait(), CONFIRM_SECONDS)
+            return True
+        except (RedisError, OSError):
+            self._broken = True
+            return False
+        except TimeoutError:
+            return False
+        finally:
+            waiting = self._confirmations.get(PREFIX + channel, [])
+            if confirmed in waiting:
+                waiting.remove(confirmed)
+            if not waiting:
+                self._confirmations.pop(PREFIX + channel, None)
+
+    def _confirmed(self, channel: str) -> None:
+        for confirmed in self._confirmations.get(channel, ()):
+            confirmed.set()
 
     async def unsubscribe(self, channel: str) -> None:
         self._channels.discard(channel)
@@ -129,7 +151,11 @@ class RedisBackend:
                 log.warning("redis subscription lost (%s); reconnecting", error)
                 self._broken = True
                 continue
-            if message is not None and message.get("type") == "message":
+            if message is None:
+                continue
+            if message.get("type") == "subscribe":
+                self._confirmed(message["channel"])
+            elif message.get("type") == "message":
                 return Event(message["channel"][len(PREFIX) :], message["data"])
 
     async def _reconnect(self) -> None:

@@ -25,7 +25,6 @@ from store import StoreError
 log = logging.getLogger("payambar.ws")
 
 AUTH_TIMEOUT_SECONDS = 5.0
-CATCH_UP_CHECK_SECONDS = 1.0
 NOT_AUTHENTICATED, LOGGED_OUT, TOO_FAR_BEHIND = 4001, 4003, 4008
 TRY_AGAIN_LATER = 1013  # the database is away: the client comes back after a pause
 
@@ -106,7 +105,6 @@ async def _serve(transport: Transport, state) -> None:
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.presence.connected(subscriber, peer_ids)
     tasks: list[asyncio.Task] = []
-    check = None
     try:
         user, cursor = await store.user_and_last_seq(user_id)
         await transport.send_text(ready_frame(user, cursor))
@@ -118,9 +116,6 @@ async def _serve(transport: Transport, state) -> None:
         visible = [p for p in peer_ids if await ws_guard.may_see_activity(state, user_id, p)]
         for frame in await state.presence.online_peers(visible):
             connection.reply(frame)
-        if not broadcaster.backend.immediate:
-            # The subscription may have taken effect after the cursor was read: look once more.
-            check = asyncio.get_running_loop().call_later(CATCH_UP_CHECK_SECONDS, subscriber.request_catch_up)
         writer = asyncio.create_task(pump(connection))
         reader = asyncio.create_task(_read_loop(connection))
         tasks = [writer, reader]
@@ -131,8 +126,6 @@ async def _serve(transport: Transport, state) -> None:
     except (Disconnected, OSError, RuntimeError):
         pass
     finally:
-        if check is not None:
-            check.cancel()
         await _teardown(connection, tasks)
 
 
