@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             state.viewing.is_viewing,
             profile=state.store.user_by_username,
+            backend=state.broadcaster.backend,
         )
         publish = publisher(state.store, state.broadcaster)
 

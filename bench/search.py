@@ -63,7 +63,7 @@ async def run(url: str, messages: int, people_count: int, repeat: int) -> None:
     store = Store(url)
     await store.open(on_commit=lambda notices: None)
     try:
-        people = [(await store.create_user(f"p{n}", f"Person {n}", "x"))[0] for n in range(people_count)]
+        people = [(await store.create_user(f"p{n}", f"Person {n}", "x")).id for n in range(people_count)]
         words = vocabulary(3000)
         started = time.perf_counter()
         await fill(store, people, messages, words)
@@ -93,7 +93,7 @@ async def run(url: str, messages: int, people_count: int, repeat: int) -> None:
         timings = []
         for _ in range(repeat):
             started = time.perf_counter()
-            await store.search_messages(me, None, "سلام", page[-1]["id"], 20)
+            await store.search_messages(me, None, "سلام", page[-1].id, 20)
             timings.append((time.perf_counter() - started) * 1000)
         label = "common word, second page"
         print(f"  {label:40} {'':>5} {statistics.median(timings):>8.2f} {percentile(timings, 0.99):>8.2f}")

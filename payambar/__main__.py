@@ -58,12 +58,13 @@ async def _backup(settings: Settings, target: Path) -> int:
     if database_file is None:
         print("PostgreSQL is backed up with its own tool, pg_dump:")
         print(f'  pg_dump --format=custom --file "{target}" "$DATABASE_URL"')
-        print(f'  tar -C "{settings.data_dir}" -czf "{target}.files.tar.gz" files secret_key')
+        print(f'  tar -C "{settings.media.files_dir}" -czf "{target}.files.tar.gz" blobs')
+        print(f'  tar -C "{settings.data_dir}" -czf "{target}.keys.tar.gz" secret_key vapid_private_key')
         return USE_POSTGRES_TOOLS
     if not database_file.exists():
         print(f"payambar: no database at {database_file}", file=sys.stderr)
         return 1
-    figures = await asyncio.to_thread(write_backup, database_file, settings.data_dir, target)
+    figures = await asyncio.to_thread(write_backup, database_file, settings.data_dir, target, settings.media.files_dir)
     print(f"backup: {target}")
     print(f"users: {figures['users']}")
     print(f"messages: {figures['messages']}")
@@ -78,10 +79,13 @@ async def _restore(settings: Settings, source: Path) -> int:
     if database_file is None:
         print("PostgreSQL is restored with its own tool, pg_restore (stop the server first):")
         print(f'  pg_restore --clean --if-exists --no-owner --dbname "$DATABASE_URL" "{source}"')
-        print(f'  tar -C "{settings.data_dir}" -xzf "{source}.files.tar.gz"')
+        print(f'  tar -C "{settings.media.files_dir}" -xzf "{source}.files.tar.gz"')
+        print(f'  tar -C "{settings.data_dir}" -xzf "{source}.keys.tar.gz"')
         return USE_POSTGRES_TOOLS
     try:
-        figures = await asyncio.to_thread(restore_backup, source, database_file, settings.data_dir)
+        figures = await asyncio.to_thread(
+            restore_backup, source, database_file, settings.data_dir, settings.media.files_dir
+        )
     except RestoreRefused as refusal:
         print(f"payambar: restore refused: {refusal}", file=sys.stderr)
         return 1

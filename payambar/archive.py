@@ -1,9 +1,11 @@
-"""A backup is one tar file: the database copy, the uploaded files and the token key of a data folder.
+"""A backup is one tar file: the database copy, the uploaded files and the generated keys.
 
-    payambar.db     the database, consistent as of one commit (SQLite's backup API)
-    files/          uploaded media (DATA_DIR/files), when there is any
-    secret_key      the generated token key (DATA_DIR/secret_key), when there is one
-    backup.json     when it was made, and the counts it holds
+    payambar.db         the database, consistent as of one commit (SQLite's backup API)
+    files/blobs/        the finished uploaded files (FILES_DIR/blobs); uploads still arriving
+                        (partial/, tmp/) are left out: nothing acknowledged refers to them
+    secret_key          the generated token key (DATA_DIR/secret_key), when there is one
+    vapid_private_key   the generated Web Push key (DATA_DIR/vapid_private_key), when there is one
+    backup.json         when it was made, and the counts it holds
 
 A name ending in .gz or .tgz is gzip-compressed.
 """
@@ -21,7 +23,8 @@ from store import admin
 
 DATABASE_MEMBER = "payambar.db"
 FILES = "files"
-SECRET_KEY = "secret_key"
+BLOBS = "blobs"
+KEYS = ("secret_key", "vapid_private_key")
 MANIFEST = "backup.json"
 
 
@@ -33,8 +36,13 @@ def _compression(path: Path) -> str:
     return "gz" if path.name.endswith((".gz", ".tgz")) else ""
 
 
-def write_backup(database_file: Path, data_dir: Path, target: Path) -> dict:
-    """Writes the backup of a live data folder to `target` (atomically); returns its figures."""
+def write_backup(database_file: Path, data_dir: Path, target: Path, files_dir: Path | None = None) -> dict:
+    """Writes the backup of a live deployment to `target` (atomically); returns its figures.
+
+    The files are archived after the database is copied: every file a row of the copy refers to
+    was already stored, since an upload is finished before a message can carry it.
+    """
+    files_dir = files_dir or data_dir / FILES
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".payambar-backup-") as work:
@@ -55,16 +63,17 @@ def write_backup(database_file: Path, data_dir: Path, target: Path) -> dict:
         with tarfile.open(partial, f"w:{_compression(target)}", **options) as archive:
             archive.add(Path(work) / MANIFEST, MANIFEST)
             archive.add(copy, DATABASE_MEMBER)
-            if (data_dir / FILES).is_dir():
-                archive.add(data_dir / FILES, FILES)
-            if (data_dir / SECRET_KEY).is_file():
-                archive.add(data_dir / SECRET_KEY, SECRET_KEY)
+            if (files_dir / BLOBS).is_dir():
+                archive.add(files_dir / BLOBS, f"{FILES}/{BLOBS}")
+            for key in KEYS:
+                if (data_dir / key).is_file():
+                    archive.add(data_dir / key, key)
         partial.replace(target)
     return {**manifest, "copy_seconds": copy_seconds, "backup_bytes": target.stat().st_size}
 
 
-def restore_backup(source: Path, database_file: Path, data_dir: Path) -> dict:
-    """Replaces the database (and files and key) with a backup's; refuses while a server runs.
+def restore_backup(source: Path, database_file: Path, data_dir: Path, files_dir: Path | None = None) -> dict:
+    """Replaces the database (and files and keys) with a backup's; refuses while a server runs.
 
     What is replaced is kept beside it, renamed `….before-restore-<time>`, until an operator
     removes it.
@@ -72,6 +81,7 @@ def restore_backup(source: Path, database_file: Path, data_dir: Path) -> dict:
     if not source.is_file():
         raise RestoreRefused(f"no backup at {source}")
     database_file = database_file.resolve()
+    files_dir = files_dir or data_dir / FILES
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = admin.try_exclusive_lock(database_file)
     if lock is None:
@@ -89,28 +99,29 @@ def restore_backup(source: Path, database_file: Path, data_dir: Path) -> dict:
                 raise RestoreRefused(f"the backup's database fails its integrity check: {verdict}")
             counts = admin.file_status(restored)
             stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-            kept = _set_aside(database_file, data_dir, stamp, replace_files=(unpacked / FILES).is_dir(),
-                              replace_key=(unpacked / SECRET_KEY).is_file())  # fmt: skip
+            replaced = [Path(f"{database_file}{suffix}") for suffix in ("", "-wal", "-shm")]
+            restored_blobs = unpacked / FILES / BLOBS
+            if restored_blobs.is_dir():
+                replaced.append(files_dir / BLOBS)  # not FILES_DIR itself: it may be a mount point
+            replaced += [data_dir / key for key in KEYS if (unpacked / key).is_file()]
+            kept = _set_aside(replaced, stamp)
             restored.replace(database_file)
-            if (unpacked / FILES).is_dir():
-                shutil.move(unpacked / FILES, data_dir / FILES)
-            if (unpacked / SECRET_KEY).is_file():
-                (unpacked / SECRET_KEY).replace(data_dir / SECRET_KEY)
-                (data_dir / SECRET_KEY).chmod(0o600)
+            if restored_blobs.is_dir():
+                files_dir.mkdir(parents=True, exist_ok=True)
+                shutil.move(restored_blobs, files_dir / BLOBS)
+            for key in KEYS:
+                if (unpacked / key).is_file():
+                    shutil.move(unpacked / key, data_dir / key)
+                    (data_dir / key).chmod(0o600)
     finally:
         admin.release(lock)
     return {"users": counts.users, "messages": counts.messages, "schema_version": counts.schema_version, "kept": kept}
 
 
-def _set_aside(database_file: Path, data_dir: Path, stamp: str, replace_files: bool, replace_key: bool) -> list[str]:
+def _set_aside(paths: list[Path], stamp: str) -> list[str]:
     """Renames what the restore replaces; returns the new names."""
     kept = []
-    candidates = [Path(f"{database_file}{suffix}") for suffix in ("", "-wal", "-shm")]
-    if replace_files:
-        candidates.append(data_dir / FILES)
-    if replace_key:
-        candidates.append(data_dir / SECRET_KEY)
-    for path in candidates:
+    for path in paths:
         if path.exists():
             aside = path.with_name(f"{path.name}.before-restore-{stamp}")
             path.rename(aside)

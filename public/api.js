@@ -105,6 +105,13 @@ export const api = {
   send: (fields) => request('POST', '/api/messages', fields),
   edit: (id, text) => request('PATCH', `/api/messages/${id}`, { text }),
   remove: (id) => request('DELETE', `/api/messages/${id}`),
+  hide: (id) => request('DELETE', `/api/messages/${id}?for=me`),
+  changePassword: (fields) => request('POST', '/api/me/password', fields),
+  search: (q, { peer = null, before = null, limit = 20 } = {}, signal) =>
+    request('GET', `/api/search?q=${enc(q)}&limit=${limit}${peer ? `&peer=${enc(peer)}` : ''}${before ? `&before=${before}` : ''}`, undefined, { signal }),
+  pushKey: () => request('GET', '/api/push/key'),
+  addPushSubscription: (subscription) => request('POST', '/api/push/subscriptions', subscription),
+  removePushSubscription: (endpoint) => request('DELETE', '/api/push/subscriptions', { endpoint }),
   updates: (after, timeout, signal) =>
     request('GET', `/api/updates?timeout=${timeout}${after == null ? '' : `&after=${after}`}`, undefined, { signal }),
 };

@@ -4,6 +4,7 @@ import { initLanguage, onLanguageChange } from '/i18n.js';
 import { startSession } from '/session.js';
 import { renderAuth } from '/ui/auth.js';
 import { renderPublicProfile, takeRedirect } from '/ui/profile.js';
+import { applyTextSize } from '/ui/preferences.js';
 import { renderShell } from '/ui/shell.js';
 import { watchForUpdates } from '/ui/update.js';
 
@@ -35,6 +36,12 @@ function onLoggedIn() {
   render();
 }
 
+// A tapped notification asks the open app to show its chat.
+navigator.serviceWorker?.addEventListener('message', (event) => {
+  if (event.data?.type === 'open-chat' && event.data.chat) location.hash = `#/chat/${encodeURIComponent(event.data.chat)}`;
+});
+
+applyTextSize();
 initLanguage();
 onLanguageChange(() => shell && render());
 render();

@@ -57,6 +57,14 @@ async function run(storeName, mode, work) {
 export const kvGet = (key) => run('kv', 'readonly', (store) => store.get(key));
 export const kvSet = (key, value) => run('kv', 'readwrite', (store) => store.put(value, key));
 
+// Every stored value whose key starts with `prefix`, as [key, value] pairs.
+export async function kvWithPrefix(prefix) {
+  const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+  const keys = (await run('kv', 'readonly', (store) => store.getAllKeys(range))) ?? [];
+  const values = (await run('kv', 'readonly', (store) => store.getAll(range))) ?? [];
+  return keys.map((key, index) => [key, values[index]]);
+}
+
 export const getChats = async () => (await run('chats', 'readonly', (store) => store.getAll())) ?? [];
 export const putChats = (chats) =>
   run('chats', 'readwrite', (store) => chats.forEach((chat) => store.put(chat)));
@@ -66,6 +74,8 @@ export function putMessages(chat, messages) {
     messages.forEach((message) => message.id != null && store.put({ ...message, chat })),
   );
 }
+
+export const deleteMessage = (id) => run('messages', 'readwrite', (store) => store.delete(id));
 
 export async function getRecentMessages(chat, limit = 50) {
   const db = await dbPromise;

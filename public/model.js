@@ -11,8 +11,13 @@ export const state = {
   conversations: new Map(), // peer username -> {messages: [], has_more, loaded}
   presence: new Map(), // username -> {online, last_seen}
   typing: new Map(), // username -> timeout handle
+  quoted: new Map(), // message id -> a replied-to message not in the loaded pages (null while asked for)
+  drafts: new Map(), // peer username -> text being written there
   openPeer: null,
 };
+
+const PAGE_FOR_JUMP = 100;
+const MAX_PAGES_FOR_JUMP = 20;
 
 let cursorSaveTimer = null;
 
@@ -21,6 +26,7 @@ export async function loadFromCache(me) {
   await db.openDb(me.username);
   state.cursor = (await db.kvGet('cursor')) ?? null;
   for (const chat of await db.getChats()) state.chats.set(chat.peer.username, chat);
+  for (const [key, text] of await db.kvWithPrefix('draft:')) if (text) state.drafts.set(key.slice(6), text);
   emit('chats');
 }
 
@@ -30,6 +36,8 @@ export function resetState() {
   state.chats.clear();
   state.conversations.clear();
   state.presence.clear();
+  state.quoted.clear();
+  state.drafts.clear();
   state.openPeer = null;
 }
 
@@ -43,6 +51,11 @@ export function peerOf(message) {
 
 export function isMine(message) {
   return message.sender === state.me.username;
+}
+
+// Servers that tell who a message was forwarded from also delete for one side only (one release).
+export function canHideForMe(message) {
+  return message.id != null && 'forwarded_from' in message;
 }
 
 export function advanceCursor(seq) {
@@ -142,6 +155,12 @@ export async function refreshChats() {
   const answer = await api.conversations();
   for (const chat of answer.conversations) {
     const known = state.chats.get(chat.peer.username);
+    // A message that arrived live while the list was on its way is newer than the list.
+    if (known?.last_message?.id != null && known.last_message.id > (chat.last_message?.id ?? 0)) {
+      known.peer = { ...known.peer, ...chat.peer };
+      state.presence.set(chat.peer.username, { online: chat.peer.online, last_seen: chat.peer.last_seen });
+      continue;
+    }
     const pending = known?.last_message?.id == null ? known?.last_message : null;
     chat.peer_read_up_to = known?.peer_read_up_to ?? 0;
     state.chats.set(chat.peer.username, pending ? { ...chat, last_message: pending, updated_at: pending.created_at } : chat);
@@ -174,20 +193,23 @@ export async function loadConversation(peer) {
   }
 }
 
-export async function loadOlder(peer) {
+// One page older than the oldest loaded message; a second call while one runs waits for it first.
+export async function loadOlder(peer, limit = 50) {
   const conv = conversation(peer);
+  while (conv.loadingOlder) await conv.loadingOlder;
+  if (!conv.has_more) return false;
   const oldest = conv.messages.find((message) => message.id != null);
-  if (!conv.has_more || conv.loadingOlder) return false;
-  conv.loadingOlder = true;
+  const loading = api.messages(peer, { before: oldest?.id, limit });
+  conv.loadingOlder = loading.catch(() => {});
   try {
-    const page = await api.messages(peer, { before: oldest?.id, limit: 50 });
+    const page = await loading;
     conv.has_more = page.has_more;
     db.putMessages(peer, page.messages);
     page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
     emit('messages', peer);
     return page.messages.length > 0;
   } finally {
-    conv.loadingOlder = false;
+    conv.loadingOlder = null;
   }
 }
 
@@ -198,6 +220,7 @@ export function applyUpdate(update) {
   if (update.type === 'message') effect = receiveMessage(update.message);
   else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete') upsertMessage(update.message);
   else if (update.type === 'read') applyRead(update);
+  else if (update.type === 'hide') hideMessage(update.message_id);
   advanceCursor(update.seq);
   return effect;
 }
@@ -210,11 +233,11 @@ function receiveMessage(message) {
   if (isMine(message)) return null;
   stopTyping(peer);
   const current = state.chats.get(peer);
-  if (!known && message.status !== 'read' && state.openPeer !== peer) {
+  if (!known && message.status !== 'read') {
     current.unread_count = (current.unread_count ?? 0) + 1;
     saveChat(current);
   }
-  return message.status === 'sent' ? { delivered: message.id } : null;
+  return { delivered: message.status === 'sent' ? message.id : null, incoming: !known && message.status !== 'read' ? message : null };
 }
 
 function applyRead({ peer, reader, up_to }) {
@@ -231,7 +254,7 @@ function applyRead({ peer, reader, up_to }) {
   if (changed.length) db.putMessages(chatPeer, changed);
   const chat = state.chats.get(chatPeer);
   if (chat) {
-    if (readerIsMe) chat.unread_count = 0;
+    if (readerIsMe) chat.unread_count = unreadAfter(chat, up_to, changed.length);
     else chat.peer_read_up_to = Math.max(chat.peer_read_up_to ?? 0, up_to);
     if (!readerIsMe && chat.last_message?.id != null && chat.last_message.id <= up_to && isMine(chat.last_message)) {
       chat.last_message = { ...chat.last_message, status: 'read' };
@@ -241,21 +264,79 @@ function applyRead({ peer, reader, up_to }) {
   emit('messages', chatPeer);
 }
 
-// Marks everything the peer sent so far as read, locally at once; returns the id to report.
-export function readUpTo(peer) {
-  const conv = conversation(peer);
-  let upTo = null;
-  for (const message of conv.messages) {
-    if (message.id != null && !isMine(message) && message.status !== 'read') upTo = message.id;
-  }
-  const chat = state.chats.get(peer);
-  if (chat?.unread_count) {
-    chat.unread_count = 0;
-    saveChat(chat);
-  }
-  if (upTo == null) return null;
+// What is left unread once everything up to `upTo` is read: nothing when the newest message is
+// covered, else the old count less what was just marked (the server's count corrects it later).
+function unreadAfter(chat, upTo, justRead) {
+  const last = chat.last_message;
+  if (last?.id != null && last.id <= upTo) return 0;
+  return Math.max(0, (chat.unread_count ?? 0) - justRead);
+}
+
+// Marks the peer's messages up to `upTo` (ones this device showed) as read, locally at once.
+export function readUpTo(peer, upTo) {
   applyRead({ peer, reader: state.me.username, up_to: upTo });
-  return upTo;
+}
+
+export function unreadMessages(peer) {
+  return conversation(peer).messages.filter((message) => message.id != null && !isMine(message) && message.status !== 'read');
+}
+
+// Loads older pages until the oldest unread message of the peer is in memory, so the chat opens there.
+export async function loadUntilFirstUnread(peer) {
+  const conv = conversation(peer);
+  for (let page = 0; page < MAX_PAGES_FOR_JUMP && conv.has_more; page++) {
+    const oldestTheirs = conv.messages.find((message) => message.id != null && !isMine(message));
+    if (oldestTheirs?.status === 'read') return;
+    const unread = state.chats.get(peer)?.unread_count ?? 0;
+    if (unread && unreadMessages(peer).length >= unread) return;
+    if (!(await loadOlder(peer, PAGE_FOR_JUMP))) return;
+  }
+}
+
+// Loads older pages until the message `id` is in memory; the pages in between come too, so it has context.
+export async function loadUntilMessage(peer, id) {
+  const conv = conversation(peer);
+  for (let page = 0; page < MAX_PAGES_FOR_JUMP; page++) {
+    if (conv.messages.some((message) => message.id === id)) return true;
+    const oldest = conv.messages.find((message) => message.id != null);
+    if (oldest && oldest.id < id) return false;
+    if (!(await loadOlder(peer, PAGE_FOR_JUMP))) return false;
+  }
+  return conv.messages.some((message) => message.id === id);
+}
+
+// A replied-to message that is not loaded: asked for once (the newest message of the chat up to its id).
+export function quotedMessage(peer, id) {
+  const loaded = conversation(peer).messages.find((message) => message.id === id);
+  if (loaded) return loaded;
+  if (state.quoted.has(id)) return state.quoted.get(id);
+  state.quoted.set(id, null);
+  api.messages(peer, { before: id + 1, limit: 1 }).then(
+    (page) => {
+      const found = page.messages.find((message) => message.id === id);
+      state.quoted.set(id, found ?? { id, missing: true });
+      emit('messages', peer);
+    },
+    () => state.quoted.delete(id),
+  );
+  return null;
+}
+
+// What is being written in a chat, kept until sent or erased (the chat list shows it).
+export function setDraft(peer, text) {
+  if ((state.drafts.get(peer) ?? '') === text) return;
+  if (text) state.drafts.set(peer, text);
+  else state.drafts.delete(peer);
+  db.kvSet(`draft:${peer}`, text);
+  emit('chats');
+}
+
+// A `profile` frame: someone this user chats with changed their name, bio or picture.
+export function updatePeer(user) {
+  const chat = state.chats.get(user.username);
+  if (!chat) return;
+  chat.peer = { ...chat.peer, ...user };
+  saveChat(chat);
 }
 
 export function setPresence(frame) {
@@ -274,6 +355,22 @@ function stopTyping(peer) {
   clearTimeout(state.typing.get(peer));
   state.typing.delete(peer);
   emit('typing', peer);
+}
+
+// Deleted for me (on any of my devices): gone from this device's view and cache.
+export function hideMessage(id) {
+  db.deleteMessage(id);
+  for (const [peer, conv] of state.conversations) {
+    const before = conv.messages.length;
+    conv.messages = conv.messages.filter((message) => message.id !== id);
+    if (conv.messages.length !== before) emit('messages', peer);
+  }
+  for (const chat of state.chats.values()) {
+    if (chat.last_message?.id !== id) continue;
+    const conv = state.conversations.get(chat.peer.username);
+    chat.last_message = conv?.messages.findLast((message) => message.id != null) ?? null;
+    saveChat(chat);
+  }
 }
 
 export function removeMessage(message) {

@@ -6,7 +6,7 @@ import * as db from '/db.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
 const RETRY_AFTER = 3000;
-const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found']);
+const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found', 'message_deleted']);
 
 let connection = null;
 let flushing = false;
@@ -32,6 +32,7 @@ function pendingMessage(item) {
     recipient: item.to,
     text: item.text,
     reply_to: item.reply_to,
+    forwarded_from: item.forwarded_from ?? null,
     created_at: item.created_at,
     edited_at: null,
     deleted: false,
@@ -45,13 +46,16 @@ export async function restoreOutbox() {
   for (const item of await db.outboxAll()) upsertMessage(pendingMessage(item), { persist: false });
 }
 
-export async function queueMessage(to, text, replyTo = null, attachment = null) {
+// `forward` ({of: message id, from: its first author}) makes the message a forward of another.
+export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
     to,
     text,
     reply_to: replyTo,
+    forward_of: forward?.of ?? null,
+    forwarded_from: forward?.from ?? null,
     queued: lastQueued,
     created_at: new Date().toISOString(),
     attachment,
@@ -87,6 +91,11 @@ export async function flushOutbox() {
 
 async function sendOne(item) {
   const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
+  if (item.forward_of) {
+    // The server copies what is forwarded (text and any file) from the original.
+    fields.forward_of = item.forward_of;
+    delete fields.text;
+  }
   try {
     if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);

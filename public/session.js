@@ -1,10 +1,11 @@
 // A logged-in session: wires the connection, the model and the outbox together,
 // renews the token and offers the actions the screens need.
-import { api, currentSession, forgetSession, onUnauthorized, refreshToken, tokenNeedsRefresh, updateSessionUser } from '/api.js';
+import { api, currentSession, forgetSession, onUnauthorized, refreshToken, saveSession, tokenNeedsRefresh, updateSessionUser } from '/api.js';
 import * as db from '/db.js';
 import { emit } from '/events.js';
 import * as model from '/model.js';
 import * as outbox from '/outbox.js';
+import { forgetPush, playSound, renewPush, showDesktopNotification } from '/notify.js';
 import { Connection } from '/socket.js';
 
 const TYPING_EVERY = 3000;
@@ -34,6 +35,8 @@ export async function startSession() {
   onUnauthorized(() => logout());
   window.addEventListener('online', outbox.flushOutbox);
   connection.start();
+  document.addEventListener('visibilitychange', tellViewing);
+  renewPush();
   renewTokenIfDue();
   refreshTimer = setInterval(renewTokenIfDue, REFRESH_CHECK_EVERY);
   emit('connection', connection.state);
@@ -48,10 +51,13 @@ function handleReady(frame) {
   if (frame.user) updateSessionUser(frame.user);
   const cursor = model.state.cursor;
   if (cursor == null || frame.cursor < cursor) model.setCursor(frame.cursor);
-  reportedRead.clear();
+  lastViewing = undefined;
+  tellViewing();
+  // A read report sent just before the connection dropped may be lost: saying it again is harmless.
+  for (const [peer, upTo] of reportedRead) connection.sendFrame({ type: 'read', peer, up_to: upTo });
   model.refreshChats().then(acknowledgeLoaded, () => {});
   const peer = model.state.openPeer;
-  if (peer) model.loadConversation(peer).then(acknowledgeLoaded).then(() => reportRead(peer)).catch(() => {});
+  if (peer) model.loadConversation(peer).then(acknowledgeLoaded).catch(() => {});
   outbox.flushOutbox();
 }
 
@@ -65,7 +71,39 @@ export function acknowledgeLoaded(messages) {
 function handleUpdate(update) {
   const effect = model.applyUpdate(update);
   if (effect?.delivered) acknowledgeDelivery(effect.delivered);
-  if (update.type === 'message' && model.state.openPeer === model.peerOf(update.message)) reportRead(model.state.openPeer);
+  if (effect?.incoming) announce(effect.incoming);
+  // Read on another device: the unread counts come from the server, which knows them all.
+  if (update.type === 'read' && update.reader === model.state.me?.username) refreshChatsSoon();
+}
+
+const FRESH = 60 * 1000;
+
+// A new message not on screen: a sound in the app, and a desktop notification while the tab is hidden.
+function announce(message) {
+  if (Date.now() - Date.parse(message.created_at) > FRESH) return; // caught up after a while away
+  const peer = model.peerOf(message);
+  const hidden = document.visibilityState !== 'visible';
+  if (!hidden && model.state.openPeer === peer) return;
+  playSound();
+  if (!hidden) return;
+  const sender = model.state.chats.get(peer)?.peer ?? { username: peer };
+  showDesktopNotification({ chat: peer, sender, text: message.text }).catch(() => {});
+}
+
+let lastViewing;
+
+// The server sends no push for the chat a device of this user shows while visible.
+export function tellViewing() {
+  const peer = document.visibilityState === 'visible' ? model.state.openPeer : null;
+  if (peer === lastViewing) return;
+  if (connection?.sendFrame({ type: 'viewing', peer })) lastViewing = peer;
+}
+
+let refreshChatsTimer = null;
+
+function refreshChatsSoon() {
+  clearTimeout(refreshChatsTimer);
+  refreshChatsTimer = setTimeout(() => model.refreshChats().catch(() => {}), 500);
 }
 
 function acknowledgeDelivery(id) {
@@ -81,6 +119,15 @@ function acknowledgeDelivery(id) {
 function handleFrame(frame) {
   if (frame.type === 'typing') model.startTyping(frame.from);
   else if (frame.type === 'presence') model.setPresence(frame);
+  else if (frame.type === 'profile' && frame.user?.username) updateProfile(frame.user);
+}
+
+// Someone I chat with changed their name, bio or picture; or I did, on another device.
+function updateProfile(user) {
+  if (user.username !== model.state.me?.username) return model.updatePeer(user);
+  updateSessionUser(user);
+  model.state.me = { ...model.state.me, ...user };
+  emit('me');
 }
 
 async function handleAuthError(code) {
@@ -99,15 +146,11 @@ async function renewTokenIfDue() {
   await refreshToken().catch(() => {});
 }
 
-// Tells the server the open chat is read, once per newest message seen.
-export function reportRead(peer) {
-  if (document.visibilityState !== 'visible' || model.state.openPeer !== peer) return;
-  model.readUpTo(peer);
-  let upTo = null;
-  for (const message of model.conversation(peer).messages) {
-    if (message.id != null && !model.isMine(message)) upTo = message.id;
-  }
-  if (upTo == null || (reportedRead.get(peer) ?? 0) >= upTo) return;
+// Tells the server the peer's messages up to `upTo` were seen on this device (once per id).
+export function reportRead(peer, upTo) {
+  if (document.visibilityState !== 'visible' || model.state.openPeer !== peer || upTo == null) return;
+  if ((reportedRead.get(peer) ?? 0) >= upTo) return;
+  model.readUpTo(peer, upTo);
   reportedRead.set(peer, upTo);
   if (connection?.sendFrame({ type: 'read', peer, up_to: upTo })) return;
   api.markRead(peer, upTo).catch(() => reportedRead.delete(peer));
@@ -127,6 +170,16 @@ export async function deleteMessage(id) {
   model.upsertMessage(await api.remove(id));
 }
 
+export async function hideMessage(message) {
+  await api.hide(message.id);
+  model.hideMessage(message.id);
+}
+
+export async function changePassword(current, next) {
+  const answer = await api.changePassword({ current_password: current, new_password: next });
+  if (answer?.token) saveSession(answer);
+}
+
 export async function saveProfile(fields) {
   const user = await api.updateMe(fields);
   updateSessionUser(user);
@@ -140,8 +193,10 @@ let loggingOut = false;
 export async function logout() {
   if (!currentSession() || loggingOut) return;
   loggingOut = true;
+  await forgetPush().catch(() => {});
   api.logout().catch(() => {});
   connection?.stop();
+  document.removeEventListener('visibilitychange', tellViewing);
   clearInterval(refreshTimer);
   await db.deleteDb();
   forgetSession();

@@ -99,7 +99,8 @@ export class Connection {
     socket.ready = false;
     socket.onopen = () => {
       const cursor = this.handlers.cursor();
-      const frame = { type: 'auth', token: this.handlers.token() };
+      // batch: frames that waited together arrive as one `updates` frame (fewer frames under load).
+      const frame = { type: 'auth', token: this.handlers.token(), batch: true };
       if (cursor != null) frame.after = cursor;
       socket.send(JSON.stringify(frame));
     };
@@ -131,6 +132,14 @@ export class Connection {
       return;
     }
     this.armHeartbeat(socket);
+    if (frame.type === 'updates' && Array.isArray(frame.updates)) {
+      for (const each of frame.updates) this.onFrame(socket, each);
+      return;
+    }
+    this.onFrame(socket, frame);
+  }
+
+  onFrame(socket, frame) {
     if (frame.type === 'ready') return this.onReady(socket, frame);
     if (frame.type === 'pong') return;
     if (frame.type === 'ack') {

@@ -1,6 +1,7 @@
-// Service worker: precaches the app shell under a versioned cache; never stores API answers.
+// Service worker: precaches the app shell under a versioned cache (never API answers) and shows
+// pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v2';
+const VERSION = 'v6';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -19,23 +20,34 @@ const SHELL = [
   '/i18n/fa.js',
   '/i18n/en.js',
   '/model.js',
+  '/notify.js',
   '/outbox.js',
   '/session.js',
   '/socket.js',
+  '/ui/actions.js',
   '/ui/auth.js',
   '/ui/bubbles.js',
   '/ui/chatlist.js',
+  '/ui/chatsearch.js',
   '/ui/composer.js',
   '/ui/conversation.js',
+  '/ui/dialog.js',
   '/ui/dom.js',
   '/ui/fields.js',
   '/ui/format.js',
+  '/ui/gestures.js',
+  '/ui/links.js',
+  '/ui/peersheet.js',
+  '/ui/preferences.js',
   '/ui/profile.js',
+  '/ui/seen.js',
   '/ui/settings.js',
   '/ui/shell.js',
   '/ui/update.js',
   '/ui/validate.js',
   '/manifest.webmanifest',
+  '/fonts/Vazirmatn-Regular.woff2',
+  '/fonts/Vazirmatn-Bold.woff2',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/icon-maskable-512.png',
@@ -55,8 +67,73 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+// The page's notification settings, kept for when no page is open.
+const PREFS_CACHE = 'payambar-prefs';
+const PREFS_URL = '/notification-prefs';
+
+async function notificationPrefs() {
+  const stored = await (await caches.open(PREFS_CACHE)).match(PREFS_URL);
+  const prefs = stored ? await stored.json().catch(() => ({})) : {};
+  return { preview: true, hiddenText: 'پیام تازه · New message', ...prefs };
+}
+
 self.addEventListener('message', (event) => {
   if (event.data?.type === 'skip-waiting') self.skipWaiting();
+  if (event.data?.type === 'notification-prefs') {
+    const body = JSON.stringify(event.data.prefs ?? {});
+    event.waitUntil(caches.open(PREFS_CACHE).then((cache) => cache.put(PREFS_URL, new Response(body))));
+  }
+});
+
+async function closeChatNotifications(chat) {
+  for (const notification of await self.registration.getNotifications({ tag: `chat:${chat}` })) notification.close();
+}
+
+async function showPushed(payload) {
+  if (typeof payload?.chat !== 'string') return;
+  if (payload.type === 'read') return closeChatNotifications(payload.chat);
+  if (payload.type !== 'message') return;
+  // Someone is using the app right now: it plays its own sound, no system notification on top.
+  const windows = await self.clients.matchAll({ type: 'window' });
+  if (windows.some((client) => client.focused && client.visibilityState === 'visible')) return;
+  const prefs = await notificationPrefs();
+  const sender = payload.sender ?? {};
+  const text = prefs.preview && typeof payload.text === 'string' ? payload.text : prefs.hiddenText;
+  await self.registration.showNotification(sender.display_name || sender.username || payload.chat, {
+    body: text,
+    tag: `chat:${payload.chat}`,
+    renotify: true,
+    icon: sender.avatar || '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    dir: 'auto',
+    data: { chat: payload.chat, message_id: payload.message_id ?? null },
+  });
+}
+
+self.addEventListener('push', (event) => {
+  let payload = null;
+  try {
+    payload = event.data?.json() ?? null;
+  } catch {
+    return;
+  }
+  event.waitUntil(showPushed(payload));
+});
+
+// Opens (or brings forward) the app at the chat the notification is about.
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const chat = event.notification.data?.chat;
+  const target = chat ? `/#/chat/${encodeURIComponent(chat)}` : '/';
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+      if (!open) return self.clients.openWindow(target);
+      await open.focus();
+      open.postMessage({ type: 'open-chat', chat });
+    })(),
+  );
 });
 
 self.addEventListener('fetch', (event) => {

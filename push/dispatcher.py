@@ -27,7 +27,6 @@ QUEUE_LIMIT = 10_000  # pushes waiting at most; beyond that new ones are dropped
 PREVIEW_LENGTH = 1000  # characters of the text in a notification; the payload stays far below 4 KB
 MESSAGE_TTL = READ_TTL = 24 * 3600  # seconds a push service keeps a push for an offline browser
 GONE = (404, 410)  # the push service's word that a subscription no longer exists
-NOTIFIED_LIMIT = 100_000
 
 
 def topic(user_id: int, chat: str) -> str:
@@ -60,15 +59,17 @@ class Dispatcher:
         sender: Sender,
         is_viewing: Callable[[int, str], Awaitable[bool]],
         profile: Callable[[str], Awaitable[User | None]],
+        backend,
     ) -> None:
         self.subscriptions = subscriptions
         self.sender = sender
         self.is_viewing = is_viewing
         self.profile = profile  # a username's public profile, for a sender given by name only
+        # The broadcaster's backend remembers which chats had a message push since their last
+        # read, for every instance: the read may come through another instance than the push.
+        self.backend = backend
         self._queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
         self._workers: list[asyncio.Task] = []
-        self._notified: set[tuple[int, str]] = set()  # chats with a message push since their last read
-        self.sent = 0
         self.dropped = 0
 
     def start(self) -> None:
@@ -90,8 +91,7 @@ class Dispatcher:
 
     def notify_read(self, user_id: int, chat: str) -> None:
         """The user read the chat with `chat` (a username) on one of their devices."""
-        if (user_id, chat.lower()) in self._notified:
-            self._put(("read", user_id, chat))
+        self._put(("read", user_id, chat))
 
     def _put(self, job: tuple) -> None:
         try:
@@ -126,12 +126,14 @@ class Dispatcher:
                 sender = user_object(user)  # with its avatar URL (or null)
         payload = orjson.dumps(message_payload(message, sender))
         if await self._send_all(recipient_id, payload, MESSAGE_TTL, "high", topic(recipient_id, chat)):
-            if len(self._notified) >= NOTIFIED_LIMIT:
-                self._notified.clear()
-            self._notified.add((recipient_id, chat.lower()))
+            await self.backend.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
 
     async def _read(self, user_id: int, chat: str) -> None:
-        self._notified.discard((user_id, chat.lower()))
+        """Only a chat with a message push since its last read has notifications to clear."""
+        key = _notified_key(user_id, chat)
+        if await self.backend.get(key) <= 0:
+            return
+        await self.backend.delete(key)
         payload = orjson.dumps({"type": "read", "chat": chat})
         await self._send_all(user_id, payload, READ_TTL, "normal", topic(user_id, chat))
 
@@ -147,10 +149,13 @@ class Dispatcher:
                 await self.subscriptions.remove(endpoint)
             elif 200 <= status < 300:
                 taken += 1
-                self.sent += 1
             elif status:
                 log.info("push service answered %d", status)
         return taken
+
+
+def _notified_key(user_id: int, chat: str) -> str:
+    return f"notified:{user_id}:{chat.lower()}"
 
 
 def push_committed(dispatcher: Dispatcher, names: dict[int, str], committed) -> None:

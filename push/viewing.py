@@ -42,6 +42,8 @@ class Viewing:
 
     async def set(self, user_id: int, connection: object, peer: str | None) -> None:
         """The connection shows the chat with `peer` now (None: no chat, or not visible)."""
+        if peer is not None and self._by_user.get(user_id, {}).get(connection) == peer.lower():
+            return  # the same view again (a tab regaining focus): nothing changes
         await self.forget(user_id, connection)
         if peer is None:
             return

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
+import anyio
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from routes import validate
+from routes.protocol import user_object
+
 PUBLIC = Path(__file__).resolve().parent.parent / "public"
+TITLE = re.compile(r"<title>.*?</title>", re.S)
+DESCRIPTION = re.compile(r'<meta name="description"[^>]*>')
 
 
 class PublicFiles(StaticFiles):
@@ -29,8 +37,37 @@ def public_files() -> PublicFiles:
     return PublicFiles(directory=PUBLIC, html=True)
 
 
+def profile_head(page: str, user: dict, url: str, image: str) -> str:
+    """index.html with the title and link preview (Open Graph) of one person's profile."""
+    name = user["display_name"] or user["username"]
+    title = html.escape(f"{name} (@{user['username']}) · Payambar")
+    about = html.escape(user["bio"] or f"Send {name} a message on Payambar.")
+    tags = "\n  ".join(
+        f'<meta property="{key}" content="{value}">'
+        for key, value in (
+            ("og:type", "profile"),
+            ("og:site_name", "Payambar"),
+            ("og:title", title),
+            ("og:description", about),
+            ("og:url", html.escape(url)),
+            ("og:image", html.escape(image)),
+            ("profile:username", html.escape(user["username"])),
+        )
+    )
+    page = TITLE.sub(lambda _: f"<title>{title}</title>", page, count=1)
+    page = DESCRIPTION.sub(lambda _: f'<meta name="description" content="{about}">', page, count=1)
+    twitter = '<meta name="twitter:card" content="summary">'
+    return page.replace("</head>", f"  {tags}\n  {twitter}\n</head>", 1)
+
+
 async def profile_page(request: Request) -> Response:
     index = PUBLIC / "index.html"
     if not index.exists():
         return Response("Payambar", media_type="text/plain")
-    return FileResponse(index, headers={"Cache-Control": "no-cache"})
+    page = await anyio.to_thread.run_sync(index.read_text)
+    username = request.path_params["username"]
+    user = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user is not None:
+        image = f"{request.base_url}icons/icon-512.png"
+        page = profile_head(page, user_object(user), str(request.url.replace(query="", fragment="")), image)
+    return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

@@ -31,17 +31,19 @@ class AddSubscription(Operation):
     auth: str
 
     async def apply(self, batch: Batch) -> None:
-        await batch.conn.execute(
+        conn = batch.conn
+        await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = ?", (self.endpoint,))
+        held = await conn.fetch_value("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ?", (self.user_id,))
+        if held >= MAX_PER_USER:  # room for the new one: the oldest go
+            await conn.execute(
+                "DELETE FROM push_subscriptions WHERE endpoint IN (SELECT endpoint FROM push_subscriptions"
+                " WHERE user_id = ? ORDER BY created_at, endpoint LIMIT ?)",
+                (self.user_id, held - MAX_PER_USER + 1),
+            )
+        await conn.execute(
             "INSERT INTO push_subscriptions (endpoint, user_id, session_id, p256dh, auth, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id,"
-            " session_id = excluded.session_id, p256dh = excluded.p256dh, auth = excluded.auth,"
-            " created_at = excluded.created_at",
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (self.endpoint, self.user_id, self.session_id, self.p256dh, self.auth, now_ms()),
-        )
-        await batch.conn.execute(
-            "DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint NOT IN (SELECT endpoint FROM"
-            " push_subscriptions WHERE user_id = ? ORDER BY created_at DESC, endpoint LIMIT ?)",
-            (self.user_id, self.user_id, MAX_PER_USER),
         )
 
 
@@ -92,7 +94,3 @@ class Subscriptions:
                 self._none_until.clear()
             self._none_until[user_id] = time.monotonic() + NONE_REMEMBERED_SECONDS
         return [(endpoint, p256dh, auth, bool(live)) for endpoint, p256dh, auth, live in rows]
-
-    async def count(self, user_id: int) -> int:
-        async with self.store.connections.reader() as conn:
-            return await conn.fetch_value("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ?", (user_id,))

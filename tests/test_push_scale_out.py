@@ -50,7 +50,7 @@ async def test_a_view_on_one_instance_holds_back_the_push_of_a_message_sent_on_t
     omid_here = await register(first)
     omid_there = Api(second, omid_here.token, omid_here.user)
     endpoint = push_service.url()
-    await subscribe(omid_there, endpoint, Browser())
+    browser = await subscribe(omid_there, endpoint, Browser())
     phone = await Socket.open(first, omid_here.token)
     await phone.send_frame({"type": "viewing", "peer": sara.username})
     await phone.send_frame({"type": "ping"})
@@ -61,7 +61,12 @@ async def test_a_view_on_one_instance_holds_back_the_push_of_a_message_sent_on_t
     await phone.send_frame({"type": "viewing", "peer": None})
     await phone.send_frame({"type": "ping"})
     await phone.expect("pong", skip=("presence", "typing", "message"))
-    await sara_there.send(omid_here.username, "now he looks elsewhere")
+    latest = await sara_there.send(omid_here.username, "now he looks elsewhere")
     assert len(await push_service.wait_for(endpoint, 1)) == 1
+    # Read through the other instance than the one that pushed: the read push still comes.
+    response = await omid_here.post(f"/api/conversations/{sara.username}/read", json={"up_to": latest["id"]})
+    assert response.status_code == 200
+    pushes = await push_service.wait_for(endpoint, 2)
+    assert browser.decrypt(pushes[1].body) == {"type": "read", "chat": sara.username}
     await phone.close()
     await asyncio.gather(sara.close(), omid_here.close(), omid_there.close(), sara_there.close())

@@ -88,3 +88,23 @@ async def test_a_lasting_view_is_counted_again_in_each_new_bucket(clock, monkeyp
     assert await other.is_viewing(1, "sara")
     await holder.forget(1, "phone")
     assert not await other.is_viewing(1, "sara")
+
+
+class CountingBackend(MemoryBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.adds = 0
+
+    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
+        self.adds += 1
+        return await super().add(key, amount, ttl_seconds)
+
+
+async def test_the_same_view_again_costs_the_shared_backend_nothing(clock):
+    shared = CountingBackend()
+    first, second = Viewing(shared), Viewing(shared)
+    for _ in range(3):
+        await first.set(1, "phone", "Sara")
+    assert shared.adds == 1
+    await first.forget(1, "phone")
+    assert not await second.is_viewing(1, "sara")

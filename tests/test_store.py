@@ -173,3 +173,24 @@ async def test_messages_stored_before_search_existed_are_indexed_once_on_open(da
     assert [message.id for message in found] == [old[0].id] and has_more is False
     assert await build_index(again.connections.writer) == 0  # built once; sends keep it current
     await again.close()
+
+
+async def test_push_subscriptions_live_and_die_with_their_sessions(store):
+    from store.push import MAX_PER_USER, Subscriptions
+    from store.rows import now_ms
+
+    sara, _ = await two_users(store)
+    subscriptions = Subscriptions(store)
+    await store.create_session("live", sara, now_ms() + 60_000)
+    await store.create_session("expired", sara, now_ms() - 1)
+    await store.create_session("revoked", sara, now_ms() + 60_000)
+    for session in ("live", "expired", "revoked"):
+        await subscriptions.add(sara, session, f"https://push.example/{session}", "key", "auth")
+    await store.revoke_session(sara, "revoked")  # a logout: its subscription goes with it
+    found = {endpoint: live for endpoint, _, _, live in await subscriptions.of_user(sara)}
+    assert found == {"https://push.example/live": True, "https://push.example/expired": False}
+    for n in range(MAX_PER_USER + 5):
+        await subscriptions.add(sara, "live", f"https://push.example/{n}", "key", "auth")
+        found = [endpoint for endpoint, *_ in await subscriptions.of_user(sara)]
+        assert f"https://push.example/{n}" in found  # the newest always stays
+    assert len(found) == MAX_PER_USER

@@ -337,3 +337,42 @@ async def test_files_no_message_carries_are_removed_and_free_the_quota(limited_s
         assert bool(list(blobs.rglob(hashlib.sha256(data).hexdigest()))) == present
     assert (await tus.create(sara, 3000)).status_code == 201  # room in the quota again
     await close_all(sara, omid)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Upload-Length": "abc"},
+        {"Upload-Length": "-1"},
+        {"Upload-Length": "1e5"},
+        {"Upload-Length": "9" * 40},
+        {"Upload-Length": ""},
+        {"Upload-Length": "10", "Upload-Metadata": "filename ***"},
+        {"Upload-Length": "10", "Upload-Metadata": "filename " + "//79"},
+        {"Upload-Length": "10", "Upload-Defer-Length": "1"},
+    ],
+)
+async def test_bad_creation_headers_get_a_clear_4xx(users, headers):
+    response = await users[0].post("/api/uploads", headers={**tus.TUS, **headers})
+    assert 400 <= response.status_code < 500, response.text
+    assert response.json()["error"]["code"]
+    assert response.headers["tus-resumable"] == "1.0.0"
+
+
+@pytest.mark.parametrize("offset", ["", "x", "-5", "1.5", "9" * 40])
+async def test_bad_offsets_get_400(users, offset):
+    location = await tus.start(users[0], 10)
+    response = await users[0].patch(
+        location, headers={**tus.TUS, **tus.OFFSET_TYPE, "Upload-Offset": offset}, content=b"0123456789"
+    )
+    assert_refused(response, 400, "bad_header")
+
+
+@pytest.mark.parametrize("upload_id", ["%2E%2E%2Fsecret_key", "A" * 21, "A" * 23, "A" * 22])
+async def test_malformed_or_unknown_upload_ids_are_404(users, upload_id):
+    for response in (
+        await tus.head(users[0], f"/api/uploads/{upload_id}"),
+        await tus.append(users[0], f"/api/uploads/{upload_id}", 0, b"x"),
+        await users[0].delete(f"/api/uploads/{upload_id}", headers=tus.TUS),
+    ):
+        assert response.status_code == 404, (upload_id, response.status_code)

@@ -1,15 +1,17 @@
 // One message bubble, and the small menu of what can be done with it.
 import { t } from '/i18n.js';
-import { isMine, messageKey } from '/model.js';
+import { canHideForMe, isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark } from '/ui/format.js';
-import { attachmentSignature, renderAttachment } from '/ui/media.js';
+import { linkify } from '/ui/links.js';
+import { attachmentLabel, attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
-export function bubbleSignature(message, replied) {
+export function bubbleSignature(message, replied, peerName, forwardedName) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
-  return [sent, failed, message.text, message.edited_at, message.deleted, replied?.text, replied?.deleted, attachmentSignature(message)].join('\u0000');
+  const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
+  return [sent, failed, message.text, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), ...quote].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -20,15 +22,18 @@ export function updateStatus(element, message) {
   element.querySelector('.meta .status')?.replaceWith(statusMark(message.status));
 }
 
-export function renderBubble(message, { replied, peerName }) {
+export function renderBubble(message, { replied, peerName, forwardedName }) {
   const mine = isMine(message);
   const children = [];
+  if (forwardedName && !message.deleted) {
+    children.push(h('p', { class: 'forwarded', 'data-testid': 'forwarded-from', dir: 'auto' }, t('forwarded_from', { name: forwardedName })));
+  }
   if (message.reply_to != null && !message.deleted) children.push(replyQuote(message.reply_to, replied, peerName));
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
   } else {
     if (message.attachment) children.push(renderAttachment(message));
-    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, message.text));
+    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(message.text)));
   }
   children.push(
     h(
@@ -57,10 +62,13 @@ export function renderBubble(message, { replied, peerName }) {
   );
 }
 
-// The quoted message; activating it scrolls to the original.
+// The quoted message; activating it scrolls to the original. `replied` is null while it is fetched.
 function replyQuote(replyTo, replied, peerName) {
-  const author = !replied ? '' : isMine(replied) ? t('you') : peerName;
-  const text = !replied ? '…' : replied.deleted ? t('deleted_message') : replied.text;
+  const author = !replied || replied.missing ? '' : isMine(replied) ? t('you') : peerName;
+  let text = t('loading');
+  if (replied?.missing) text = t('message_unavailable');
+  else if (replied?.deleted) text = t('deleted_message');
+  else if (replied) text = replied.text || attachmentLabel(replied.attachment);
   return h(
     'button',
     { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },
@@ -73,9 +81,9 @@ function replyQuote(replyTo, replied, peerName) {
 export function openMenu(button, message, choose) {
   closeMenus();
   const sent = message.id != null;
-  const items = sent ? [['reply', t('reply')], ['copy', t('copy')]] : [['copy', t('copy')]];
+  const items = sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
   if (isMine(message) && sent) items.push(['edit', t('edit')]);
-  if (isMine(message)) items.push(['delete', t('delete')]);
+  if (isMine(message) || canHideForMe(message)) items.push(['delete', t('delete')]);
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },
@@ -88,6 +96,12 @@ export function openMenu(button, message, choose) {
   button.parentElement.append(menu);
   menu.querySelector('button').focus();
   setTimeout(() => document.addEventListener('click', outsideClick));
+  document.addEventListener('keydown', escapeCloses);
+}
+
+// Escape closes the menu wherever the focus is (a touch may have moved it).
+function escapeCloses(event) {
+  if (event.key === 'Escape') closeMenus();
 }
 
 function menuKeys(event, menu, button) {
@@ -109,6 +123,7 @@ function outsideClick(event) {
 
 export function closeMenus() {
   document.removeEventListener('click', outsideClick);
+  document.removeEventListener('keydown', escapeCloses);
   for (const menu of document.querySelectorAll('.menu')) {
     menu.parentElement.querySelector('.msg-actions')?.setAttribute('aria-expanded', 'false');
     menu.remove();

@@ -1,13 +1,13 @@
-// The sidebar's chat list, with people search by username.
+// The sidebar's chat list, with search: people (username or name) and messages of all chats.
 import { api } from '/api.js';
 import { on } from '/events.js';
 import { locale, t } from '/i18n.js';
-import { ensureChat, isMine, sortedChats, state } from '/model.js';
+import { ensureChat, isMine, peerOf, sortedChats, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { avatar, formatListTime, statusMark } from '/ui/format.js';
 import { attachmentLabel } from '/ui/media.js';
 
-const USERNAME_PREFIX = /^[A-Za-z0-9_]{1,32}$/;
+const MAX_QUERY = 64;
 
 export function renderChatList(container) {
   const search = h('input', {
@@ -22,12 +22,15 @@ export function renderChatList(container) {
   autoDirection(search);
   const settingsLink = h('a', { href: '#/settings', class: 'icon-button', 'aria-label': t('open_settings'), 'data-testid': 'settings-button' }, icon('menu'));
   const list = h('ul', { class: 'chat-list', 'data-testid': 'chat-list', 'aria-label': t('chats') });
-  const results = h('ul', { class: 'chat-list', 'data-testid': 'search-results', 'aria-label': t('search_results'), hidden: true });
+  const results = h('ul', { class: 'chat-list', 'data-testid': 'search-results', 'aria-label': t('people'), hidden: true });
+  const peopleHeading = h('h2', { class: 'list-heading', hidden: true }, t('people'));
+  const messagesHeading = h('h2', { class: 'list-heading', hidden: true }, t('messages_found'));
+  const messageResults = h('ul', { class: 'chat-list', 'data-testid': 'message-results', 'aria-label': t('messages_found'), hidden: true });
   const empty = h('p', { class: 'empty-note' });
   container.replaceChildren(
     h('header', { class: 'sidebar-header' }, settingsLink, h('div', { class: 'search-box' }, icon('search'), search)),
     h('h1', { class: 'visually-hidden' }, t('chats')),
-    h('div', { class: 'sidebar-body' }, list, results, empty),
+    h('div', { class: 'sidebar-body' }, list, peopleHeading, results, messagesHeading, messageResults, empty),
   );
 
   let activePeer = state.openPeer;
@@ -35,8 +38,8 @@ export function renderChatList(container) {
   let searchTimer = null;
 
   function renderChats() {
-    // A chat opened from search shows up once it has a message, or while it is open.
-    const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer);
+    // A chat opened from search shows up once it has a message or a draft, or while it is open.
+    const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer || state.drafts.has(chat.peer.username));
     list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
     const unread = chats.reduce((total, chat) => total + (chat.unread_count || 0), 0);
     document.title = unread ? `(${unread.toLocaleString(locale())}) ${t('app_name')}` : t('app_name');
@@ -44,41 +47,69 @@ export function renderChatList(container) {
   }
 
   function updateEmpty() {
-    const searching = !results.hidden;
-    const text = searching ? (results.childElementCount ? '' : t('no_results')) : list.childElementCount ? '' : t('no_chats');
+    const searching = list.hidden;
+    const found = results.childElementCount + messageResults.childElementCount;
+    const text = searching ? (found ? '' : t('no_results')) : list.childElementCount ? '' : t('no_chats');
     empty.textContent = text;
     empty.hidden = !text;
   }
 
-  function showResults(users) {
+  function showResults(users, found) {
     results.replaceChildren(...users.map((user) => resultItem(user)));
-    results.hidden = false;
+    messageResults.replaceChildren(...found.map((message) => messageItem(message)));
     list.hidden = true;
+    results.hidden = peopleHeading.hidden = !users.length;
+    messageResults.hidden = messagesHeading.hidden = !found.length;
     updateEmpty();
   }
 
   function closeSearch() {
     searchAbort?.abort();
-    results.hidden = true;
+    results.hidden = messageResults.hidden = peopleHeading.hidden = messagesHeading.hidden = true;
+    results.replaceChildren();
+    messageResults.replaceChildren();
     list.hidden = false;
     updateEmpty();
   }
 
+  // People and messages are asked for together; either may fail alone (offline, rate limit).
   function runSearch() {
-    const query = search.value.trim().replace(/^@/, '');
+    const query = search.value.trim();
     clearTimeout(searchTimer);
     searchAbort?.abort();
     if (!query) return closeSearch();
-    if (!USERNAME_PREFIX.test(query)) return showResults([]);
+    const person = query.replace(/^@/, '').slice(0, MAX_QUERY);
     searchTimer = setTimeout(async () => {
       searchAbort = new AbortController();
-      try {
-        const answer = await api.searchUsers(query, searchAbort.signal);
-        if (search.value.trim().replace(/^@/, '') === query) showResults(answer.users);
-      } catch (error) {
-        if (error.name !== 'AbortError') showResults([]);
-      }
-    }, 200);
+      const signal = searchAbort.signal;
+      const [people, found] = await Promise.all([
+        person ? api.searchUsers(person, signal).then((answer) => answer.users, () => []) : [],
+        api.search(query, {}, signal).then((answer) => answer.messages, () => []),
+      ]);
+      if (!signal.aborted && search.value.trim() === query) showResults(people, found);
+    }, 250);
+  }
+
+  function messageItem(message) {
+    const peer = peerOf(message);
+    const chat = state.chats.get(peer);
+    const name = chat?.peer.display_name || peer;
+    const link = h(
+      'a',
+      { href: `#/chat/${encodeURIComponent(peer)}/${message.id}`, class: 'chat-item', 'data-testid': 'message-result', 'data-peer': peer, 'data-id': message.id },
+      avatar(chat?.peer ?? { username: peer }),
+      h(
+        'span',
+        { class: 'chat-main' },
+        h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, name), h('time', { class: 'chat-time', datetime: message.created_at }, formatListTime(message.created_at))),
+        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', message.text || attachmentLabel(message.attachment)),
+      ),
+    );
+    link.addEventListener('click', () => {
+      search.value = '';
+      search.dispatchEvent(new Event('input'));
+    });
+    return h('li', {}, link);
   }
 
   function resultItem(user) {
@@ -121,7 +152,8 @@ function chatItem(chat, active) {
   const last = chat.last_message;
   const peer = chat.peer;
   const online = state.presence.get(peer.username)?.online;
-  const preview = !last ? '' : last.deleted ? t('deleted_message') : last.text || attachmentLabel(last.attachment);
+  const draft = active ? null : state.drafts.get(peer.username);
+  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.text || attachmentLabel(last.attachment));
   const unread = chat.unread_count > 0 ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, chat.unread_count.toLocaleString(locale())) : null;
   return h(
     'li',
@@ -140,7 +172,7 @@ function chatItem(chat, active) {
         'span',
         { class: 'chat-main' },
         h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, peer.display_name || peer.username), last && isMine(last) ? statusMark(last.status) : null, h('time', { class: 'chat-time', datetime: chat.updated_at || null }, formatListTime(chat.updated_at))),
-        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
+        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, draft ? h('span', { class: 'draft-label' }, `${t('draft')}: `) : last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
       ),
     ),
   );

@@ -1,23 +1,31 @@
-// The message composer: multi-line, Enter sends, Shift+Enter breaks the line,
-// with a bar above it while replying to or editing a message.
+// The message composer: multi-line, Enter sends and Shift+Enter breaks the line (on a touch
+// screen, with no Shift key, Enter breaks the line and the button sends), with a bar above it
+// while replying to or editing a message.
 import { t } from '/i18n.js';
-import { isMine } from '/model.js';
+import { isMine, setDraft, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { mediaControls } from '/ui/media.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
+const DRAFT_SAVE_AFTER = 300;
 
-export function createComposer({ peerName, send, edit, typing, lastOwnMessage, sendFiles }) {
+const touchKeyboard = () => matchMedia('(hover: none) and (pointer: coarse)').matches;
+
+// Counted as the server counts: in code points, so an emoji is one.
+const lengthOf = (text) => [...text].length;
+
+export function createComposer({ peer, peerName, send, edit, typing, lastOwnMessage, sendFiles }) {
   const input = h('textarea', {
     class: 'composer-input',
     'data-testid': 'composer',
     rows: '1',
     placeholder: t('write_message'),
     'aria-label': t('message'),
-    maxlength: String(MAX_MESSAGE_LENGTH),
-    enterkeyhint: 'send',
+    'aria-describedby': 'composer-error',
+    enterkeyhint: touchKeyboard() ? 'enter' : 'send',
   });
+  const tooLong = h('p', { class: 'composer-error', id: 'composer-error', role: 'alert', 'data-testid': 'composer-error', hidden: true });
   const sendButton = h('button', { type: 'submit', class: 'send-button', 'data-testid': 'send-button', 'aria-label': t('send') }, icon('send'));
   const contextTitle = h('span', { class: 'context-title' });
   const contextText = h('span', { class: 'context-text', dir: 'auto' });
@@ -25,13 +33,31 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
   const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
   // Files take the typed text as their caption; a voice note goes alone.
   const media = mediaControls({ input, onFiles: (files) => sendFiles(files, takeCaption()), onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
-  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, media.recorderBar, h('div', { class: 'composer-row' }, media.attach, input, media.mic, sendButton), media.picker);
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, tooLong, media.recorderBar, h('div', { class: 'composer-row' }, media.attach, input, media.mic, sendButton), media.picker);
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
 
+  // What was being written in this chat stays, across chats and reloads (IndexedDB, per account).
+  let draftTimer = null;
+  function saveDraft() {
+    clearTimeout(draftTimer);
+    if (!mode?.edit) setDraft(peer, input.value.trim() ? input.value : '');
+  }
+  window.addEventListener('pagehide', saveDraft);
+
+  function checkLength() {
+    const over = lengthOf(input.value.trim()) > MAX_MESSAGE_LENGTH;
+    if (over === !tooLong.hidden) return over;
+    tooLong.hidden = !over;
+    tooLong.textContent = over ? t('too_long', { max: MAX_MESSAGE_LENGTH }) : '';
+    input.setAttribute('aria-invalid', over ? 'true' : 'false');
+    return over;
+  }
+
   function resize() {
     updateDirection();
+    checkLength();
     input.style.height = 'auto';
     input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
   }
@@ -42,7 +68,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
     form.dataset.mode = mode?.edit ? 'edit' : mode?.reply ? 'reply' : '';
     if (!mode) return;
     const message = mode.edit ?? mode.reply;
-    contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName });
+    contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName() });
     contextText.textContent = message.text;
   }
 
@@ -50,12 +76,12 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
     input.value = '';
     setMode(null);
     resize();
+    saveDraft();
   }
 
   async function submit() {
     const text = input.value.trim();
-    if (!text) return;
-    if (text.length > MAX_MESSAGE_LENGTH) return;
+    if (!text || checkLength()) return;
     const current = mode;
     reset();
     if (current?.edit) {
@@ -85,7 +111,7 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
     input.focus();
   });
   input.addEventListener('keydown', (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !touchKeyboard()) {
       event.preventDefault();
       submit();
     } else if (event.key === 'ArrowUp' && !input.value && !mode) {
@@ -102,7 +128,10 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
   });
   input.addEventListener('input', () => {
     resize();
-    if (input.value.trim()) typing();
+    // Editing an old message is not writing a new one: the other side is not told.
+    if (input.value.trim() && !mode?.edit) typing();
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, DRAFT_SAVE_AFTER);
   });
   cancel.addEventListener('click', () => {
     if (mode?.edit) input.value = '';
@@ -110,6 +139,9 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
     resize();
     input.focus();
   });
+
+  input.value = state.drafts.get(peer) ?? '';
+  if (input.value) queueMicrotask(resize); // measured once the form is on the page
 
   return {
     element: form,
@@ -119,6 +151,10 @@ export function createComposer({ peerName, send, edit, typing, lastOwnMessage, s
       input.focus();
     },
     startEdit,
+    destroy() {
+      window.removeEventListener('pagehide', saveDraft);
+      saveDraft();
+    },
     acceptDrops: media.acceptDrops,
   };
 }

@@ -2,16 +2,21 @@
 // and history paging, and the composer.
 import { api } from '/api.js';
 import { on } from '/events.js';
-import { t } from '/i18n.js';
+import { locale, t } from '/i18n.js';
 import * as model from '/model.js';
 import { newAttachment } from '/attachments.js';
-import { discardFailed, queueMessage } from '/outbox.js';
-import { acknowledgeLoaded, deleteMessage, editMessage, reportRead, sendTyping } from '/session.js';
+import { queueMessage } from '/outbox.js';
+import { acknowledgeLoaded, editMessage, reportRead, sendTyping } from '/session.js';
+import { confirmDelete, forward } from '/ui/actions.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
+import { createChatSearch } from '/ui/chatsearch.js';
 import { createComposer } from '/ui/composer.js';
 import { h, icon, toast } from '/ui/dom.js';
-import { describeApiError } from '/ui/validate.js';
 import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
+import { attachGestures } from '/ui/gestures.js';
+import { openPeerSheet } from '/ui/peersheet.js';
+import { createSeenTracker } from '/ui/seen.js';
+import { describeApiError } from '/ui/validate.js';
 
 const NEAR_BOTTOM = 120;
 const NEAR_TOP = 200;
@@ -21,73 +26,149 @@ export function renderConversation(main, peer) {
   let peerUser = chat?.peer ?? { username: peer, display_name: peer };
   const back = h('button', { type: 'button', class: 'icon-button back-button', 'data-testid': 'back-button', 'aria-label': t('back') }, icon('back'));
   const avatarSlot = h('span', { class: 'avatar-slot' }, avatar(peerUser));
-  const title = h('h2', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name' }, peerUser.display_name || peer);
-  const status = h('p', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
-  const header = h('header', { class: 'conversation-header' }, back, avatarSlot, h('div', { class: 'peer-info' }, title, status));
+  const title = h('span', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name', id: 'peer-title' }, peerUser.display_name || peer);
+  const status = h('span', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
+  const peerButton = h(
+    'button',
+    { type: 'button', class: 'peer-button', 'data-testid': 'peer-button', 'aria-haspopup': 'dialog', 'aria-describedby': 'peer-hint' },
+    avatarSlot,
+    h('span', { class: 'peer-info' }, title, status),
+    h('span', { class: 'visually-hidden', id: 'peer-hint' }, t('open_profile')),
+  );
+  const searchButton = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'chat-search-button', 'aria-label': t('search_chat') }, icon('search'));
+  const header = h('header', { class: 'conversation-header' }, back, peerButton, searchButton);
   const inner = h('div', { class: 'messages-inner' });
   const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('messages'), 'data-testid': 'messages' }, inner);
-  const toBottom = h('button', { type: 'button', class: 'to-bottom', 'aria-label': t('new_messages'), hidden: true }, icon('down'));
+  const unreadBelow = h('span', { class: 'badge to-bottom-count', 'data-testid': 'unread-below', hidden: true });
+  const toBottom = h('button', { type: 'button', class: 'to-bottom', 'data-testid': 'to-bottom', 'aria-label': t('to_bottom'), hidden: true }, icon('down'), unreadBelow);
+  const dayPill = h('span', { class: 'pill day-pill', 'data-testid': 'day-pill' });
+  const dayBar = h('div', { class: 'day-bar', 'aria-hidden': 'true', hidden: true }, dayPill);
   const composer = createComposer({
-    peerName: peerUser.display_name || peer,
+    peer,
+    peerName: () => peerUser.display_name || peer,
     send: (text, replyTo) => queueMessage(peer, text, replyTo),
     edit: (message, text) => editMessage(message.id, text).catch(showError),
     typing: () => sendTyping(peer),
     sendFiles: (files, caption) => files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name))),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
-  main.replaceChildren(h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, h('div', { class: 'log-wrap' }, log, toBottom), composer.element));
-  title.id = 'peer-title';
+  const chatSearch = createChatSearch({ peer, jumpTo: (id) => jumpTo(id), close: () => searchButton.focus() });
+  main.replaceChildren(
+    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, chatSearch.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), composer.element),
+  );
   composer.acceptDrops(main.querySelector('.conversation'));
 
   const bubbles = new Map(); // key -> {signature, element}
   const separators = new Map();
-  let firstRender = true;
+  const unreadDivider = h('div', { class: 'unread-divider', role: 'separator', 'data-testid': 'unread-divider' }, h('span', {}, t('unread_messages')));
+  const seen = createSeenTracker(log, (upTo) => reportRead(peer, upTo));
+  let positioned = false; // the chat sits where it opens: at the first unread, else at the bottom
+  let firstUnreadId = null;
+  let lastNewestKey = null;
 
   function renderMessages() {
     const conv = model.conversation(peer);
     const byId = new Map(conv.messages.filter((message) => message.id != null).map((message) => [message.id, message]));
     const wasNearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const peerName = peerUser.display_name || peer;
     const anchor = inner.querySelector('.msg');
     const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
     const nodes = [];
-    const seen = new Set();
+    const shown = new Set();
     let lastDay = null;
     let lastSender = null;
     for (const message of conv.messages) {
       const day = dayKey(message.created_at);
       if (day !== lastDay) {
-        nodes.push(separator(day, message.created_at));
+        // The first day is what the day bar above the log shows: said once, for screen readers only.
+        nodes.push(separator(day, message.created_at, lastDay === null));
         lastDay = day;
         lastSender = null;
       }
+      if (message.id != null && message.id === firstUnreadId) {
+        nodes.push(unreadDivider);
+        lastSender = null;
+      }
       const key = model.messageKey(message);
-      const replied = message.reply_to != null ? byId.get(message.reply_to) : null;
-      const signature = bubbleSignature(message, replied);
+      const replied = message.reply_to != null ? (byId.get(message.reply_to) ?? model.quotedMessage(peer, message.reply_to)) : null;
+      const forwardedName = message.forwarded_from ? nameOf(message.forwarded_from) : null;
+      const signature = bubbleSignature(message, replied, peerName, forwardedName);
       let entry = bubbles.get(key);
       if (!entry || entry.signature !== signature) {
-        entry = { signature, element: renderBubble(message, { replied, peerName: peerUser.display_name || peer }) };
+        if (entry) seen.unwatch(entry.element);
+        entry = { signature, element: renderBubble(message, { replied, peerName, forwardedName }) };
         bubbles.set(key, entry);
       } else {
         updateStatus(entry.element, message);
       }
       entry.element.classList.toggle('follow', message.sender === lastSender);
       lastSender = message.sender;
-      seen.add(key);
+      shown.add(key);
       nodes.push(entry.element);
     }
-    for (const key of bubbles.keys()) if (!seen.has(key)) bubbles.delete(key);
+    for (const [key, entry] of bubbles) {
+      if (shown.has(key)) continue;
+      seen.unwatch(entry.element);
+      bubbles.delete(key);
+    }
     inner.replaceChildren(...nodes);
-    if (firstRender || wasNearBottom) scrollToBottom();
+    const newest = conv.messages.at(-1);
+    const justWritten = newest && newest.id == null && model.isMine(newest) && newest.status === 'pending';
+    if (!positioned || wasNearBottom || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
     else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
-    if (conv.messages.length) firstRender = false;
+    lastNewestKey = newest ? model.messageKey(newest) : null;
+    for (const message of conv.messages) {
+      if (message.id == null || model.isMine(message) || message.status === 'read') continue;
+      seen.watch(bubbles.get(model.messageKey(message)).element);
+    }
     updateToBottom();
-    reportRead(peer);
+    updateDayBar();
   }
 
-  function separator(day, iso) {
+  function nameOf(username) {
+    if (username === model.state.me.username) return model.state.me.display_name || username;
+    return model.state.chats.get(username)?.peer.display_name || username;
+  }
+
+  // Opens where reading stopped: the first unread message under an "unread messages" divider.
+  async function position() {
+    try {
+      acknowledgeLoaded(await model.loadConversation(peer));
+      await model.loadUntilFirstUnread(peer);
+    } catch {
+      // offline: the cached pages are all there is
+    }
+    if (positioned) return;
+    firstUnreadId = model.unreadMessages(peer)[0]?.id ?? null;
+    renderMessages();
+    if (firstUnreadId != null) {
+      log.scrollTop += unreadDivider.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
+    }
+    positioned = true;
+    updateToBottom();
+    updateDayBar();
+    seen.enable();
+  }
+
+  // The day of the topmost message, above the log: it never lies over a message.
+  function updateDayBar() {
+    const top = log.getBoundingClientRect().top + 4;
+    let current = null;
+    for (const node of inner.children) {
+      if (!node.classList.contains('day-separator')) continue;
+      if (current && node.getBoundingClientRect().top > top) break;
+      current = node;
+    }
+    dayBar.hidden = !current;
+    dayPill.textContent = current?.textContent ?? '';
+  }
+
+  function separator(day, iso, first) {
     const key = `${day}:${formatDay(iso)}`;
     if (!separators.has(key)) separators.set(key, h('div', { class: 'day-separator', role: 'separator' }, h('span', {}, formatDay(iso))));
-    return separators.get(key);
+    const element = separators.get(key);
+    element.classList.toggle('visually-hidden', first);
+    return element;
   }
 
   function scrollToBottom() {
@@ -96,6 +177,10 @@ export function renderConversation(main, peer) {
 
   function updateToBottom() {
     toBottom.hidden = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const unread = model.unreadMessages(peer).length;
+    unreadBelow.hidden = !unread;
+    unreadBelow.textContent = unread.toLocaleString(locale());
+    toBottom.setAttribute('aria-label', unread ? t('to_bottom_unread', { count: unread }) : t('to_bottom'));
   }
 
   let askedForPresence = false;
@@ -120,14 +205,18 @@ export function renderConversation(main, peer) {
   }
 
   function renderPeer() {
-    peerUser = model.state.chats.get(peer)?.peer ?? peerUser;
+    const known = model.state.chats.get(peer)?.peer ?? peerUser;
+    const renamed = (known.display_name || peer) !== (peerUser.display_name || peer);
+    peerUser = known;
     title.textContent = peerUser.display_name || peer;
     avatarSlot.replaceChildren(avatar(peerUser));
+    if (renamed) renderMessages();
   }
 
   async function onLogScroll() {
     updateToBottom();
-    if (log.scrollTop > NEAR_TOP) return;
+    updateDayBar();
+    if (!positioned || log.scrollTop > NEAR_TOP || model.conversation(peer).loadingOlder) return;
     try {
       await model.loadOlder(peer);
     } catch {
@@ -135,17 +224,25 @@ export function renderConversation(main, peer) {
     }
   }
 
-  function jumpToQuoted(quote) {
-    const original = inner.querySelector(`.msg[data-id="${CSS.escape(quote.dataset.replyTo)}"]`);
-    if (!original) return;
-    original.scrollIntoView({ block: 'center', behavior: 'smooth' });
+  // Scrolls to one message, loading the pages up to it first, and makes it blink.
+  async function jumpTo(id) {
+    await positioning;
+    let loaded = false;
+    try {
+      loaded = await model.loadUntilMessage(peer, id);
+    } catch {
+      // offline: only what is loaded can be shown
+    }
+    const original = inner.querySelector(`.msg[data-id="${CSS.escape(String(id))}"]`);
+    if (!loaded || !original) return toast(t('message_unavailable'));
+    original.scrollIntoView({ block: 'center' });
     original.classList.add('highlight');
     setTimeout(() => original.classList.remove('highlight'), 1500);
   }
 
   function onMessageAction(event) {
     const quote = event.target.closest('.reply-quote');
-    if (quote) return jumpToQuoted(quote);
+    if (quote) return jumpTo(Number(quote.dataset.replyTo));
     const button = event.target.closest('.msg-actions');
     if (!button) return;
     const message = model.findMessage(peer, button.closest('.msg').dataset.key);
@@ -156,9 +253,15 @@ export function renderConversation(main, peer) {
   function runAction(action, message) {
     if (action === 'reply') composer.startReply(message);
     else if (action === 'edit') composer.startEdit(message);
-    else if (action === 'delete' && message.id == null) discardFailed(message);
-    else if (action === 'delete') deleteMessage(message.id).catch(showError);
+    else if (action === 'delete') confirmDelete(message).catch(showError);
+    else if (action === 'forward') forward(message).then((target) => target && (location.hash = `#/chat/${encodeURIComponent(target)}`), showError);
     else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
+  }
+
+  function menuFor(bubble) {
+    const button = bubble.querySelector('.msg-actions');
+    const message = model.findMessage(peer, bubble.dataset.key);
+    if (button && message) openMenu(button, message, (action) => runAction(action, message));
   }
 
   function showError(error) {
@@ -168,10 +271,9 @@ export function renderConversation(main, peer) {
 
   function onContextMenu(event) {
     const bubble = event.target.closest('.msg');
-    const button = bubble?.querySelector('.msg-actions');
-    if (!button) return;
+    if (!bubble?.querySelector('.msg-actions') || event.target.closest('a')) return;
     event.preventDefault();
-    button.click();
+    if (!bubble.querySelector('.menu')) menuFor(bubble);
   }
 
   back.addEventListener('click', () => {
@@ -181,8 +283,17 @@ export function renderConversation(main, peer) {
   log.addEventListener('scroll', onLogScroll, { passive: true });
   log.addEventListener('click', onMessageAction);
   log.addEventListener('contextmenu', onContextMenu);
+  attachGestures(log, {
+    longPress: menuFor,
+    swipeReply: (bubble) => {
+      const message = model.findMessage(peer, bubble.dataset.key);
+      if (message?.id != null && !message.deleted) composer.startReply(message);
+    },
+  });
+  peerButton.addEventListener('click', () => openPeerSheet(peer, { search: () => chatSearch.open() }));
+  searchButton.addEventListener('click', () => chatSearch.open());
   toBottom.addEventListener('click', scrollToBottom);
-  const onVisible = () => document.visibilityState === 'visible' && reportRead(peer);
+  const onVisible = () => seen.report();
   document.addEventListener('visibilitychange', onVisible);
 
   const unsubscribe = [
@@ -199,14 +310,18 @@ export function renderConversation(main, peer) {
   }
   renderStatus();
   renderMessages();
-  model.loadConversation(peer).then(acknowledgeLoaded, () => {});
+  const positioning = position();
   // On touch screens a focused composer would pop the keyboard over the chat at once.
   if (matchMedia('(hover: hover)').matches) composer.focus();
 
   return {
+    jumpTo,
     destroy() {
+      composer.destroy();
+      chatSearch.destroy();
       unsubscribe.forEach((off) => off());
       document.removeEventListener('visibilitychange', onVisible);
+      seen.destroy();
       closeMenus();
     },
   };

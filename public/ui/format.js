@@ -5,7 +5,8 @@ import { h, icon } from '/ui/dom.js';
 export function formatTime(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
-  return date.toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
+  // "5:14 PM", not "05:14 PM"
+  return date.toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit' });
 }
 
 function startOfDay(date) {

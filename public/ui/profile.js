@@ -31,6 +31,7 @@ export async function renderPublicProfile(root, username, rerender) {
     if (!currentSession()) sessionStorage.setItem(REDIRECT_KEY, target);
     location.assign(currentSession() ? target : '/');
   });
+  document.title = `${user.display_name || user.username} · ${t('app_name')}`;
   card.replaceChildren(
     avatar(user, 'avatar-large'),
     h('h1', { dir: 'auto' }, user.display_name || user.username),

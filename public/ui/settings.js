@@ -1,12 +1,30 @@
-// Settings in the sidebar: display name and bio, language, the profile link, log out.
+// Settings in the sidebar: display name and bio, the profile link, language, notifications,
+// text size, password, log out.
+import { outboxAll } from '/db.js';
 import { t, toggleLanguage } from '/i18n.js';
 import { state } from '/model.js';
 import { logout, saveProfile } from '/session.js';
+import { ask } from '/ui/dialog.js';
+import { notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { avatar } from '/ui/format.js';
 import { avatarPicker } from '/ui/media.js';
 import { bioError, describeApiError, displayNameError } from '/ui/validate.js';
+
+// Messages still in the outbox would be lost with the account's local data: ask first.
+async function confirmLogout() {
+  const unsent = (await outboxAll()).length;
+  if (unsent) {
+    const answer = await ask({
+      title: t('logout_unsent_title'),
+      text: t('logout_unsent', { count: unsent }),
+      answers: [{ label: t('logout_anyway'), value: 'logout', danger: true }],
+    });
+    if (answer !== 'logout') return;
+  }
+  logout();
+}
 
 export function renderSettings(container) {
   const me = state.me;
@@ -30,7 +48,10 @@ export function renderSettings(container) {
       form,
       h('p', { class: 'settings-row' }, h('span', {}, t('share_link')), ' ', h('a', { href: profileUrl, dir: 'ltr', 'data-testid': 'profile-link' }, profileUrl)),
       h('button', { type: 'button', class: 'secondary-button lang-toggle', 'data-testid': 'lang-toggle', onclick: toggleLanguage }, `${t('language')}: ${t('lang_switch')}`),
-      h('button', { type: 'button', class: 'danger-button', 'data-testid': 'logout', onclick: logout }, t('logout')),
+      notificationSection(),
+      textSizeSection(),
+      passwordSection(),
+      h('button', { type: 'button', class: 'danger-button', 'data-testid': 'logout', onclick: confirmLogout }, t('logout')),
     ),
   );
 

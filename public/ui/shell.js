@@ -3,15 +3,16 @@
 import { on } from '/events.js';
 import { t } from '/i18n.js';
 import { state } from '/model.js';
-import { connection } from '/session.js';
+import { connection, tellViewing } from '/session.js';
 import { renderChatList } from '/ui/chatlist.js';
 import { renderConversation } from '/ui/conversation.js';
 import { h } from '/ui/dom.js';
 import { renderSettings } from '/ui/settings.js';
 
 function parseRoute(hash = location.hash) {
-  const chat = hash.match(/^#\/chat\/([^/]+)$/);
-  if (chat) return { view: 'chat', peer: decodeURIComponent(chat[1]) };
+  // #/chat/{peer}, or #/chat/{peer}/{message id} to open the chat at that message (a search hit).
+  const chat = hash.match(/^#\/chat\/([^/]+)(?:\/(\d+))?$/);
+  if (chat) return { view: 'chat', peer: decodeURIComponent(chat[1]), message: chat[2] ? Number(chat[2]) : null };
   if (hash === '#/settings') return { view: 'settings', peer: null };
   return { view: 'list', peer: null };
 }
@@ -46,9 +47,14 @@ export function renderShell(root) {
       chatScreen?.destroy();
       chatPeer = route.peer;
       state.openPeer = route.peer;
+      tellViewing();
       chatScreen = route.peer ? renderConversation(main, route.peer) : renderPlaceholder(main);
     }
     sidebarScreen.setActive?.(route.peer);
+    if (route.message) {
+      history.replaceState(history.state, '', `#/chat/${encodeURIComponent(route.peer)}`);
+      chatScreen.jumpTo(route.message);
+    }
   }
 
   window.addEventListener('hashchange', show);

@@ -31,19 +31,20 @@ class People:
         self.contexts: list[BrowserContext] = []
         self.page_errors: list[str] = []
 
-    def open(self, viewport: dict | None = None) -> Page:
+    def open(self, viewport: dict | None = None, **options) -> Page:
         context = self.browser.new_context(
             base_url=self.server.url,
             viewport=viewport or {"width": 1280, "height": 800},
             locale="fa-IR",
+            **options,
         )
         self.contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: self.page_errors.append(f"{page.url}: {error}"))
         return page
 
-    def register(self, prefix: str, viewport: dict | None = None) -> tuple[Page, str]:
-        page = self.open(viewport)
+    def register(self, prefix: str, viewport: dict | None = None, **options) -> tuple[Page, str]:
+        page = self.open(viewport, **options)
         username = unique_name(prefix)
         page.goto("/")
         register(page, username)
@@ -114,3 +115,20 @@ def log_in(page: Page, username: str) -> None:
     page.locator("input[name=password]").fill(PASSWORD)
     page.get_by_test_id("auth-submit").click()
     expect(page.get_by_test_id("search-input")).to_be_visible()
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+def open_chat_from_list(page: Page, username: str) -> None:
+    page.locator(f'[data-testid=chat-item][data-peer="{username}"]').click()
+    expect(page.get_by_test_id("peer-name")).to_be_visible()
+
+
+def mark_read_by_api(page: Page, peer: str, up_to: int) -> None:
+    response = page.request.post(
+        f"/api/conversations/{peer}/read",
+        headers={"authorization": f"Bearer {token_of(page)}"},
+        data={"up_to": up_to},
+    )
+    assert response.ok, response.text()

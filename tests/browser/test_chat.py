@@ -61,6 +61,7 @@ def test_two_people_chat_live_with_marks_typing_edit_and_delete(people, screensh
     first.hover()
     first.get_by_test_id("message-actions").click()
     sara_page.locator("[data-action=delete]").click()
+    sara_page.get_by_test_id("confirm-both").click()  # delete asks first: for me, or for both
     for page in (sara_page, omid_page):
         expect(messages(page).first).to_have_attribute("data-deleted", "true")
         expect(message_with_text(page, "سلام! how are you?")).to_have_count(0)

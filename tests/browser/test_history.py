@@ -2,7 +2,7 @@
 
 import re
 
-from browser_helpers import log_in, message_with_text, open_chat, send, send_by_api
+from browser_helpers import log_in, mark_read_by_api, message_with_text, open_chat, send, send_by_api
 from playwright.sync_api import expect
 
 TOTAL = 120
@@ -13,10 +13,11 @@ def test_scrolling_up_loads_older_pages_and_keeps_the_position(people, screensho
     first_visit.context.close()
     omid_page, omid = people.register("omid")
     for number in range(1, TOTAL + 1):
-        send_by_api(omid_page, sara, f"message {number}")
+        last = send_by_api(omid_page, sara, f"message {number}")
     page = people.open()  # a new device: nothing cached, history comes page by page
     page.goto("/")
     log_in(page, sara)
+    mark_read_by_api(page, omid, last["id"])  # all read: the chat opens at the newest message
 
     page.locator(f'[data-testid=chat-item][data-peer="{omid}"]').click()
     expect(page.get_by_test_id("message")).to_have_count(50)

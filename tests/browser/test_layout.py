@@ -20,7 +20,7 @@ def test_persian_is_the_default_and_english_switches_to_left_to_right(people, sc
     expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
 
     register(page, unique_name("eve"))
-    expect(page.get_by_test_id("search-input")).to_have_attribute("placeholder", "Search by username")
+    expect(page.get_by_test_id("search-input")).to_have_attribute("placeholder", "Search people and messages")
     page.reload()
     expect(html).to_have_attribute("dir", "ltr")
     page.get_by_test_id("settings-button").click()

@@ -15,6 +15,7 @@ from browser_helpers import register, unique_name, wait_for_service_worker
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
+SHELL_CACHES = "async () => (await caches.keys()).filter((name) => name.startsWith('payambar-shell-'))"
 LEFT_OUT = shutil.ignore_patterns(".git", ".venv", "data", "tests", "node_modules", "__pycache__", "*.db*")
 
 
@@ -56,7 +57,7 @@ def test_a_new_service_worker_version_offers_a_reload(people, deployment, screen
     wait_for_service_worker(page)
     worker = public / "sw.js"
     version = re.search(r"const VERSION = '([^']+)'", worker.read_text()).group(1)
-    assert page.evaluate("() => caches.keys()") == [f"payambar-shell-{version}"]
+    assert page.evaluate(SHELL_CACHES) == [f"payambar-shell-{version}"]
 
     worker.write_text(worker.read_text().replace(f"const VERSION = '{version}'", f"const VERSION = '{version}-next'"))
     page.evaluate("() => navigator.serviceWorker.getRegistration().then((registration) => registration.update())")
@@ -67,5 +68,5 @@ def test_a_new_service_worker_version_offers_a_reload(people, deployment, screen
         page.get_by_test_id("update-reload").click()
     expect(page.get_by_test_id("search-input")).to_be_visible()
     expect(page.get_by_test_id("update-banner")).to_have_count(0)
-    assert page.evaluate("() => caches.keys()") == [f"payambar-shell-{version}-next"]  # the old shell is gone
+    assert page.evaluate(SHELL_CACHES) == [f"payambar-shell-{version}-next"]  # the old shell is gone
     screenshot(page)
