@@ -21,18 +21,35 @@ from observe.access_log import AccessLog
 from push.dispatcher import Dispatcher, push_committed
 from push.sender import Sender
 from push.viewing import Viewing
-from routes import auth, avatars, errors, files, health, messages, metrics, openapi, pages, updates, uploads, users
+from routes import (
+    account,
+    auth,
+    avatars,
+    errors,
+    files,
+    health,
+    messages,
+    metrics,
+    openapi,
+    pages,
+    updates,
+    uploads,
+    users,
+    ws_guard,
+)
 from routes import push as push_routes
 from routes import search as search_routes
+from routes.contract import one_route_per_path
 from routes.countlimit import CountLimiter
 from routes.delivery import publisher
 from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
 from routes.presence import Presence
-from routes.ratelimit import FailureLimiter
+from routes.ratelimit import FailureLimiter, Limits
 from routes.ws import WebSocketEndpoint
 from settings import Settings, SettingsError, load_settings, sqlite_path
 from store import Store, admin
+from store.accounts import Accounts
 from store.files import FileStore
 from store.migrations import SchemaTooNew
 from store.push import Subscriptions
@@ -76,13 +93,24 @@ API_ROUTES = [
     Route("/me/avatar", avatars.set_avatar, methods=["PUT"]),
     Route("/me/avatar", avatars.delete_avatar, methods=["DELETE"]),
     Route("/users/{username}/avatar", avatars.serve),
+    # The account's own controls (routes/account.py)
+    Route("/me", account.delete_account, methods=["DELETE"]),
+    Route("/me/sessions", account.sessions),
+    Route("/me/sessions/{session_id}", account.end_session, methods=["DELETE"]),
+    Route("/me/tokens", account.tokens, methods=["GET"]),
+    Route("/me/tokens", account.create_token, methods=["POST"]),
+    Route("/me/tokens/{token_id}", account.revoke_token, methods=["DELETE"]),
+    Route("/me/blocked", account.blocked),
+    Route("/users/{username}/block", account.block, methods=["POST"]),
+    Route("/users/{username}/block", account.unblock, methods=["DELETE"]),
 ]
 
 ROUTES = [
     Route("/health", health.health),
     Route("/metrics", metrics.metrics),
-    Mount("/api", routes=API_ROUTES),  # anything else under /api/ is a JSON 404, never a page
+    Mount("/api", routes=one_route_per_path(API_ROUTES)),  # anything else under /api/ is a JSON 404
     WebSocketRoute("/ws", WebSocketEndpoint()),
+    Route("/ws", openapi.websocket_over_http),  # a plain HTTP request there
     Route("/u/{username}", pages.profile_page),
 ]
 
@@ -149,7 +177,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _refuse_start(str(error))
         state.broadcaster.on_revoke = state.store.forget_session
         state.presence = Presence(state.store, state.broadcaster)
-        state.login_failures = FailureLimiter(state.broadcaster.backend)
         state.upload_limiter = CountLimiter(state.broadcaster.backend, "upload", settings.media.uploads_per_minute, 60)
         state.files = FileStore(state.store)
         state.blobs = BlobStore(settings.media.files_dir)
@@ -160,6 +187,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             name="payambar-sweeper",
         )
+        state.login_failures = FailureLimiter(state.broadcaster.backend)  # wrong metrics tokens
+        state.limits = Limits.from_settings(settings, state.broadcaster.backend)
+        state.accounts = Accounts(state.store)
+        await state.accounts.load()
+        state.presence.audience = lambda user_id, peer_ids: ws_guard.presence_audience(state, user_id, peer_ids)
         state.push.start()
         state.viewing.start()
         drain_before_sigterm(state.graceful_restart)

@@ -2,65 +2,75 @@
 
 from __future__ import annotations
 
-import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import bcrypt
 from jose import JWTError, jwt
+
+from fairpool import Busy, FairPool
+
+__all__ = ["Busy", "hash_password", "check_password", "count_failure", "make_token", "read_token", "new_session_id"]
 
 BCRYPT_COST = 12
 ALGORITHM = "HS256"
 
 # bcrypt runs on its own threads, never the event loop, and leaves one core to everything else:
-# under a login storm logins wait their turn while messages keep flowing.
+# under a login storm logins wait their turn while messages keep flowing. The turns are shared
+# fairly between client addresses and accounts (see fairpool.py), so a flood cannot starve others.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
-_bcrypt_pool = ThreadPoolExecutor(max_workers=_BCRYPT_THREADS, thread_name_prefix="bcrypt")
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
-PASSWORD_MAX_BYTES = 72  # bcrypt reads no further: longer passwords are refused, never cut
+_bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key=MAX_WAITING_HASHES // 2)
+FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 _WAITING_KEY = "bcrypt-waiting"
-_waiting = 0  # this process's hashes waiting or running
 
 
-class Busy(Exception):
-    """Too many password checks are waiting; the caller should answer 429."""
+def _bcrypt_input(password: str) -> bytes:
+    """bcrypt reads at most 72 bytes: a longer password (72 Persian letters are 144 bytes) is
+    first digested, so every character of it counts."""
+    raw = password.encode()
+    return raw if len(raw) <= 72 else base64.b64encode(hashlib.sha256(raw).digest())
 
 
-def password_fits(password: str) -> bool:
-    return len(password.encode()) <= PASSWORD_MAX_BYTES
-
-
-async def _in_bcrypt_pool(counters, function, *args):
+async def _in_bcrypt_pool(counters, keys: tuple[str, ...], function, *args):
     """Runs a hash on the pool. `counters` (the broadcaster's backend) counts the hashes waiting
-    on every instance that shares it, so the cap holds across instances."""
-    global _waiting
-    if _waiting >= MAX_WAITING_HASHES:
-        raise Busy()
-    _waiting += 1
+    on every instance that shares it, so a cap holds across instances too."""
     shared = counters is not None and not getattr(counters, "immediate", True)
     try:
         if shared and await counters.add(_WAITING_KEY, 1, 60) > MAX_WAITING_HASHES * 2:
             raise Busy()
-        return await asyncio.get_running_loop().run_in_executor(_bcrypt_pool, function, *args)
+        return await _bcrypt_pool.run(keys, function, *args)
     finally:
-        _waiting -= 1
         if shared:
             with contextlib.suppress(Exception):  # the count lapses by itself within a minute
                 await counters.add(_WAITING_KEY, -1, 60)
 
 
-async def hash_password(password: str, counters=None) -> str:
-    hashed = await _in_bcrypt_pool(counters, bcrypt.hashpw, password.encode(), bcrypt.gensalt(BCRYPT_COST))
+async def hash_password(password: str, counters=None, address: str = "") -> str:
+    hashed = await _in_bcrypt_pool(
+        counters, (address,), bcrypt.hashpw, _bcrypt_input(password), bcrypt.gensalt(BCRYPT_COST)
+    )
     return hashed.decode()
 
 
-async def check_password(password: str, password_hash: str, counters=None) -> bool:
-    if not password_fits(password):
-        password = ""  # still hashed, so a refusal takes as long as any other
-    return await _in_bcrypt_pool(counters, bcrypt.checkpw, password.encode(), password_hash.encode())
+async def check_password(
+    password: str, password_hash: str, counters=None, address: str = "", account: str = ""
+) -> bool:
+    """Whether the password matches; address and account decide its place in the queue."""
+    keys = (address, f"account:{account}") if account else (address,)
+    return await _in_bcrypt_pool(counters, keys, bcrypt.checkpw, _bcrypt_input(password), password_hash.encode())
+
+
+def count_failure(address: str, account: str = "") -> None:
+    """A wrong password from this address (for this account): the next password checks from
+    there (or for that account) wait behind other people's."""
+    _bcrypt_pool.add_usage(address, FAILURE_WEIGHT)
+    if account:
+        _bcrypt_pool.add_usage(f"account:{account}", FAILURE_WEIGHT)
 
 
 def new_session_id() -> str:

@@ -35,6 +35,10 @@ class Settings:
     redis_url: str
     workers: int
     media: MediaSettings
+    registrations_per_hour: int = 10
+    login_failures_per_username: int = 10
+    login_failures_per_address: int = 30
+    sends_per_minute: int = 600
     # Web Push (push/): the VAPID key (raw base64url or PEM), the contact the push services see,
     # whether endpoints may be private addresses, and an extra CA file to trust for them.
     vapid_private_key: str = ""
@@ -142,6 +146,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         media=load_media_settings(env, data_dir, _int),
         sqlite_max_pages=_int(env, "SQLITE_MAX_PAGES", 0, 0, 2**31 - 1),
         metrics_token=_metrics_token(env),
+        registrations_per_hour=_int(env, "REGISTRATIONS_PER_HOUR", 10, 1, 1_000_000),
+        login_failures_per_username=_int(env, "LOGIN_FAILURES_PER_USERNAME", 10, 1, 1_000_000),
+        login_failures_per_address=_int(env, "LOGIN_FAILURES_PER_ADDRESS", 30, 1, 1_000_000),
+        sends_per_minute=_int(env, "SENDS_PER_MINUTE", 600, 1, 10_000_000),
         **_push_settings(env, data_dir),
     )
 

@@ -24,6 +24,7 @@ const SHELL = [
   '/outbox.js',
   '/session.js',
   '/socket.js',
+  '/ui/account.js',
   '/ui/actions.js',
   '/ui/auth.js',
   '/ui/bubbles.js',

@@ -6,17 +6,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 import security
+from routes import contract as c
 from routes import validate
+from routes.account import describe_client
 from routes.bodies import read_json
+from routes.contract import api
 from routes.protocol import iso, profile_frame, user_object
-from routes.responses import JSON, ApiError, rate_limited
+from routes.ratelimit import client_address, refuse
+from routes.responses import JSON, ApiError
 from routes.tokens import require_user
 from routes.ws import LOGGED_OUT
 from store import Conflict
+from store.accounts import SESSION, TOKEN, VISIBILITIES
 from store.rows import User, now_ms
-
-# Checked against when the username does not exist, so both answers take as long.
-_ABSENT_USER_HASH = "$2b$12$Ah7x8sexUFa7frfnlVdumeFMO0PKxnUVN/hgteXgI6INx4Oqo62Dm"
 
 
 def _counters(request: Request):
@@ -29,22 +31,46 @@ async def _token_answer(request: Request, user: User, session_id: str | None = N
     if session_id is None:
         session_id = security.new_session_id()
         await state.store.create_session(session_id, user.id, expires_at)
+        await state.accounts.describe_session(session_id, SESSION, None, *describe_client(request))
     else:
         await state.store.extend_session(session_id, user.id, expires_at)
     token = security.make_token(state.settings.secret_key, user.id, session_id, expires_at)
-    return {"token": token, "expires_at": iso(expires_at), "user": user_object(user, private=True)}
+    return {"token": token, "expires_at": iso(expires_at), "user": await _own_profile(state, user.id, user)}
 
 
+@api(
+    "Create an account",
+    {201: ("A token for the new account", c.ref("Session"))},
+    errors=(409, 429),
+    body=c.obj(
+        ["username", "password"],
+        username=c.USERNAME,
+        password=c.PASSWORD,
+        display_name=c.DISPLAY_NAME | {"type": ["string", "null"], "minLength": 0, "description": "empty: username"},
+    ),
+    public=True,
+)
 async def register(request: Request) -> JSON:
     body = await read_json(request)
     username = validate.username(body.get("username"))
     password = validate.password(body.get("password"))
-    display_name = body.get("display_name") or username
-    display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX) or username
-    store = request.app.state.store
-    if await store.user_id(username) is not None:
+    display_name = body.get("display_name")
+    if display_name is None or display_name == "":
+        display_name = username
+    display_name = validate.text_field(display_name, "display_name", validate.DISPLAY_NAME_MAX, allow_empty=False)
+    state = request.app.state
+    store = state.store
+    taken_by = await store.user_id(username)
+    if taken_by is not None and await state.accounts.release_username_if_due(taken_by):
+        store._ids.pop(username.lower(), None)  # the old account keeps its row under another key
+        taken_by = None
+    if taken_by is not None:
         raise ApiError(409, "username_taken", "That username is taken.", "username")
-    password_hash = await security.hash_password(password, _counters(request))
+    address = client_address(request)
+    wait = await state.limits.registrations_by_address.take(address)
+    if wait:
+        raise await refuse(wait, "Too many new accounts from this address; try again later.")
+    password_hash = await security.hash_password(password, _counters(request), address)
     try:
         user = await store.create_user(username, display_name, password_hash)
     except Conflict:
@@ -52,32 +78,57 @@ async def register(request: Request) -> JSON:
     return JSON(await _token_answer(request, user), 201)
 
 
+@api(
+    "Log in",
+    {200: ("A token for a new session", c.ref("Session"))},
+    errors=(401, 429),
+    body=c.obj(["username", "password"], username=c.STRING | {"minLength": 1}, password=c.STRING | {"minLength": 1}),
+    public=True,
+)
 async def login(request: Request) -> JSON:
     body = await read_json(request)
     username, password = body.get("username"), body.get("password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise ApiError(422, "invalid_input", "Give a username and a password.", "username")
     state = request.app.state
-    limit_key = (request.client.host if request.client else "", username.lower())
-    wait = await state.login_failures.retry_after(limit_key)
+    limits = state.limits
+    address, username_key = client_address(request), username.lower()[:32]
+    # Refused before any hashing: a flood of guesses costs the server next to nothing.
+    wait = max(
+        await limits.login_failures_by_username.retry_after(username_key),
+        await limits.login_failures_by_address.retry_after(address),
+    )
     if wait:
-        raise rate_limited(wait, "Too many failed logins; try again later.")
+        raise await refuse(wait, "Too many failed logins; try again later.")
+    # Usernames are public (profiles), so an unknown one is refused without a password check.
     user = await state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    if user and await state.accounts.is_deleted(user.id):
+        user = None
     stored_hash = await state.store.password_hash(user.id) if user else None
-    matches = await security.check_password(password, stored_hash or _ABSENT_USER_HASH, _counters(request))
-    if not (user and stored_hash and matches):
-        await state.login_failures.failed(limit_key)
+    matches = (
+        stored_hash is not None
+        and len(password) <= validate.PASSWORD_MAX
+        and await security.check_password(password, stored_hash, _counters(request), address, username_key)
+    )
+    if not matches:
+        await limits.login_failures_by_username.hit(username_key)
+        await limits.login_failures_by_address.hit(address)
+        security.count_failure(address, username_key)
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
-    await state.login_failures.succeeded(limit_key)
+    await limits.login_failures_by_username.reset(username_key)
     return JSON(await _token_answer(request, user))
 
 
+@api("A fresh token for this session", {200: ("The fresh token", c.ref("Session"))}, errors=(403,))
 async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
+    if await request.app.state.accounts.session_kind(user_id, session_id) == TOKEN:
+        raise ApiError(403, "forbidden", "An API token lives until it is revoked; it needs no refresh.")
     user = await request.app.state.store.user_by_id(user_id)
     return JSON(await _token_answer(request, user, session_id))
 
 
+@api("End this session", {204: ("Logged out; the token stops working", None)})
 async def logout(request: Request) -> Response:
     user_id, session_id = await require_user(request)
     state = request.app.state
@@ -86,11 +137,27 @@ async def logout(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@api("Your profile", {200: ("You", c.ref("User"))})
 async def me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    return JSON(user_object(await request.app.state.store.user_by_id(user_id), private=True))
+    return JSON(await _own_profile(request.app.state, user_id))
 
 
+async def _own_profile(state, user_id: int, user: User | None = None) -> dict:
+    body = user_object(user or await state.store.user_by_id(user_id), private=True)
+    body["last_seen_visibility"] = await state.accounts.visibility(user_id)
+    return body
+
+
+@api(
+    "Change display name, bio or who sees when you were last online",
+    {200: ("You", c.ref("User"))},
+    body=c.obj(
+        display_name=c.DISPLAY_NAME,
+        bio=c.BIO,
+        last_seen_visibility={"type": "string", "enum": list(VISIBILITIES)},
+    ),
+)
 async def update_me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     body = await read_json(request)
@@ -102,26 +169,52 @@ async def update_me(request: Request) -> JSON:
     if "bio" in body:
         changes["bio"] = validate.text_field(body["bio"], "bio", validate.BIO_MAX)
     state = request.app.state
+    if "last_seen_visibility" in body:
+        visibility = body["last_seen_visibility"]
+        if visibility not in VISIBILITIES:
+            raise validate.invalid("last_seen_visibility", "last_seen_visibility is everyone, contacts or nobody.")
+        await state.accounts.set_visibility(user_id, visibility)
     if changes:
         await state.store.update_profile(user_id, **changes)
     user = await state.store.user_by_id(user_id)
     if changes:
         frame = profile_frame(user)
         for peer_id in await state.store.peer_ids(user_id):
-            state.broadcaster.send(peer_id, frame)
-    return JSON(user_object(user, private=True))
+            if not await state.accounts.blocks(user_id, peer_id):  # a blocked person sees no profile changes
+                state.broadcaster.send(peer_id, frame)
+    return JSON(await _own_profile(state, user_id, user))
 
 
+@api(
+    "Change your password; every other session ends",
+    {200: ("A token for this session", c.ref("Session"))},
+    errors=(403, 429),
+    body=c.obj(
+        ["current_password", "new_password"], current_password=c.STRING | {"minLength": 1}, new_password=c.PASSWORD
+    ),
+)
 async def change_password(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     body = await read_json(request)
     current = body.get("current_password")
+    if not isinstance(current, str) or not current:
+        raise validate.invalid("current_password", "Give the current password.")
     new = validate.password(body.get("new_password"), "new_password")
     state = request.app.state
+    failures, address = state.limits.password_failures_by_user, client_address(request)
+    wait = await failures.retry_after(str(user_id))
+    if wait:
+        raise await refuse(wait, "Too many wrong passwords; try again later.")
     stored_hash = await state.store.password_hash(user_id)
-    if not isinstance(current, str) or not await security.check_password(current, stored_hash, _counters(request)):
+    counters = _counters(request)
+    if len(current) > validate.PASSWORD_MAX or not await security.check_password(
+        current, stored_hash, counters, address
+    ):
+        await failures.hit(str(user_id))
+        security.count_failure(address)
         raise ApiError(403, "wrong_password", "The current password is wrong.", "current_password")
-    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, _counters(request)))
+    await failures.reset(str(user_id))
+    await state.store.update_profile(user_id, password_hash=await security.hash_password(new, counters, address))
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
         state.broadcaster.revoke(revoked, LOGGED_OUT)
     user = await state.store.user_by_id(user_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from starlette.exceptions import HTTPException
@@ -9,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from broadcast.base import BackendUnavailable
+from routes.ratelimit import REFUSAL_PAUSE_SECONDS
 from routes.responses import ApiError, error_response
 from security import Busy
 from store import StoreError
@@ -35,6 +37,7 @@ async def http_error(request: Request, error: HTTPException) -> Response:
 
 
 async def busy_error(request: Request, error: Busy) -> Response:
+    await asyncio.sleep(REFUSAL_PAUSE_SECONDS)
     headers = {"Retry-After": "2"}
     return error_response(429, "rate_limited", "Too many logins at once; try again in a moment.", headers=headers)
 

@@ -6,6 +6,8 @@ import asyncio
 
 from starlette.requests import Request
 
+from routes import contract as c
+from routes.contract import api
 from routes.responses import JSON
 
 
@@ -16,6 +18,14 @@ async def _answers(check) -> bool:
         return False
 
 
+@api(
+    "Whether the server, its database and its Redis (where configured) answer",
+    {
+        200: ("Up", c.obj(["status"], status=c.STRING, database=c.STRING, connections=c.INTEGER)),
+        503: ("Something it needs does not answer", c.obj(["status"], status=c.STRING)),
+    },
+    public=True,
+)
 async def health(request: Request) -> JSON:
     state = request.app.state
     database_ok = await _answers(state.store.ping)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from observe.metrics import COUNTS
+from routes.contract import api
 from routes.responses import ApiError, rate_limited
 from routes.tokens import bearer_token
 
@@ -60,6 +61,14 @@ def render(state) -> str:
     return "\n".join(lines) + "\n"
 
 
+@api(
+    "Counters for monitoring (Prometheus text); 404 unless METRICS_TOKEN is set",
+    {200: ("The counters", {"type": "string"})},
+    errors=(401, 404, 429),
+    public=True,
+    media_type="text/plain",
+    description="Send METRICS_TOKEN as a Bearer token.",
+)
 async def metrics(request: Request) -> Response:
     token = request.app.state.settings.metrics_token
     if not token:

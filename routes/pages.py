@@ -12,7 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from routes import contract as c
 from routes import validate
+from routes.contract import api
 from routes.protocol import user_object
 
 PUBLIC = Path(__file__).resolve().parent.parent / "public"
@@ -60,6 +62,13 @@ def profile_head(page: str, user: dict, url: str, image: str) -> str:
     return page.replace("</head>", f"  {tags}\n  {twitter}\n</head>", 1)
 
 
+@api(
+    "The app's page for a profile (a link to share)",
+    {200: ("The app", {"type": "string"})},
+    path={"username": c.STRING},
+    public=True,
+    media_type="text/html",
+)
 async def profile_page(request: Request) -> Response:
     index = PUBLIC / "index.html"
     if not index.exists():

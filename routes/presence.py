@@ -23,6 +23,8 @@ class Presence:
         self.broadcaster = broadcaster
         self._offline_timers: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task] = set()
+        # Who among a user's chat partners may see their presence (routes/ws_guard.py).
+        self.audience = None
 
     async def connected(self, subscriber: Subscriber, peer_ids: list[int]) -> None:
         count = await self.broadcaster.attach(subscriber)
@@ -30,6 +32,8 @@ class Presence:
         if timer is not None:
             timer.cancel()
         elif count == 1:
+            if self.audience is not None:
+                peer_ids = await self.audience(subscriber.user_id, peer_ids)
             self._announce(subscriber.user_id, peer_ids, online=True, last_seen=None)
 
     async def disconnected(self, subscriber: Subscriber) -> None:
@@ -58,6 +62,8 @@ class Presence:
         try:
             await self.store.set_last_seen(user_id, last_seen)
             peer_ids = await self.store.peer_ids(user_id)
+            if self.audience is not None:
+                peer_ids = await self.audience(user_id, peer_ids)
         except Exception as error:
             log.warning("recording last seen failed: %s", error)
             return

@@ -9,8 +9,10 @@ from starlette.responses import Response
 
 from push.endpoint import EndpointRefused, check
 from push.keys import b64url_decode
+from routes import contract as c
 from routes import validate
 from routes.bodies import read_json
+from routes.contract import api
 from routes.responses import JSON, ApiError, invalid
 from routes.throttle import Throttle
 from routes.tokens import require_user
@@ -19,6 +21,7 @@ from routes.tokens import require_user
 throttle = Throttle("push", limit=30, window_seconds=300)
 
 
+@api("The server's Web Push public key", {200: ("The key", c.obj(["key"], key=c.STRING))}, public=True)
 async def public_key(request: Request) -> JSON:
     return JSON({"key": request.app.state.push.sender.public_key})
 
@@ -57,6 +60,19 @@ async def _endpoint(request: Request, body: dict) -> str:
     return endpoint
 
 
+@api(
+    "Subscribe this browser to Web Push",
+    {201: ("Subscribed", c.obj(["endpoint"], endpoint=c.STRING))},
+    errors=(429,),
+    body=c.obj(
+        ["endpoint", "keys"],
+        endpoint={"type": "string", "minLength": 1, "format": "uri"},
+        keys=c.obj(
+            ["p256dh", "auth"], p256dh={"type": "string", "maxLength": 200}, auth={"type": "string", "maxLength": 200}
+        ),
+    ),
+    description="endpoint: an https URL of a push service on the public internet; keys as the browser gives them.",
+)
 async def subscribe(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     await throttle.check(request.app.state, user_id)
@@ -70,6 +86,12 @@ async def subscribe(request: Request) -> JSON:
     return JSON({"endpoint": endpoint}, 201)
 
 
+@api(
+    "End a Web Push subscription",
+    {204: ("Ended", None)},
+    errors=(404, 429),
+    body=c.obj(["endpoint"], endpoint={"type": "string", "minLength": 1}),
+)
 async def unsubscribe(request: Request) -> Response:
     user_id, _ = await require_user(request)
     await throttle.check(request.app.state, user_id)

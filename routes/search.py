@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from routes import contract as c
 from routes.bodies import query_int
+from routes.contract import api
 from routes.protocol import message_object
 from routes.responses import JSON, invalid
 from routes.throttle import Throttle
@@ -15,6 +17,17 @@ MAX_QUERY_LENGTH = 256
 throttle = Throttle("search", limit=120, window_seconds=60)
 
 
+@api(
+    "Search your messages, newest first",
+    {200: ("Matches", c.obj(["messages", "has_more"], messages=c.array(c.ref("Message")), has_more=c.BOOLEAN))},
+    errors=(404, 429),
+    query={
+        "q": c.required({"type": "string", "minLength": 1, "maxLength": MAX_QUERY_LENGTH, "pattern": "\\S"}),
+        "peer": c.USERNAME,
+        "before": c.integer(1, 2**62),
+        "limit": c.integer(1, 50, 20),
+    },
+)
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     await throttle.check(request.app.state, user_id)

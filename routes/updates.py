@@ -7,13 +7,20 @@ import time
 
 from starlette.requests import Request
 
+from routes import contract as c
 from routes.bodies import query_int
+from routes.contract import api
 from routes.protocol import update_object
 from routes.responses import JSON
 from routes.tokens import require_user
 from store.stream import undelivered
 
 
+@api(
+    "Your update stream after a cursor; waits up to `timeout` seconds for one",
+    {200: ("Updates", c.obj(["updates", "cursor"], updates=c.array(c.ref("Update")), cursor=c.INTEGER))},
+    query={"after": c.CURSOR, "timeout": c.integer(0, 60, 25), "limit": c.integer(1, 1000, 100)},
+)
 async def long_poll(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     after = query_int(request, "after", None, 0, 2**62)

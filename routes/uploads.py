@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from media import process, sniff
 from media.blobs import UPLOAD_ID
+from routes.contract import api
 from routes.responses import ApiError
 from routes.tokens import require_user
 from store.files import QuotaExceeded, StoredFile, Upload
@@ -100,6 +101,11 @@ def _whole_number(request: Request, header: str) -> int:
     return int(raw)
 
 
+@api(
+    "tus discovery: the protocol version, extensions and largest upload this server takes",
+    {204: ("Answered in the Tus-Version, Tus-Extension and Tus-Max-Size headers", None)},
+    public=True,
+)
 async def options(request: Request) -> Response:
     # Discovery needs no token: a browser's CORS preflight cannot carry one, and it tells only limits.
     return _answer(

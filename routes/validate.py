@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from routes.responses import invalid
-from security import password_fits
 
 USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")
 USERNAME_PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -21,27 +21,83 @@ def username(value: Any, field: str = "username") -> str:
     return value
 
 
+PASSWORD_MIN, PASSWORD_MAX = 8, 72
+
+
 def password(value: Any, field: str = "password") -> str:
-    if not isinstance(value, str) or len(value.encode()) < 8 or not password_fits(value):
-        raise invalid(field, "A password is 8 to 72 bytes long.")
+    if not isinstance(value, str) or not PASSWORD_MIN <= len(value) <= PASSWORD_MAX:
+        raise invalid(field, f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters long.")
     return value
 
 
-def text_field(value: Any, field: str, max_length: int, allow_empty: bool = True) -> str:
+# Persian needs the zero-width non-joiner and joiner; every other format or control character
+# (bidi overrides, embeddings and isolates among them) could make a name pose as another.
+KEPT_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
+# Letters that draw nothing, so a name made of them alone looks empty.
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"))
+MAX_COMBINING_RUN = 4  # Persian stacks two or three marks at most; "zalgo" text stacks dozens
+
+
+def has_visible_character(text: str) -> bool:
+    return any(
+        unicodedata.category(character) not in INVISIBLE_CATEGORIES and character not in BLANK_LETTERS
+        for character in text
+    )
+
+
+def _without_hidden_characters(text: str, keep_newlines: bool) -> str:
+    kept = []
+    for character in text:
+        category = unicodedata.category(character)
+        if character in KEPT_FORMAT_CHARACTERS or (keep_newlines and character == "\n"):
+            kept.append(character)
+        elif category in ("Zl", "Zp"):
+            kept.append("\n" if keep_newlines else " ")
+        elif category == "Cc" and character == "\t":
+            kept.append(" ")
+        elif category not in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            kept.append(character)
+    return "".join(kept)
+
+
+def _longest_combining_run(text: str) -> int:
+    longest = run = 0
+    for character in text:
+        run = run + 1 if unicodedata.combining(character) or unicodedata.category(character) == "Me" else 0
+        longest = max(longest, run)
+    return longest
+
+
+def text_field(value: Any, field: str, max_length: int, allow_empty: bool = True, one_line: bool | None = None) -> str:
+    """A name or a bio: NFC, without hidden characters, at most a few marks stacked on a letter.
+    A name (one line) must show something; a bio keeps its line breaks."""
     if not isinstance(value, str):
         raise invalid(field, f"{field} must be text.")
-    if "\x00" in value:
-        raise invalid(field, f"{field} must not contain NUL characters.")
-    value = value.strip() if field == "display_name" else value
+    is_name = field == "display_name" if one_line is None else one_line
+    value = _without_hidden_characters(unicodedata.normalize("NFC", value), keep_newlines=not is_name)
+    value = value.strip() if is_name else value
     if len(value) > max_length:
         raise invalid(field, f"{field} is longer than {max_length} characters.")
-    if not allow_empty and not value.strip():
+    if _longest_combining_run(value) > MAX_COMBINING_RUN:
+        raise invalid(field, f"{field} stacks more than {MAX_COMBINING_RUN} marks on one letter.")
+    if value and is_name and not has_visible_character(value):
+        raise invalid(field, f"{field} must contain a visible character.")
+    if not allow_empty and not value:
         raise invalid(field, f"{field} must not be empty.")
     return value
 
 
 def message_text(value: Any, max_length: int) -> str:
-    return text_field(value, "text", max_length, allow_empty=False)
+    if not isinstance(value, str):
+        raise invalid("text", "text must be text.")
+    if len(value) > max_length:
+        raise invalid("text", f"text is longer than {max_length} characters.")
+    if "\x00" in value:
+        raise invalid("text", "text must not contain NUL characters.")
+    if not has_visible_character(value):
+        raise invalid("text", "text must contain a visible character.")
+    return value
 
 
 def client_id(value: Any) -> str:
@@ -50,7 +106,15 @@ def client_id(value: Any) -> str:
     return value
 
 
+def _whole(value: Any) -> Any:
+    """JSON has one number type: 42.0 is the whole number 42 (as JSON Schema counts it)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def positive_id(value: Any, field: str) -> int:
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
         raise invalid(field, f"{field} must be a positive whole number.")
     return value
@@ -61,6 +125,7 @@ def optional_id(value: Any, field: str) -> int | None:
 
 
 def cursor(value: Any, field: str = "after") -> int:
+    value = _whole(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**62:
         raise invalid(field, f"{field} must be a whole number, 0 or more.")
     return value

@@ -113,6 +113,25 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
         },
     ),
     (4, MEDIA),
+    (
+        5,
+        [
+            # A session is a device's login (kind 'session') or a named API token (kind 'token').
+            "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'session'",
+            "ALTER TABLE sessions ADD COLUMN name TEXT",
+            "ALTER TABLE sessions ADD COLUMN user_agent TEXT",
+            "ALTER TABLE sessions ADD COLUMN address TEXT",
+            "ALTER TABLE sessions ADD COLUMN last_active BIGINT",
+            # who may see when a user was last online: everyone, contacts or nobody
+            "ALTER TABLE users ADD COLUMN last_seen_visibility TEXT NOT NULL DEFAULT 'everyone'",
+            # a deleted account keeps its row (and so its username) with everything else emptied
+            "ALTER TABLE users ADD COLUMN deleted_at BIGINT",
+            "CREATE TABLE blocks (blocker_id INTEGER NOT NULL, blocked_id INTEGER NOT NULL,"
+            " created_at BIGINT NOT NULL, PRIMARY KEY (blocker_id, blocked_id))",
+            # a message sent to someone who blocked its sender: kept for the sender only
+            "ALTER TABLE messages ADD COLUMN withheld SMALLINT NOT NULL DEFAULT 0",
+        ],
+    ),
 ]
 
 

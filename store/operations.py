@@ -131,7 +131,8 @@ class MarkRead(Operation):
 
     def unread_query(self) -> tuple[str, tuple]:
         return (
-            "SELECT id FROM messages WHERE recipient_id = ? AND sender_id = ? AND id <= ? AND status < ?",
+            "SELECT id FROM messages WHERE recipient_id = ? AND sender_id = ? AND id <= ? AND status < ?"
+            " AND withheld = 0",
             (self.reader_id, self.peer_id, self.up_to, int(Status.READ)),
         )
 

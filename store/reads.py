@@ -64,7 +64,7 @@ async def chats_and_unread(
             ),
             (
                 "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
-                f" AND {NOT_HIDDEN} GROUP BY sender_id",
+                f" AND {NOT_HIDDEN} AND withheld = 0 GROUP BY sender_id",
                 (user_id, Status.READ, user_id),
             ),
             (
@@ -111,7 +111,7 @@ async def history(conn: RawConnection, user_id: int, peer_id: int, before: int, 
     else:
         rows = await conn.fetch_all(
             f"SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS mine"
-            f" UNION ALL SELECT * FROM ({one_side} ORDER BY id DESC LIMIT ?) AS theirs"
+            f" UNION ALL SELECT * FROM ({one_side} AND withheld = 0 ORDER BY id DESC LIMIT ?) AS theirs"
             " ORDER BY id DESC LIMIT ?",
             (user_id, peer_id, before, user_id, limit, peer_id, user_id, before, user_id, limit, limit),
         )

@@ -36,7 +36,7 @@ async def test_register_answers_201_with_token_expiry_and_own_user(live_server):
     body = response.json()
     _assert_session_answer(body, username)
     user = body["user"]
-    assert set(user) == {"id", "username", "display_name", "bio", "created_at", "avatar"}
+    assert set(user) == {"id", "username", "display_name", "bio", "created_at", "avatar", "last_seen_visibility"}
     assert user["display_name"] == username and user["bio"] == ""
     assert user["created_at"].startswith("20") and user["created_at"].endswith("Z")
     await api.close()
@@ -79,21 +79,23 @@ async def test_register_refuses_a_username_taken_in_another_case(live_server, sh
 
 @pytest.mark.parametrize(
     "password",
-    ["1234567", "ب" * 36 + "x", "x" * 73, "", None, 12345678],
-    ids=["7 bytes", "73 utf8 bytes", "73 ascii bytes", "empty", "null", "number"],
+    ["1234567", "ب" * 7, "ب" * 73, "x" * 73, "", None, 12345678],
+    ids=["7 characters", "7 persian characters", "73 persian characters", "73 characters", "empty", "null", "number"],
 )
-async def test_register_refuses_a_password_outside_8_to_72_bytes(live_server, password):
+async def test_register_refuses_a_password_outside_8_to_72_characters(live_server, password):
     api = Api(live_server)
     response = await api.post("/api/auth/register", json={"username": fresh_username(), "password": password})
     assert_error(response, 422, "invalid_input", "password")
     await api.close()
 
 
-async def test_a_password_of_exactly_72_utf8_bytes_registers_and_logs_in(live_server):
-    password = "ب" * 36  # 72 bytes, 36 characters
+async def test_a_password_of_72_persian_characters_registers_and_every_character_counts(live_server):
+    password = "ب" * 72  # 144 bytes: more than bcrypt reads by itself
     api = await register(live_server, password=password)
     response = await Api(live_server).post("/api/auth/login", json={"username": api.username, "password": password})
     assert response.status_code == 200
+    last_differs = {"username": api.username, "password": password[:-1] + "پ"}
+    assert_error(await Api(live_server).post("/api/auth/login", json=last_differs), 401, "invalid_credentials")
 
 
 async def test_register_refuses_a_display_name_over_64_characters(live_server):

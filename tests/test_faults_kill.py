@@ -60,10 +60,15 @@ async def test_sigkill_mid_stream_loses_and_repeats_no_acknowledged_message(serv
     await wait_for(
         lambda: sum(len(d.acknowledged) for d in devices) >= ACKNOWLEDGED_BEFORE_KILL, 60, "sends acknowledged"
     )
-    server.process.kill()
-    server.process.wait()
     stop.set()
     await asyncio.gather(*senders)
+    # A burst the server cannot all have answered: the kill lands while sends are in flight,
+    # however fast the server keeps up with the steady stream.
+    for i in range(USERS):
+        for number in range(WINDOW):
+            await devices[i].send(apis[(i + 1) % USERS].username, f"{devices[i].username} burst {number}")
+    server.process.kill()
+    server.process.wait()
     acknowledged = {cid: m for d in devices for cid, m in d.acknowledged.items()}
     in_flight = sum(len(d.pending) for d in devices)
     assert in_flight > 0, "the kill came while sends were in flight"

@@ -142,13 +142,13 @@ async def test_reply_to_a_message_of_the_conversation_is_kept(pair):
     assert (await history(sara, omid.username))["messages"][-1]["reply_to"] == first["id"]
 
 
-async def test_reply_to_a_message_of_another_conversation_is_422(pair, stranger):
+async def test_reply_to_a_message_of_another_conversation_is_404(pair, stranger):
     sara, omid = pair
     elsewhere = await sara.send(stranger.username, "private")
     body = {"to": omid.username, "text": "re", "client_id": uuid.uuid4().hex, "reply_to": elsewhere["id"]}
-    assert_error(await sara.post("/api/messages", json=body), 422, "invalid_input", "reply_to")
+    assert_error(await sara.post("/api/messages", json=body), 404, "message_not_found", "reply_to")
     body["reply_to"] = elsewhere["id"] + 10**6
-    assert_error(await sara.post("/api/messages", json=body), 422, "invalid_input", "reply_to")
+    assert_error(await sara.post("/api/messages", json=body), 404, "message_not_found", "reply_to")
 
 
 async def test_text_longer_than_max_message_length_is_422(server_factory):

@@ -108,6 +108,7 @@ async def test_presence_and_typing_cross_instances(stack):
     first, second = stack
     sara, omid = await two_people(stack)
     await sara.send(omid.username, "hi")
+    await omid.send(sara.username, "hi")  # presence and typing go between people who both wrote
     watcher = await Socket.open(first, sara.token)
     try:
         omid_socket = await Socket.open(second, omid.token)

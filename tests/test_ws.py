@@ -133,12 +133,15 @@ async def test_delivered_ack_for_someone_elses_message_changes_nothing(live_serv
 
 async def test_typing_reaches_the_peer_and_is_not_stored(live_server, pair):
     sara, omid = pair
+    await sara.send(omid.username, "hi")
+    await omid.send(sara.username, "hi")  # typing goes to people both sides have written to
     sara_socket = await Socket.open(live_server, sara.token)
     omid_socket = await Socket.open(live_server, omid.token)
+    after = omid_socket.ready["cursor"]
     await sara_socket.send_frame({"type": "typing", "to": omid.username})
     typing = await omid_socket.expect("typing", skip=("presence",))
     assert typing == {"type": "typing", "from": sara.username}
-    updates = (await omid.get("/api/updates", params={"after": 0, "timeout": 0})).json()
+    updates = (await omid.get("/api/updates", params={"after": after, "timeout": 0})).json()
     assert updates["updates"] == []
     await sara_socket.close()
     await omid_socket.close()
@@ -147,6 +150,7 @@ async def test_typing_reaches_the_peer_and_is_not_stored(live_server, pair):
 async def test_presence_tells_chat_partners_online_and_last_seen(live_server, pair):
     sara, omid = pair
     await sara.send(omid.username, "so we have a chat")
+    await omid.send(sara.username, "in which both wrote")
     omid_socket = await Socket.open(live_server, omid.token)
     sara_socket = await Socket.open(live_server, sara.token)
     online = await omid_socket.expect("presence", skip=())
@@ -163,6 +167,7 @@ async def test_presence_tells_chat_partners_online_and_last_seen(live_server, pa
 async def test_a_new_connection_is_told_which_partners_are_online(live_server, pair):
     sara, omid = pair
     await sara.send(omid.username, "hello")
+    await omid.send(sara.username, "hello back")
     sara_socket = await Socket.open(live_server, sara.token)
     omid_socket = await Socket.open(live_server, omid.token)
     presence = await omid_socket.expect("presence", skip=())
@@ -184,7 +189,7 @@ async def test_a_new_connection_is_told_which_partners_are_online(live_server, p
         ('{"type": "delivered", "ids": [-1]}', "invalid_input"),
         ('{"type": "read", "peer": "ok_name", "up_to": "x"}', "invalid_input"),
         ('{"type": "resume", "after": -5}', "invalid_input"),
-        ('{"type": "auth", "token": "again"}', "bad_request"),
+        ('{"type": "auth", "token": "again"}', "unauthorized"),
     ],
 )
 async def test_bad_frame_gets_an_error_frame_and_the_connection_stays_open(live_server, pair, raw, code):
@@ -227,6 +232,6 @@ async def test_reply_to_is_kept_and_checked(live_server, pair):
     foreign = await eve.send(sara.username, "elsewhere")
     await socket.send_message(sara.username, "bad reply", reply_to=foreign["id"])
     error = await socket.expect("error")
-    assert error["code"] == "invalid_input" and error["field"] == "reply_to"
+    assert error["code"] == "message_not_found" and error["field"] == "reply_to"
     await socket.close()
     await eve.close()

@@ -4,7 +4,7 @@
 import { t } from '/i18n.js';
 import { isMine, setDraft, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
-import { mediaControls } from '/ui/media.js';
+import { attachmentLabel, mediaControls } from '/ui/media.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
@@ -69,7 +69,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     if (!mode) return;
     const message = mode.edit ?? mode.reply;
     contextTitle.textContent = mode.edit ? t('editing_message') : t('replying_to', { name: isMine(message) ? t('you') : peerName() });
-    contextText.textContent = message.text;
+    contextText.textContent = message.text || attachmentLabel(message.attachment);
   }
 
   function reset() {

@@ -4,6 +4,7 @@ import { outboxAll } from '/db.js';
 import { t, toggleLanguage } from '/i18n.js';
 import { state } from '/model.js';
 import { logout, saveProfile } from '/session.js';
+import { accountSections } from '/ui/account.js';
 import { ask } from '/ui/dialog.js';
 import { notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
 import { h, icon } from '/ui/dom.js';
@@ -52,6 +53,7 @@ export function renderSettings(container) {
       textSizeSection(),
       passwordSection(),
       h('button', { type: 'button', class: 'danger-button', 'data-testid': 'logout', onclick: confirmLogout }, t('logout')),
+      ...accountSections(),
     ),
   );
 

@@ -6,8 +6,8 @@ export function usernameError(value) {
 }
 
 export function passwordError(value) {
-  const bytes = new TextEncoder().encode(value).length;
-  return bytes >= 8 && bytes <= 72 ? null : 'err_password';
+  const characters = [...value].length;
+  return characters >= 8 && characters <= 72 ? null : 'err_password';
 }
 
 export function displayNameError(value) {

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+
 import orjson
 
-from routes import validate
+from routes import validate, ws_guard
 from routes.messages import send_operation
-from routes.protocol import error_frame, pong_frame, typing_frame
+from routes.protocol import error_frame, iso, pong_frame, typing_frame
 from routes.push import viewing_frame
+from routes.ratelimit import too_many
 from routes.responses import ApiError
+from routes.tokens import authenticate
 from routes.ws.connection import Connection
 from store import StoreError
 from store.operations import MarkDelivered, MarkRead
 
 MAX_IDS_PER_FRAME = 1000
+NOT_AUTHENTICATED = 4001  # the close code of a connection whose token expired
+
+log = logging.getLogger("payambar.ws")
 
 
 async def _send(connection: Connection, frame: dict) -> None:
+    wait = await connection.state.limits.sends_by_user.take(str(connection.user_id), fail_open=True)
+    if wait:
+        raise too_many(wait, f"Too many messages; wait {wait} s.")
     operation = await send_operation(
         connection.state,
         connection.user_id,
@@ -43,7 +53,11 @@ async def _read(connection: Connection, frame: dict) -> None:
 
 
 async def _typing(connection: Connection, frame: dict) -> None:
+    if not connection.typing_limit.allow():
+        return  # a flood is dropped here, never forwarded
     peer_id = await connection.user_id_of(frame.get("to"), "to")
+    if not await ws_guard.may_see_activity(connection.state, peer_id, connection.user_id, presence=False):
+        return  # typing goes only to people both sides have written to, and never past a block
     me = connection.store.names.get(connection.user_id)
     if me is not None:
         connection.state.broadcaster.send(peer_id, typing_frame(me))
@@ -59,7 +73,14 @@ async def _ping(connection: Connection, frame: dict) -> None:
 
 
 async def _auth_again(connection: Connection, frame: dict) -> None:
-    raise ApiError(400, "bad_request", "This connection is already authenticated.")
+    """A fresh token for this connection, so it outlives the one it opened with."""
+    token = frame.get("token")
+    claims = await authenticate(connection.state, token if isinstance(token, str) else None)
+    if claims is None or claims[0] != connection.user_id:
+        raise ApiError(401, "unauthorized", "A valid token of this user is needed.")
+    connection.expires_at(claims[2], NOT_AUTHENTICATED)
+    renewed = {"type": "renewed", "ref": frame.get("ref"), "expires_at": iso(int(claims[2]) * 1000)}
+    connection.reply(orjson.dumps(renewed).decode())
 
 
 HANDLERS = {
@@ -97,3 +118,6 @@ async def handle(connection: Connection, text: str) -> None:
         connection.reply(error_frame(error.code, error.message, ref, error.field))
     except StoreError as error:
         connection.reply(error_frame(error.code, error.message, ref, error.field))
+    except Exception:  # whatever the frame held, the connection stays open
+        log.exception("a %s frame failed", kind)
+        connection.reply(error_frame("bad_request", "The frame could not be handled.", ref))

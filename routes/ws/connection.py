@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from broadcast import Subscriber
+from routes import ws_guard
 from routes.protocol import error_frame
 from routes.tokens import user_id_of
 from routes.ws.transport import Transport
@@ -25,6 +26,14 @@ class Connection:
         self.last_seq = 0  # the newest seq this connection has been sent
         self.resume_from: int | None = None
         self.batch = False  # whether frames that waited together go out as one `updates` frame
+        self.typing_limit = ws_guard.TypingLimit()
+        self.expiry: asyncio.TimerHandle | None = None
+
+    def expires_at(self, when: float, code: int) -> None:
+        """Closes the connection with `code` when its token expires, unless renewed before."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+        self.expiry = ws_guard.close_when_expired(self.subscriber, when, code)
 
     def reply(self, text: str) -> None:
         """Queues a frame behind everything already waiting for this connection."""

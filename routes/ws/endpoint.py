@@ -12,7 +12,7 @@ import logging
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from routes import validate
+from routes import validate, ws_guard
 from routes.protocol import error_frame, ready_frame
 from routes.responses import ApiError
 from routes.tokens import authenticate
@@ -35,6 +35,10 @@ class WebSocketEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         transport = Transport(receive, send)
+        if not ws_guard.origin_allowed(scope, scope["app"].state.settings.cors_origins):
+            await receive()  # the connect
+            await send({"type": "websocket.close", "code": 1008})  # refused before the handshake: 403
+            return
         try:
             await transport.accept()
             await _serve(transport, scope["app"].state)
@@ -45,8 +49,9 @@ class WebSocketEndpoint:
             await _close_quickly(transport, TRY_AGAIN_LATER, error.code)
 
 
-async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None, bool] | None:
-    """(user id, session id, cursor or None, batch) from the first frame, or None after closing."""
+async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None, bool, float] | None:
+    """(user id, session id, cursor or None, batch, token expiry) from the first frame, or None
+    after closing."""
     try:
         text = await asyncio.wait_for(transport.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -71,7 +76,7 @@ async def _authenticate(transport: Transport, state) -> tuple[int, str, int | No
         except ApiError:
             await transport.close(NOT_AUTHENTICATED, "after must be a cursor")
             return None
-    return claims[0], claims[1], after, frame.get("batch") is True
+    return claims[0], claims[1], after, frame.get("batch") is True, claims[2]
 
 
 async def _read_loop(connection: Connection) -> None:
@@ -91,11 +96,12 @@ async def _serve(transport: Transport, state) -> None:
     identity = await _authenticate(transport, state)
     if identity is None:
         return
-    user_id, session_id, after, batch = identity
+    user_id, session_id, after, batch, expires_at = identity
     store, broadcaster = state.store, state.broadcaster
     subscriber = broadcaster.new_subscriber(user_id, session_id, state.settings.outbox_limit)
     connection = Connection(transport, state, user_id, session_id, subscriber)
     connection.batch = batch
+    connection.expires_at(expires_at, NOT_AUTHENTICATED)
     peer_ids = await store.peer_ids(user_id)
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
     await state.presence.connected(subscriber, peer_ids)
@@ -109,7 +115,8 @@ async def _serve(transport: Transport, state) -> None:
         connection.last_seq = cursor if after is None else min(after, cursor)
         if after is not None:
             connection.resume_from = connection.last_seq
-        for frame in await state.presence.online_peers(peer_ids):
+        visible = [p for p in peer_ids if await ws_guard.may_see_activity(state, user_id, p)]
+        for frame in await state.presence.online_peers(visible):
             connection.reply(frame)
         if not broadcaster.backend.immediate:
             # The subscription may have taken effect after the cursor was read: look once more.
@@ -132,6 +139,8 @@ async def _serve(transport: Transport, state) -> None:
 async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
     subscriber = connection.subscriber
     kicked = subscriber.kicked
+    if connection.expiry is not None:
+        connection.expiry.cancel()
     await connection.state.viewing.forget(connection.user_id, subscriber)
     try:
         await connection.state.presence.disconnected(subscriber)

@@ -1,6 +1,6 @@
 """Two people chatting live: delivery and read marks, typing, edit and delete."""
 
-from browser_helpers import message_with_text, messages, open_chat, send
+from browser_helpers import message_with_text, messages, open_chat, send, send_by_api
 from playwright.sync_api import expect
 
 
@@ -32,6 +32,8 @@ def test_two_people_chat_live_with_marks_typing_edit_and_delete(people, screensh
     expect(message_with_text(omid_page, "second one, live")).to_be_visible()
     expect(message_with_text(sara_page, "second one, live")).to_have_attribute("data-status", "read")
 
+    send_by_api(omid_page, sara, "👋")  # typing shows between people who have both written
+    expect(message_with_text(sara_page, "👋")).to_be_visible()
     omid_page.get_by_test_id("composer").press_sequentially("I am typ", delay=20)
     expect(sara_page.get_by_test_id("peer-status")).to_have_attribute("data-kind", "typing")
     omid_page.get_by_test_id("composer").fill("")
@@ -65,7 +67,7 @@ def test_two_people_chat_live_with_marks_typing_edit_and_delete(people, screensh
     for page in (sara_page, omid_page):
         expect(messages(page).first).to_have_attribute("data-deleted", "true")
         expect(message_with_text(page, "سلام! how are you?")).to_have_count(0)
-    expect(messages(omid_page)).to_have_count(3)
+    expect(messages(omid_page)).to_have_count(4)
 
     screenshot(omid_page, "receiver")
     screenshot(sara_page)

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from browser_helpers import CHROMIUM, CHROMIUM_ARGS, People, open_chat, token_of
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
@@ -222,6 +223,7 @@ def test_a_profile_photo_is_cropped_square_and_shown(people, tmp_path):
     open_chat(page, omid)
     page.get_by_test_id("composer").fill("سلام")
     page.get_by_test_id("composer").press("Enter")
+    expect(page.get_by_test_id("message")).to_have_attribute("data-status", re.compile("sent|delivered|read"))
     page.goto("/")
     photo_path = tmp_path / "me.jpg"
     noisy_jpeg(photo_path, 900, 600)
@@ -338,3 +340,28 @@ def test_a_photo_shows_its_blurhash_before_its_thumbnail_arrives(people, tmp_pat
     omid_page.unroute("**/thumbnail")
     omid_page.reload()
     expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
+
+
+def test_photo_file_and_voice_bubbles_and_the_viewer_have_no_serious_accessibility_violations(people, tmp_path):
+    axe = Axe()
+
+    def serious(page) -> list[str]:
+        violations = axe.run(page).response["violations"]
+        return [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "a11y.jpg"
+    noisy_jpeg(photo_path, 400, 300)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("سلام\n" * 20)
+    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    sara_page.get_by_test_id("file-picker").set_input_files(str(notes))
+    sara_page.get_by_test_id("record-button").click()
+    sara_page.wait_for_timeout(1200)
+    sara_page.get_by_test_id("record-stop").click()
+    expect(omid_page.get_by_test_id("attachment-voice")).to_be_visible(timeout=20_000)
+    expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
+    assert serious(omid_page) == []
+    omid_page.get_by_test_id("photo").click()
+    expect(omid_page.get_by_test_id("viewer")).to_have_attribute("data-stage", "full")
+    assert serious(omid_page) == []
