@@ -70,11 +70,12 @@ class Broadcaster:
 
     async def connect(self) -> None:
         await self.backend.connect()
-        await self.backend.subscribe(CONTROL)
+        # Listening first: a subscription is confirmed through the listener.
         self._tasks = [
             asyncio.create_task(self._listen(), name="payambar-broadcast-listen"),
             asyncio.create_task(self._pump(), name="payambar-broadcast-pump"),
         ]
+        await self.backend.subscribe(CONTROL)
 
     async def disconnect(self) -> None:
         await self._flush()
