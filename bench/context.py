@@ -51,6 +51,7 @@ FULL = {
     "hist_conc": 16,
     "hist_clients": 50,
     "idle_measure_s": 3.0,
+    "settle_s": 0.5,  # scenario 4: pauses for RSS to settle before it is read
 }
 SMOKE = {
     "chat_duration": 1.5,
@@ -81,6 +82,7 @@ SMOKE = {
     "hist_conc": 4,
     "hist_clients": 5,
     "idle_measure_s": 0.5,
+    "settle_s": 0.1,
 }
 
 

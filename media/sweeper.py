@@ -10,6 +10,7 @@ import logging
 import time
 from pathlib import Path
 
+from store.errors import StoreError
 from store.rows import now_ms
 
 log = logging.getLogger("payambar.media")
@@ -69,6 +70,9 @@ async def sweep_forever(files, blobs, every_seconds: int, expiry_seconds: int) -
         await asyncio.sleep(every_seconds)
         try:
             removed = await sweep_once(files, blobs, expiry_seconds)
+        except StoreError as error:  # the database away for a moment: tried again next time
+            log.warning("sweeping expired uploads failed: %s", error.code)
+            continue
         except Exception:  # a failed sweep is tried again next time; it must not end the loop
             log.exception("sweeping expired uploads failed")
             continue

@@ -17,6 +17,7 @@ import orjson
 from push.keys import b64url
 from push.sender import Sender, Subscription
 from routes.protocol import message_object, user_object
+from store.errors import StoreError
 from store.push import Subscriptions
 from store.rows import UpdateKind, User
 
@@ -113,6 +114,8 @@ class Dispatcher:
                     await self._read(*job[1:])
             except asyncio.CancelledError:
                 raise
+            except StoreError as error:  # the database away for a moment: one line, no traceback
+                log.warning("a push failed: %s", error.code)
             except Exception:
                 log.exception("a push failed")
 

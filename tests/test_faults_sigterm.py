@@ -5,6 +5,7 @@ exits within the graceful timeout of the Procfile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 
@@ -13,8 +14,9 @@ import websockets
 from checks import close_all, register_many
 from conftest import make_server
 from devices import Device, wait_for
-from helpers import Api
+from helpers import Api, Socket
 from operations import Senders, graceful_timeout, integrity, start_as_deployed
+from services import instance, postgres_url, redis_server
 from test_faults_kill import _keep_sending, history
 
 GRACEFUL_SECONDS = graceful_timeout()
@@ -88,8 +90,8 @@ async def _try_websocket(server) -> str | int | None:
             await asyncio.wait_for(connection.recv(), 2)
     except websockets.ConnectionClosed as closed:
         return closed.rcvd.code if closed.rcvd else None
-    except websockets.InvalidStatus:
-        return "refused"  # turned away at the handshake
+    except websockets.InvalidHandshake:
+        return "refused"  # turned away at the handshake, or the connection dropped during it
     except (OSError, TimeoutError):
         return "refused"
     return None
@@ -106,3 +108,44 @@ async def _until_refused(server, limit: float) -> float | None:
                 return time.monotonic() - started
             await asyncio.sleep(0.05)
     return None
+
+
+async def test_sigterm_with_two_workers_closes_every_websocket_with_1012(tmp_path):
+    redis = redis_server(tmp_path / "redis")
+    server = instance(tmp_path / "instance", postgres_url(), redis.url, WEB_CONCURRENCY="2")
+    server.start()
+    try:
+        apis = await register_many(server, 4)
+        sockets = [await Socket.open(server, api.token) for api in apis for _ in range(2)]  # on both workers
+        # Clients still talking (and reading) when the signal comes: what a plain close turns into
+        # resets, seen as 1006.
+        chatter = [asyncio.create_task(_keep_pinging(socket)) for socket in sockets]
+        readers = [asyncio.create_task(_read_until_closed(socket)) for socket in sockets]
+        await asyncio.sleep(0.3)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        codes = await asyncio.gather(*readers)
+        exit_code = await asyncio.to_thread(server.process.wait, GRACEFUL_SECONDS + 5)
+        await asyncio.gather(*chatter)
+        assert codes == [1012] * len(sockets)
+        assert exit_code in (0, -signal.SIGTERM)
+        assert time.monotonic() - signalled < GRACEFUL_SECONDS + 1
+        await close_all(*apis)
+    finally:
+        server.stop()
+        redis.stop()
+
+
+async def _keep_pinging(socket: Socket) -> None:
+    """Large frames back to back: the server always has some of them still unread."""
+    frame = {"type": "ping", "pad": "x" * 32_000}
+    with contextlib.suppress(websockets.ConnectionClosed, AttributeError):  # the library, mid-close
+        while True:
+            await socket.send_frame(frame)
+
+
+async def _read_until_closed(socket: Socket) -> int | None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        while True:
+            await socket.connection.recv()
+    return socket.connection.close_code

@@ -28,11 +28,11 @@ def run(b: Bench) -> None:
     per_impl = {}
     for impl in p["ws_impls"]:
         with b.server("conns", ws=impl, keep=True) as srv:
-            time.sleep(0.5)
+            time.sleep(p["settle_s"])
             idle_rss = srv.rss()
             # Ten real logins over HTTP, so the session cache and login path are warm like in production.
             login_all(srv, names[:10])
-            time.sleep(0.5)
+            time.sleep(p["settle_s"])
             before = srv.rss()
             cpu_before = srv.cpu_rss()[0]
             idle = Workers(
@@ -54,7 +54,7 @@ def run(b: Bench) -> None:
                 ok = sum(r["ok"] for r in ramped)
                 t_ramp = max(r["t_end"] for r in ramped) - min(r["t_start"] for r in ramped)
                 ramp_cpu = srv.cpu_rss()[0] - cpu_before
-                time.sleep(1.0)
+                time.sleep(2 * p["settle_s"])
                 held = srv.rss()
                 c0, t_idle = srv.cpu_rss()[0], time.monotonic()
                 time.sleep(p["idle_measure_s"])  # all held, nobody talking: what do idle sockets cost?

@@ -146,6 +146,8 @@ async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
             await task
         except (asyncio.CancelledError, Disconnected, OSError, RuntimeError):
             pass
+        except StoreError as error:  # the database away (or full): one line, no traceback
+            log.warning("a connection's task ended: %s", error.code)
         except Exception:
             log.exception("a connection's task failed")
     if kicked is not None:
