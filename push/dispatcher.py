@@ -123,13 +123,17 @@ class Dispatcher:
         chat = sender["username"]
         if await self.is_viewing(recipient_id, chat):
             return
+        subscriptions = await self._live_subscriptions(recipient_id)
+        if not subscriptions:
+            return
         if "display_name" not in sender:
             user = await self.profile(chat)
             if user is not None:
                 sender = user_object(user)  # with its avatar URL (or null)
         payload = orjson.dumps(message_payload(message, sender))
-        if await self._send_all(recipient_id, payload, MESSAGE_TTL, "high", topic(recipient_id, chat)):
-            await self.backend.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
+        # Marked before sending: a read that commits while the push is on its way still clears it.
+        await self.backend.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
+        await self._send(subscriptions, payload, MESSAGE_TTL, "high", topic(recipient_id, chat))
 
     async def _read(self, user_id: int, chat: str) -> None:
         """Only a chat with a message push since its last read has notifications to clear."""
@@ -138,23 +142,25 @@ class Dispatcher:
             return
         await self.backend.delete(key)
         payload = orjson.dumps({"type": "read", "chat": chat})
-        await self._send_all(user_id, payload, READ_TTL, "normal", topic(user_id, chat))
+        await self._send(await self._live_subscriptions(user_id), payload, READ_TTL, "normal", topic(user_id, chat))
 
-    async def _send_all(self, user_id: int, payload: bytes, ttl: int, urgency: str, topic_: str) -> int:
-        """Sends to each live subscription of the user; removes the dead ones. How many took it."""
-        taken = 0
+    async def _live_subscriptions(self, user_id: int) -> list[Subscription]:
+        """The user's subscriptions whose sessions are live; the others are removed."""
+        live_ones = []
         for endpoint, p256dh, auth, live in await self.subscriptions.of_user(user_id):
-            if not live:
+            if live:
+                live_ones.append(Subscription(endpoint, p256dh, auth))
+            else:
                 await self.subscriptions.remove(endpoint)
-                continue
-            status = await self.sender.send(Subscription(endpoint, p256dh, auth), payload, ttl, urgency, topic_)
+        return live_ones
+
+    async def _send(self, subscriptions: list[Subscription], payload: bytes, ttl: int, urgency: str, topic_: str):
+        for subscription in subscriptions:
+            status = await self.sender.send(subscription, payload, ttl, urgency, topic_)
             if status in GONE:
-                await self.subscriptions.remove(endpoint)
-            elif 200 <= status < 300:
-                taken += 1
-            elif status:
+                await self.subscriptions.remove(subscription.endpoint)
+            elif status and not 200 <= status < 300:
                 log.info("push service answered %d", status)
-        return taken
 
 
 def _notified_key(user_id: int, chat: str) -> str:
