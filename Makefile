@@ -34,6 +34,12 @@ chromium:
 # Every test on SQLite, then every server test again on PostgreSQL where one answers (CI starts
 # one, so there they always run). The scale-out tests start their own Redis and use PostgreSQL.
 POSTGRES_TEST_SERVER ?= postgresql://postgres@127.0.0.1:5432
+# Left out of the PostgreSQL pass: tests that choose their database themselves (PostgreSQL
+# always, or SQLite on purpose) and tests of parts that never touch a database.
+PG_PASS_SKIPS := $(addprefix --ignore=tests/,test_scale_out.py test_scale_out_faults.py \
+  test_push_scale_out.py test_faults_postgres_restart.py test_faults_kill.py test_faults_disk_full.py \
+  test_broadcast.py test_settings.py test_media_unit.py test_push_endpoint.py test_push_keys.py \
+  test_push_viewing.py test_fairpool.py test_slow_and_huge_requests.py test_logs.py)
 # The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
 # tests each want the main thread's event loop.
 test: install-dev chromium
@@ -42,7 +48,7 @@ test: install-dev chromium
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
 	  echo "== the server tests again on PostgreSQL"; \
 	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests --ignore=tests/browser \
-	    --ignore=tests/test_scale_out.py --ignore=tests/test_scale_out_faults.py; \
+	    $(PG_PASS_SKIPS); \
 	else echo "== PostgreSQL not running here: its pass is left out (CI runs it)"; fi
 
 lint: install-dev
