@@ -1,48 +1,22 @@
 """A server started exactly as the Procfile starts it (its uvicorn flags, the proxy settings),
-listening on every loopback address so tests can come from 127.0.0.x, many clients at once."""
+on loopback; clients may come from any 127.0.0.x source address, many at once."""
 
 from __future__ import annotations
 
-import subprocess
-import time
+import sys
 from pathlib import Path
 
 import httpx
-from conftest import ROOT, Server, make_server
+from conftest import Server, make_server
+from services import procfile_command
 
 
-def procfile_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line[len("web:") :].strip()
-    raise AssertionError("the Procfile has no web process")
-
-
-class ProcfileServer(Server):
-    def start(self) -> ProcfileServer:
-        self.log_path = self.data_dir / "server.log"
-        log_file = open(self.log_path, "ab")  # the server process writes to it
-        env = {**self.env, "PATH": f"{ROOT / '.venv' / 'bin'}:{self.env.get('PATH', '')}"}
-        self.process = subprocess.Popen(
-            ["bash", "-c", "exec " + procfile_command()], cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"server did not start:\n{self.log()}")
-
-
-def start_procfile_server(data_dir: Path, **env: str) -> ProcfileServer:
-    base = make_server(data_dir, **env)
-    return ProcfileServer(url=base.url, ws_url=base.ws_url, data_dir=base.data_dir, env=base.env).start()
+def start_procfile_server(data_dir: Path, **env: str) -> Server:
+    """A server started by the Procfile's own web: line (the runner every Procfile test shares)."""
+    server = make_server(data_dir, **env)
+    server.env["PATH"] = f"{Path(sys.executable).parent}:{server.env.get('PATH', '')}"
+    server.command = procfile_command()
+    return server.start()
 
 
 def client_from(server: Server, source: str, **kwargs) -> httpx.AsyncClient:
