@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from store import operations
 from store.errors import Conflict, NotFound
 from store.operations import Operation
-from store.rows import MESSAGE_COLUMNS, USER_COLUMNS, Message, Status, UpdateKind, now_ms
+from store.rows import MESSAGE_COLUMNS, USER_COLUMNS, Message, UpdateKind, now_ms
 
 USER_COLUMNS_U = ", ".join(f"u.{column.strip()}" for column in USER_COLUMNS.split(","))
 
@@ -292,23 +292,11 @@ class WithheldSend(operations.SendMessage):
     in_memory = False  # it marks the row after writing it
 
     async def apply(self, batch) -> tuple[Message, bool]:
-        existing = batch.client_ids.get(self.client_pair())
-        if existing is not None:
-            batch.acknowledge(self.sender_id, existing, self.origin, self.ref)
-            return existing, False
-        message = Message(
-            batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from, self.file_id, self.attachment,
-        )  # fmt: skip
-        batch.message_rows.append(message.values())
-        batch.client_ids[self.client_pair()] = message
-        batch.new_client_ids.append((self.client_pair(), message.id))
-        batch.messages[message.id] = message
-        batch.chat_rows.append((self.sender_id, self.recipient_id, message.id))
-        batch.add_update(self.sender_id, UpdateKind.MESSAGE, message, origin=self.origin, ref=self.ref)
-        await batch.flush()
-        await batch.conn.execute("UPDATE messages SET withheld = 1 WHERE id = ?", (message.id,))
-        return message, True
+        message, is_new = self.store_for_sender(batch)
+        if is_new:
+            await batch.flush()
+            await batch.conn.execute("UPDATE messages SET withheld = 1 WHERE id = ?", (message.id,))
+        return message, is_new
 
 
 @dataclass(slots=True)

@@ -70,6 +70,17 @@ class SendMessage(Operation):
 
     async def apply(self, batch: Batch) -> tuple[Message, bool]:
         """(the message, whether it is new)."""
+        message, is_new = self.store_for_sender(batch)
+        if not is_new:
+            return message, False
+        batch.search.added(message)
+        if self.recipient_id != self.sender_id:
+            batch.chat_rows.append((self.recipient_id, self.sender_id, message.id))
+            batch.add_update(self.recipient_id, UpdateKind.MESSAGE, message)
+        return message, True
+
+    def store_for_sender(self, batch: Batch) -> tuple[Message, bool]:
+        """The message in the sender's chat and stream, or the stored one a retry names."""
         existing = batch.client_ids.get(self.client_pair())
         if existing is not None:
             batch.acknowledge(self.sender_id, existing, self.origin, self.ref)
@@ -82,12 +93,8 @@ class SendMessage(Operation):
         batch.client_ids[self.client_pair()] = message
         batch.new_client_ids.append((self.client_pair(), message.id))
         batch.messages[message.id] = message
-        batch.search.added(message)
         batch.chat_rows.append((self.sender_id, self.recipient_id, message.id))
         batch.add_update(self.sender_id, UpdateKind.MESSAGE, message, origin=self.origin, ref=self.ref)
-        if self.recipient_id != self.sender_id:
-            batch.chat_rows.append((self.recipient_id, self.sender_id, message.id))
-            batch.add_update(self.recipient_id, UpdateKind.MESSAGE, message)
         return message, True
 
 
