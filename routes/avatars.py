@@ -16,6 +16,7 @@ from media.blobs import UPLOAD_ID
 from media.images import AVATAR_SIZES
 from routes import validate
 from routes.bodies import read_json
+from routes.contract import api, obj, pattern
 from routes.files import content_disposition, stream_blob
 from routes.protocol import profile_frame
 from routes.responses import JSON, ApiError, invalid, rate_limited
@@ -31,6 +32,12 @@ def avatar_url(username: str, version: str | None) -> str | None:
     return None if version is None else f"/api/users/{username}/avatar?v={version}"
 
 
+@api(
+    "Make one of your uploaded images your profile photo",
+    {200: ("The photo's URL", obj(["avatar"], avatar={"type": "string"}))},
+    errors=(404, 429),
+    body=obj(["file_id"], file_id=pattern(f"^{UPLOAD_ID.pattern}$")),
+)
 async def set_avatar(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     body = await read_json(request)
@@ -59,6 +66,7 @@ async def set_avatar(request: Request) -> JSON:
     return JSON({"avatar": avatar_url(user.username, avatar.version)})
 
 
+@api("Remove your profile photo", {204: ("Removed", None)})
 async def delete_avatar(request: Request) -> Response:
     user_id, _ = await require_user(request)
     state = request.app.state
@@ -76,6 +84,16 @@ async def _tell_peers(state, user_id: int):
     return user
 
 
+@api(
+    "A profile photo, square JPEG (cached for good when v is the current version)",
+    {200: ("The photo", {"type": "string", "format": "binary"}), 304: ("Not modified", None)},
+    errors=(400, 404, 416),
+    path={"username": pattern(f"^{validate.USERNAME.pattern}$")},
+    query={"size": {"type": "integer", "enum": sorted(AVATAR_SIZES)}, "v": {"type": "string"}},
+    headers={"Range": pattern("^bytes=[0-9]{1,15}-[0-9]{0,15}$")},
+    media_type="image/jpeg",
+    public=True,
+)
 async def serve(request: Request) -> Response:
     username = request.path_params["username"]
     state = request.app.state

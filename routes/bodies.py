@@ -33,7 +33,7 @@ async def read_json(request: Request) -> dict:
 
 def query_int(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
     raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         value = int(raw)

@@ -29,6 +29,9 @@ class Contract:
     public: bool = False
     media_type: str = "application/json"
     description: str = ""
+    headers: dict[str, Schema] | Callable[[Any], dict] = field(default_factory=dict)
+    body_type: str = "application/json"
+    answer_headers: dict[str, str] = field(default_factory=dict)
 
 
 def api(
@@ -41,13 +44,29 @@ def api(
     public: bool = False,
     media_type: str = "application/json",
     description: str = "",
+    headers: dict[str, Schema] | Callable[[Any], dict] | None = None,
+    body_type: str = "application/json",
+    answer_headers: dict[str, str] | None = None,
 ):
     """Declares a handler's contract. Errors every route of its kind can give are added by the
-    document: 401 without `public`, 400 and 413 with a body, 422 with a body or parameters."""
+    document: 401 without `public`, 400 and 413 with a JSON body, 422 with a JSON body or query
+    parameters. `headers` are request headers (`required(...)` for one the route cannot do
+    without); `answer_headers` name the headers a success answer carries."""
 
     def declare(handler):
         handler.contract = Contract(
-            summary, answers, errors, body, query or {}, path or {}, public, media_type, description
+            summary,
+            answers,
+            errors,
+            body,
+            query or {},
+            path or {},
+            public,
+            media_type,
+            description,
+            headers or {},
+            body_type,
+            answer_headers or {},
         )
         return handler
 
@@ -78,7 +97,7 @@ def message_text(settings) -> dict:
 
 
 def required(schema: dict) -> dict:
-    """A query parameter the route cannot do without."""
+    """A query parameter or header the route cannot do without."""
     return schema | {"x-required": True}
 
 
@@ -104,6 +123,10 @@ def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
     if any(callable(schema) for schema in properties.values()):
         return build
     return build(None)
+
+
+def pattern(regex: str) -> dict:
+    return {"type": "string", "pattern": regex}
 
 
 def array(items: dict) -> dict:

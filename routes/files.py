@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSati
 
 from media import sniff
 from media.blobs import UPLOAD_ID
+from routes.contract import api, pattern, ref
 from routes.protocol import error_body
 from routes.responses import JSON, ApiError
 from routes.tokens import require_user
@@ -26,6 +27,14 @@ PRIVATE_CACHE = "private, no-cache"
 FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
+FILE_PATH = {"file_id": pattern(f"^{UPLOAD_ID.pattern}$")}
+# One range or several, as RFC 9110 spells them.
+_RANGE = "(?:[0-9]{1,15}-[0-9]{0,15}|-[0-9]{1,15})"
+RANGE = {"Range": pattern(f"^bytes={_RANGE}(?:, ?{_RANGE})*$") | {"description": "bytes=first-last"}}
+BYTES = {"type": "string", "format": "binary"}
+CACHING = {"ETag": "the version of the bytes", "Cache-Control": "private, no-cache"}
+
+
 async def _file_for_caller(request: Request) -> StoredFile:
     user_id, _ = await require_user(request)
     file_id = request.path_params["file_id"]
@@ -35,10 +44,22 @@ async def _file_for_caller(request: Request) -> StoredFile:
     return found
 
 
+@api("The file object", {200: ("The file", ref("File"))}, errors=(404,), path=FILE_PATH)
 async def info(request: Request) -> JSON:
     return JSON((await _file_for_caller(request)).as_dict())
 
 
+@api(
+    "The file's bytes (Range, If-None-Match)",
+    {200: ("The file", BYTES), 206: ("A range of it", BYTES), 304: ("Not modified", None)},
+    errors=(400, 404, 416),
+    path=FILE_PATH,
+    query={"download": {"type": "string", "enum": ["1"], "description": "1: as an attachment"}},
+    headers=RANGE,
+    media_type="*/*",
+    answer_headers=CACHING,
+    description="Only the uploader and the two people of a conversation the file was sent in may fetch it.",
+)
 async def download(request: Request) -> Response:
     found = await _file_for_caller(request)
     inline = found.mime in sniff.INLINE_TYPES and request.query_params.get("download") != "1"
@@ -46,6 +67,15 @@ async def download(request: Request) -> Response:
     return await stream_blob(request, found.sha256, media_type, content_disposition(found.name, inline), PRIVATE_CACHE)
 
 
+@api(
+    "A photo's or video's JPEG thumbnail",
+    {200: ("The thumbnail", BYTES), 206: ("A range of it", BYTES), 304: ("Not modified", None)},
+    errors=(400, 404, 416),
+    path=FILE_PATH,
+    headers=RANGE,
+    media_type="image/jpeg",
+    answer_headers=CACHING,
+)
 async def thumbnail(request: Request) -> Response:
     found = await _file_for_caller(request)
     if found.thumbnail_sha256 is None:

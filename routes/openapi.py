@@ -20,10 +20,11 @@ from routes.contract import (
     USERNAME,
     Contract,
     api,
+    array,
+    integer,
     obj,
     ref,
 )
-from routes.openapi_media import MEDIA_PATHS, MEDIA_SCHEMAS
 from routes.responses import JSON, ApiError
 
 STATUS_TEXT = {
@@ -33,8 +34,12 @@ STATUS_TEXT = {
     404: "No such thing, or not yours to see",
     405: "Method not allowed on this path",
     409: "Conflicts with what exists",
-    413: "The body is larger than 64 KiB",
+    412: "A tus request without `Tus-Resumable: 1.0.0`",
+    413: "The body is larger than 64 KiB (a JSON body) or than the upload allows",
+    415: "The body is not of the media type this path takes",
+    416: "The range starts past the end of the file",
     422: "A value breaks a rule; `field` names it",
+    423: "Another request is writing this upload",
     426: "This path speaks WebSocket only",
     429: "Too many; `Retry-After` says when to try again",
 }
@@ -78,6 +83,19 @@ SCHEMAS = {
         reader=USERNAME,
         up_to=INTEGER,
     ),
+    "File": obj(
+        ["id", "name", "mime", "size"],
+        id=STRING,
+        name=STRING,
+        mime=STRING,
+        size=INTEGER,
+        width=INTEGER,
+        height=INTEGER,
+        duration_ms=INTEGER,
+        waveform=array(integer(0, 100)),
+        thumbnail=STRING,
+        blurhash=STRING,
+    ),
     "Error": obj(
         ["error"],
         error=obj(["code", "message"], code=STRING, message=STRING, field=STRING),
@@ -107,10 +125,11 @@ def _operation(contract: Contract, path: str, settings) -> dict:
     for name in _PATH_PARAMETER.findall(path):
         schema = _resolve(contract.path.get(name, STRING), settings)
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
-    for name, schema in contract.query.items():
-        schema = dict(_resolve(schema, settings))
-        is_required = schema.pop("x-required", False)
-        parameters.append({"name": name, "in": "query", "required": is_required, "schema": schema})
+    for place, declared in (("query", contract.query), ("header", contract.headers)):
+        for name, schema in _resolve(declared, settings).items():
+            schema = dict(_resolve(schema, settings))
+            is_required = schema.pop("x-required", False)
+            parameters.append({"name": name, "in": place, "required": is_required, "schema": schema})
     operation: dict = {"summary": contract.summary, "security": [] if contract.public else [{"bearer": []}]}
     if contract.description:
         operation["description"] = contract.description
@@ -118,9 +137,12 @@ def _operation(contract: Contract, path: str, settings) -> dict:
         operation["parameters"] = parameters
     if contract.body is not None:
         body_schema = _resolve(contract.body, settings)
-        is_required = bool(body_schema.get("required"))  # a body of optional fields may be left out
-        operation["requestBody"] = {"required": is_required, "content": {"application/json": {"schema": body_schema}}}
-        errors |= {400, 413, 422}
+        is_json = contract.body_type == "application/json"
+        # A JSON body of optional fields may be left out; bytes are the point of a byte body.
+        is_required = bool(body_schema.get("required")) if is_json else True
+        content = {contract.body_type: {"schema": body_schema}}
+        operation["requestBody"] = {"required": is_required, "content": content}
+        errors |= {400, 413, 422} if is_json else {413, 415}
     if contract.query:
         errors.add(422)
     if not contract.public:
@@ -129,6 +151,9 @@ def _operation(contract: Contract, path: str, settings) -> dict:
     responses: dict = {}
     for status, (description, schema) in sorted(contract.answers.items()):
         answer: dict = {"description": description}
+        if contract.answer_headers and 200 <= status < 300:
+            headers = contract.answer_headers.items()
+            answer["headers"] = {name: {"description": text, "schema": STRING} for name, text in headers}
         if schema is not None:
             answer["content"] = {contract.media_type: {"schema": _resolve(schema, settings)}}
         responses[str(status)] = answer
@@ -160,10 +185,7 @@ def build_document(app) -> dict:
         for method in sorted(methods - {"HEAD"} if "GET" in methods else methods):
             handler = handlers.get(method) if handlers else route.endpoint
             contract = getattr(handler, "contract", None)
-            if contract:
-                operation = _operation(contract, path, settings)
-            else:  # the media routes describe themselves in routes/openapi_media.py
-                operation = MEDIA_PATHS.get(path, {}).get(method.lower()) or UNDOCUMENTED
+            operation = _operation(contract, path, settings) if contract else UNDOCUMENTED
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -174,7 +196,7 @@ def build_document(app) -> dict:
         },
         "paths": paths,
         "components": {
-            "schemas": {**MEDIA_SCHEMAS, **{name: _resolve(schema, settings) for name, schema in SCHEMAS.items()}},
+            "schemas": {name: _resolve(schema, settings) for name, schema in SCHEMAS.items()},
             "responses": {"Error": _error_answer(400) | {"description": "An error"}},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import fcntl
 import os
+import re
 import secrets
 import time
 import unicodedata
@@ -24,7 +24,7 @@ from starlette.responses import Response
 
 from media import process, sniff
 from media.blobs import UPLOAD_ID
-from routes.contract import api
+from routes.contract import api, integer, pattern, required
 from routes.responses import ApiError
 from routes.tokens import require_user
 from store.files import QuotaExceeded, StoredFile, Upload
@@ -40,6 +40,25 @@ LOCK_WAIT_SECONDS = 3
 TUS_REQUEST_HEADERS = ["tus-resumable", "upload-length", "upload-metadata", "upload-offset"]
 TUS_RESPONSE_HEADERS = ["Location", "Upload-Offset", "Upload-Length", "Upload-Expires", "Tus-Resumable",
                         "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-File"]  # fmt: skip
+
+
+# ---- the contract: what the routes below accept ---------------------------------------------------
+TUS_RESUMABLE = {"Tus-Resumable": required({"type": "string", "const": TUS_VERSION})}
+UPLOAD_PATH = {"upload_id": pattern(f"^{UPLOAD_ID.pattern}$")}
+# `key base64,key base64,…`: a key is printable ASCII but space and comma, a value is the base64
+# of the raw bytes and may be left out (a name that is not UTF-8 is repaired).
+_BASE64 = "(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+_PAIR = f"[!-+\\--~]+(?: {_BASE64})?"
+METADATA_GRAMMAR = re.compile(f"(?:{_PAIR}(?:,{_PAIR})*)?")
+METADATA = pattern(f"^{METADATA_GRAMMAR.pattern}$")
+
+
+def _length(settings) -> dict:
+    return required(integer(1, settings.media.max_upload_bytes))
+
+
+def _offset(settings) -> dict:
+    return required(integer(0, settings.media.max_upload_bytes))
 
 
 def tus_error(status: int, code: str, message: str, **headers: str) -> ApiError:
@@ -80,17 +99,16 @@ def safe_name(raw: str) -> str:
     return name[:NAME_MAX] or "file"
 
 
-def parse_metadata(header: str) -> dict[str, str]:
+def parse_metadata(header: str | None) -> dict[str, str]:
     """Upload-Metadata: comma-separated `key base64value` pairs."""
+    if header is None:
+        return {}
+    if not METADATA_GRAMMAR.fullmatch(header):
+        raise tus_error(400, "bad_metadata", "Upload-Metadata is comma-separated `key base64value` pairs.")
     found = {}
-    for pair in header.split(","):
-        key, _, value = pair.strip().partition(" ")
-        if not key:
-            continue
-        try:
-            found[key] = base64.b64decode(value.strip(), validate=True).decode() if value.strip() else ""
-        except (binascii.Error, UnicodeDecodeError):
-            raise tus_error(400, "bad_metadata", f"Upload-Metadata value of {key!r} is not base64 UTF-8.") from None
+    for pair in header.split(",") if header else ():
+        key, _, value = pair.partition(" ")
+        found[key] = base64.b64decode(value).decode(errors="replace")
     return found
 
 
@@ -118,6 +136,18 @@ async def options(request: Request) -> Response:
     )
 
 
+@api(
+    "tus creation: start an upload of Upload-Length bytes",
+    {201: ("Created; Location names the upload", None)},
+    errors=(400, 412, 413, 422, 429),
+    headers=lambda settings: {
+        **TUS_RESUMABLE,
+        "Upload-Length": _length(settings),
+        "Upload-Metadata": METADATA | {"description": "filename <base64 of the name>"},
+    },
+    answer_headers={"Location": "the upload's URL", "Upload-Expires": "when an unfinished upload is dropped"},
+    description="Over the quota (finished files plus unfinished uploads) the answer is 413.",
+)
 async def create(request: Request) -> Response:
     user_id = await _caller(request)
     media = _settings(request)
@@ -133,7 +163,7 @@ async def create(request: Request) -> Response:
         )
     if length == 0:
         raise tus_error(422, "empty_file", "The file is empty.")
-    metadata = parse_metadata(request.headers.get("upload-metadata", ""))
+    metadata = parse_metadata(request.headers.get("upload-metadata"))
     name = safe_name(metadata.get("filename") or metadata.get("name") or "")
     state = request.app.state
     wait = await state.upload_limiter.take(f"{user_id}:create")
@@ -166,6 +196,14 @@ def _size(path) -> int:
         return -1
 
 
+@api(
+    "tus: how many bytes of the upload the server has",
+    {200: ("Answered in Upload-Offset and Upload-Length", None)},
+    errors=(404, 412),
+    path=UPLOAD_PATH,
+    headers=TUS_RESUMABLE,
+    answer_headers={"Upload-Offset": "bytes received", "Upload-Length": "bytes in all"},
+)
 async def head(request: Request) -> Response:
     user_id = await _caller(request)
     upload_id = request.path_params["upload_id"]
@@ -192,6 +230,13 @@ async def head(request: Request) -> Response:
     )
 
 
+@api(
+    "tus termination: drop an unfinished upload",
+    {204: ("Dropped", None)},
+    errors=(404, 412),
+    path=UPLOAD_PATH,
+    headers=TUS_RESUMABLE,
+)
 async def terminate(request: Request) -> Response:
     user_id = await _caller(request)
     upload = await _own_upload(request, user_id)
@@ -204,6 +249,20 @@ async def _discard(state, upload_id: str) -> None:
     await asyncio.to_thread(state.blobs.partial_path(upload_id).unlink, True)
 
 
+@api(
+    "tus: append bytes at Upload-Offset; the last ones make the file",
+    {204: ("Answered in Upload-Offset; Upload-File names the file once the last byte is in", None)},
+    errors=(400, 404, 409, 412, 422, 423),
+    path=UPLOAD_PATH,
+    headers=lambda settings: {**TUS_RESUMABLE, "Upload-Offset": _offset(settings)},
+    body={"type": "string", "format": "binary"},
+    body_type=OFFSET_TYPE,
+    answer_headers={"Upload-Offset": "bytes received", "Upload-File": "the file's id, when finished"},
+    description=(
+        "409 when Upload-Offset is not where the upload stands;"
+        " 415 when the first bytes are no kind of file this server takes."
+    ),
+)
 async def append(request: Request) -> Response:
     user_id = await _caller(request)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != OFFSET_TYPE:

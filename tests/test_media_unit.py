@@ -11,6 +11,7 @@ from PIL import Image
 
 from media import audio, blurhash, sniff
 from routes.files import content_disposition
+from routes.responses import ApiError
 from routes.uploads import parse_metadata, safe_name
 
 
@@ -134,6 +135,12 @@ def test_metadata_is_base64_pairs():
         "filetype": "text/plain",
         "empty": "",
     }
+    assert parse_metadata("") == {} and parse_metadata(None) == {}
+    assert parse_metadata("filename /w==") == {"filename": "\ufffd"}, "bytes that are not UTF-8 are repaired"
+    for bad in ["filename Zm9", "a,,b", " filename Zm9vLnR4dA==", "file name Zm9v", "k Zm9v!"]:
+        with pytest.raises(ApiError) as refused:
+            parse_metadata(bad)
+        assert refused.value.status == 400, bad
 
 
 def test_content_disposition_quotes_nothing_dangerous():

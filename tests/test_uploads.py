@@ -348,7 +348,8 @@ async def test_files_no_message_carries_are_removed_and_free_the_quota(limited_s
         {"Upload-Length": "9" * 40},
         {"Upload-Length": ""},
         {"Upload-Length": "10", "Upload-Metadata": "filename ***"},
-        {"Upload-Length": "10", "Upload-Metadata": "filename " + "//79"},
+        {"Upload-Length": "10", "Upload-Metadata": "filename Zm9"},
+        {"Upload-Length": "10", "Upload-Metadata": "file name Zm9v"},
         {"Upload-Length": "10", "Upload-Defer-Length": "1"},
     ],
 )

@@ -15,6 +15,8 @@ USERNAME, PASSWORD = os.environ["FUZZ_USERNAME"], os.environ["FUZZ_PASSWORD"]
 # A name or message must show something: letters, digits, punctuation or symbols, maybe spaced.
 _shown = st.characters(categories=["L", "N", "P", "S"])
 schemathesis.openapi.format("visible-text", st.text(alphabet=_shown, min_size=1, max_size=24))
+# A tus PATCH body is bytes; a few of them are enough to be refused or appended.
+schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=256))
 schemathesis.openapi.format("plain-text", st.text(alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"])))
 
 
