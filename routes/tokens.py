@@ -54,6 +54,7 @@ async def require_user(request: Request) -> tuple[int, str]:
     claims = await authenticate(request.app.state, bearer_token(request))
     if claims is None:
         raise ApiError(401, "unauthorized", "A valid token is needed.", headers={"WWW-Authenticate": "Bearer"})
+    request.app.state.accounts.touch_session(claims[1], request.client.host if request.client else "")
     return claims[0], claims[1]
 
 

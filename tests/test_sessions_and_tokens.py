@@ -34,6 +34,32 @@ async def test_sessions_list_each_device_with_agent_address_and_times(live_serve
     await asyncio.gather(phone.close(), laptop.close())
 
 
+async def _session(api: Api, session_id: str) -> dict:
+    return next(s for s in (await api.get("/api/me/sessions")).json()["sessions"] if s["id"] == session_id)
+
+
+async def test_last_active_follows_use_over_http_and_over_the_websocket(live_server):
+    first = await register(live_server)
+    phone = await _login(live_server, first.username, "Phone")
+    laptop = await _login(live_server, first.username, "Laptop")
+    listed = (await first.get("/api/me/sessions")).json()["sessions"]
+    phone_id = next(s["id"] for s in listed if s["user_agent"] == "Phone")
+    laptop_id = next(s["id"] for s in listed if s["user_agent"] == "Laptop")
+    assert all(s["last_active"] == s["created_at"] for s in listed if s["id"] in (phone_id, laptop_id))
+    await asyncio.sleep(1.1)
+    socket = await Socket.open(live_server, phone.token)  # the phone is used over its socket only
+    assert (await laptop.get("/api/me")).status_code == 200  # the laptop over HTTP
+    for _ in range(50):
+        phone_session, laptop_session = await _session(first, phone_id), await _session(first, laptop_id)
+        if all(s["last_active"] > s["created_at"] for s in (phone_session, laptop_session)):
+            break
+        await asyncio.sleep(0.05)
+    assert phone_session["last_active"] > phone_session["created_at"], phone_session
+    assert laptop_session["last_active"] > laptop_session["created_at"], laptop_session
+    await socket.close()
+    await asyncio.gather(first.close(), phone.close(), laptop.close())
+
+
 async def test_ending_a_session_logs_that_device_out_and_closes_its_sockets(live_server):
     phone = await register(live_server)
     laptop = await _login(live_server, phone.username, "Laptop")

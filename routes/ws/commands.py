@@ -112,6 +112,7 @@ async def handle(connection: Connection, text: str) -> None:
     if handler is None:
         connection.reply(error_frame("bad_request", "Unknown frame type.", ref))
         return
+    connection.touch()
     try:
         await handler(connection, frame)
     except ApiError as error:

@@ -16,7 +16,9 @@ log = logging.getLogger("payambar.ws")
 
 
 class Connection:
-    def __init__(self, transport: Transport, state, user_id: int, session_id: str, subscriber: Subscriber) -> None:
+    def __init__(
+        self, transport: Transport, state, user_id: int, session_id: str, subscriber: Subscriber, address: str = ""
+    ) -> None:
         self.transport = transport
         self.state = state
         self.store = state.store
@@ -28,6 +30,11 @@ class Connection:
         self.batch = False  # whether frames that waited together go out as one `updates` frame
         self.typing_limit = ws_guard.TypingLimit()
         self.expiry: asyncio.TimerHandle | None = None
+        self.address = address
+
+    def touch(self) -> None:
+        """The session's "last active" (written at most once a minute per session)."""
+        self.state.accounts.touch_session(self.session_id, self.address)
 
     def expires_at(self, when: float, code: int) -> None:
         """Closes the connection with `code` when its token expires, unless renewed before."""

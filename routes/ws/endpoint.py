@@ -40,7 +40,8 @@ class WebSocketEndpoint:
             return
         try:
             await transport.accept()
-            await _serve(transport, scope["app"].state)
+            client = scope.get("client")
+            await _serve(transport, scope["app"].state, client[0] if client else "")
         except (Disconnected, OSError, RuntimeError):
             pass  # the client went away; nothing is owed to it
         except StoreError as error:
@@ -91,15 +92,16 @@ async def _read_loop(connection: Connection) -> None:
         await commands.handle(connection, text)
 
 
-async def _serve(transport: Transport, state) -> None:
+async def _serve(transport: Transport, state, address: str) -> None:
     identity = await _authenticate(transport, state)
     if identity is None:
         return
     user_id, session_id, after, batch, expires_at = identity
     store, broadcaster = state.store, state.broadcaster
     subscriber = broadcaster.new_subscriber(user_id, session_id, state.settings.outbox_limit)
-    connection = Connection(transport, state, user_id, session_id, subscriber)
+    connection = Connection(transport, state, user_id, session_id, subscriber, address)
     connection.batch = batch
+    connection.touch()
     connection.expires_at(expires_at, NOT_AUTHENTICATED)
     peer_ids = await store.peer_ids(user_id)
     # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
