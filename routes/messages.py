@@ -51,16 +51,19 @@ async def conversations(request: Request) -> JSON:
     state = request.app.state
     limit = query_int(request, "limit", 200, 1, 500)
     chats = await state.store.conversations(user_id, limit)
-    online = await state.broadcaster.online([chat.peer.id for chat in chats])
+    peer_ids = [chat.peer.id for chat in chats]
+    online = await state.broadcaster.online(peer_ids)
     # online and last seen only where the peer's last_seen_visibility lets this user see them
-    visible = await state.accounts.may_see_last_seen(user_id, [chat.peer.id for chat in chats])
+    visible = await state.accounts.may_see_last_seen(user_id, peer_ids)
+    deleted = await state.accounts.deleted_among(peer_ids)
     names = state.store.names
     body = []
     for chat in chats:
+        peer_id = chat.peer.id
         peer = user_object(chat.peer)
-        peer["online"] = chat.peer.id in online and chat.peer.id in visible
-        peer["last_seen"] = iso(chat.peer.last_seen) if chat.peer.id in visible else None
-        if await state.accounts.is_deleted(chat.peer.id):
+        peer["online"] = peer_id in online and peer_id in visible
+        peer["last_seen"] = iso(chat.peer.last_seen) if peer_id in visible else None
+        if peer_id in deleted:
             peer["deleted"] = True
         last_message = message_object(chat.last_message, names)
         body.append(

@@ -20,16 +20,24 @@ UPDATE_TYPES = {
     UpdateKind.READ_BY_SELF: "read",
 }
 
-_formatted_second = [-1, ""]  # the last second formatted, reused: most times share it
+_DAYS: dict[int, str] = {}  # days since 1970 -> "YYYY-MM-DDT", formatted once each
+_TWO_DIGITS = [f"{n:02d}" for n in range(60)]
+_THREE_DIGITS = [f"{n:03d}" for n in range(1000)]
 
 
 def iso(ms: int | None) -> str | None:
     if ms is None:
         return None
     seconds, millis = divmod(ms, 1000)
-    if seconds != _formatted_second[0]:
-        _formatted_second[:] = [seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))]
-    return f"{_formatted_second[1]}.{millis:03d}Z"
+    days, second_of_day = divmod(seconds, 86400)
+    day = _DAYS.get(days)
+    if day is None:
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        day = _DAYS[days] = time.strftime("%Y-%m-%dT", time.gmtime(days * 86400))
+    hours, rest = divmod(second_of_day, 3600)
+    minutes, second = divmod(rest, 60)
+    return f"{day}{_TWO_DIGITS[hours]}:{_TWO_DIGITS[minutes]}:{_TWO_DIGITS[second]}.{_THREE_DIGITS[millis]}Z"
 
 
 def dumps(value: Any) -> str:

@@ -109,6 +109,12 @@ class Accounts:
     async def is_deleted(self, user_id: int | None) -> bool:
         return await self._deleted_at(user_id) is not None
 
+    async def deleted_among(self, user_ids: list[int]) -> set[int]:
+        """Which of these accounts are deleted (a chat list asks for all its peers at once)."""
+        if not self.store.shared:
+            return {user_id for user_id in user_ids if user_id in self._deleted}
+        return {user_id for user_id in user_ids if await self._deleted_at(user_id) is not None}
+
     async def delete_account(self, user_id: int) -> list[int]:
         """Deletes the account; returns the ids of the people it had written to."""
         peers = await self.store.writer.run(DeleteAccount(user_id))

@@ -8,6 +8,7 @@ from bench import loader
 from bench.checks import disk_per_message
 from bench.context import Bench
 from bench.report import dist, samples
+from bench.scenarios.chat import profile_during
 from bench.users import login_all
 from bench.workers import Workers
 
@@ -60,6 +61,8 @@ def run(b: Bench) -> None:
         )
         try:
             w.expect("ready", 60)
+            if b.args.profile:
+                profile_during(b, srv, p["hist_duration"], "history")
             w.send("go", {"duration": p["hist_duration"]})
             done = w.expect("done", p["hist_duration"] + 60)
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from bench import loader
 from bench.context import Bench
 from bench.scenarios import login_storm
+from bench.scenarios.chat import profile_during
 from bench.users import fresh_users, login_all
 
 KEY = "3"
@@ -27,6 +28,8 @@ def run(b: Bench) -> None:
     with b.server("steady", keep=True) as srv:
         tokens = login_all(srv, names)
         groups = b.chat_groups(names, tokens, pairs, 0, 0)
+        if b.args.profile:
+            profile_during(b, srv, p["steady_duration"], "steady")
         quiet = b.run_chat(
             srv, groups, workers=1, duration=p["steady_duration"], warmup=0.5, rate=per_sender, label="steady"
         )
