@@ -14,6 +14,8 @@ import asyncio
 import heapq
 import itertools
 import math
+import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,13 +26,36 @@ class Busy(Exception):
     """Too much work is waiting; the caller should answer 429."""
 
 
+def _lower_priority(nice: int) -> None:
+    """Makes the calling thread yield the CPU to others (Linux: a thread's own nice value)."""
+    try:
+        own = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, own + nice))
+    except (AttributeError, OSError):
+        pass  # no per-thread priorities here: the work runs at the process's priority
+
+
 class FairPool:
-    def __init__(self, threads: int, max_waiting: int, max_waiting_per_key: int = 4, half_life: float = 60.0):
+    def __init__(
+        self,
+        threads: int,
+        max_waiting: int,
+        max_waiting_per_key: int = 4,
+        half_life: float = 60.0,
+        nice: int = 0,
+    ):
+        """`nice` lowers the threads' CPU priority, so that what they do waits for the event
+        loop's thread (and everything else on the machine) when a core is contended."""
         self.threads = threads
         self.max_waiting = max_waiting
         self.max_waiting_per_key = max_waiting_per_key
         self.half_life = half_life
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fairpool")
+        self._executor = ThreadPoolExecutor(
+            max_workers=threads,
+            thread_name_prefix="fairpool",
+            initializer=_lower_priority if nice else None,
+            initargs=(nice,) if nice else (),
+        )
         self._free = threads
         self._waiting: list[list] = []  # heap of [usage, order, key, future]
         self._waiting_by_key: dict[str, int] = {}

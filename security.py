@@ -24,7 +24,12 @@ ALGORITHM = "HS256"
 # fairly between client addresses and accounts (see fairpool.py), so a flood cannot starve others.
 _BCRYPT_THREADS = max(1, (os.cpu_count() or 2) - 1)
 MAX_WAITING_HASHES = 16 * _BCRYPT_THREADS  # about five seconds of waiting at most, then 429
-_bcrypt_pool = FairPool(_BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key=MAX_WAITING_HASHES // 2)
+# The hashing threads run at a lower CPU priority (nice +10): during a login storm a core they
+# contend for goes to the event loop and to messages first, and logins take what is left.
+BCRYPT_NICE = 10
+_bcrypt_pool = FairPool(
+    _BCRYPT_THREADS, MAX_WAITING_HASHES, max_waiting_per_key=MAX_WAITING_HASHES // 2, nice=BCRYPT_NICE
+)
 FAILURE_WEIGHT = 4.0  # a wrong password weighs as much as this many more checks
 _WAITING_KEY = "bcrypt-waiting"
 

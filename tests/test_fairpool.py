@@ -57,3 +57,20 @@ async def test_a_waiter_that_goes_away_gives_its_turn_back():
     gate.set()
     await running
     assert await asyncio.wait_for(pool.run(("c",), lambda: "served"), 5) == "served"
+
+
+def _own_nice() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+async def test_a_nice_pool_runs_its_work_at_a_lower_cpu_priority_than_the_event_loop():
+    import security
+
+    loop_nice = _own_nice()
+    nice_pool, plain_pool = FairPool(threads=1, max_waiting=2, nice=10), FairPool(threads=1, max_waiting=2)
+    assert await nice_pool.run(("a",), _own_nice) == min(19, loop_nice + 10)
+    assert await plain_pool.run(("a",), _own_nice) == loop_nice
+    assert _own_nice() == loop_nice, "the event loop's thread keeps its priority"
+    assert security._bcrypt_pool._executor._initializer is not None, "password hashing runs nice"
