@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -134,6 +135,22 @@ def _refuse_start(reason: str) -> None:
     os._exit(STARTUP_FAILURE)
 
 
+# Objects allocated and still alive before the first collection of the youngest generation.
+# Python's 700 collects every few messages; most of what a message makes dies by reference
+# counting long before 10 000, and fewer survivors reach the older generations.
+GC_FIRST_GENERATION = 10_000
+
+
+def _settle_garbage_collector() -> None:
+    """What exists once the app has started (modules, routes, the store) lives as long as the
+    process: frozen, the collector never walks it again. A full walk of it took 40–120 ms here,
+    a pause that every message waiting at that moment shared (the steady load's p99)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_FIRST_GENERATION, middle, oldest)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     _raise_descriptor_limit()
@@ -195,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state.push.start()
         state.viewing.start()
         drain_before_sigterm(state.graceful_restart)
+        _settle_garbage_collector()
         try:
             yield
         finally:

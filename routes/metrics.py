@@ -4,6 +4,7 @@ plain counters kept where things happen."""
 
 from __future__ import annotations
 
+import gc
 import hmac
 import time
 
@@ -56,6 +57,10 @@ def render(state) -> str:
          [(f'{{class="{key}"}}', value) for key, value in http.items()]),
         ("http_server_errors_total", "counter", "HTTP 5xx responses (503 database away, 507 disk full).",
          [(f'{{status="{status}"}}', value) for status, value in server_errors]),
+        ("gc_frozen_objects", "gauge", "Objects made at start, left out of garbage collection.",
+         [("", gc.get_freeze_count())]),
+        ("gc_collections_total", "counter", "Garbage collections by generation.",
+         [(f'{{generation="{n}"}}', stats["collections"]) for n, stats in enumerate(gc.get_stats())]),
     ]  # fmt: skip
     lines = [line for name, kind, text, samples in metrics for line in _metric(f"payambar_{name}", kind, text, samples)]
     return "\n".join(lines) + "\n"

@@ -98,3 +98,12 @@ def test_a_short_metrics_token_stops_the_server_at_start(tmp_path):
     with pytest.raises(SettingsError, match="METRICS_TOKEN"):
         load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 32, "METRICS_TOKEN": "short"})
     assert load_settings({"DATA_DIR": str(tmp_path), "SECRET_KEY": "k" * 32}).metrics_token == ""
+
+
+async def test_what_the_app_made_at_start_is_frozen_out_of_garbage_collection(server_factory):
+    server = server_factory(METRICS_TOKEN=TOKEN)
+    samples = _samples((await Api(server, TOKEN).get("/metrics")).text)
+    assert samples["payambar_gc_frozen_objects"] > 10_000, "modules, routes and the store, walked never again"
+    assert {'payambar_gc_collections_total{generation="0"}', 'payambar_gc_collections_total{generation="2"}'} <= set(
+        samples
+    )
