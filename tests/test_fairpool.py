@@ -69,8 +69,8 @@ async def test_a_nice_pool_runs_its_work_at_a_lower_cpu_priority_than_the_event_
     import security
 
     loop_nice = _own_nice()
-    nice_pool, plain_pool = FairPool(threads=1, max_waiting=2, nice=10), FairPool(threads=1, max_waiting=2)
-    assert await nice_pool.run(("a",), _own_nice) == min(19, loop_nice + 10)
+    nice_pool, plain_pool = FairPool(threads=1, max_waiting=2, nice=5), FairPool(threads=1, max_waiting=2)
+    assert await nice_pool.run(("a",), _own_nice) == min(19, loop_nice + 5)
     assert await plain_pool.run(("a",), _own_nice) == loop_nice
     assert _own_nice() == loop_nice, "the event loop's thread keeps its priority"
     assert security._bcrypt_pool._executor._initializer is not None, "password hashing runs nice"
