@@ -116,8 +116,14 @@ ROUTES = [
 ]
 
 
+# Below this many open files the server says, at start, how many connections it can hold.
+ENOUGH_DESCRIPTORS = 65_536
+
+
 def _raise_descriptor_limit() -> None:
-    """Every connection is a descriptor: take the most the system allows, or say why not."""
+    """Every connection is a descriptor: take the most the system allows, and say in one line
+    when that caps the connections this process can hold."""
+    log = logging.getLogger("payambar")
     try:
         import resource
 
@@ -125,8 +131,14 @@ def _raise_descriptor_limit() -> None:
         if soft != hard:
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     except (ImportError, ValueError, OSError) as error:
-        logging.getLogger("payambar").warning(
-            "cannot raise the open-files limit (%s): connections are capped by it", error
+        log.warning("cannot raise the open-files limit (%s): connections are capped by it", error)
+        return
+    if hard != resource.RLIM_INFINITY and hard < ENOUGH_DESCRIPTORS:
+        log.warning(
+            "open-files limit %d (the hard limit): at most about %d connections; raise it with"
+            " `ulimit -Hn`, systemd's LimitNOFILE or docker's --ulimit nofile to hold more",
+            hard,
+            hard - 100,
         )
 
 

@@ -38,7 +38,7 @@ FULL = {
     "storm_rate": 20.0,
     "storm_users": 10,
     "catchup_n": 10_000,
-    "conns": 10_000,
+    "conns": 100_000,  # the figure; bench/scenarios/held.py caps it at the open-files limit
     "conn_workers": 4,
     "conn_active_pairs": 5,
     "conn_active_rate": 40.0,

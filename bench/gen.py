@@ -14,6 +14,7 @@ process can be read by the recipient's process.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import time
@@ -331,12 +332,18 @@ async def idle_main(cfg: dict, conn: Connection) -> None:
         if not stopping:
             errors.add(f"closed while idle: {fut.result()}")
 
+    sources = cfg.get("sources") or [None]
+    count = itertools.count()
+
     async def one(token: str) -> None:
+        source = sources[next(count) % len(sources)]
         async with sem:
             t = now_us()
             for attempt in range(3):
                 try:
-                    ws, _ = await connect_ws(cfg["url"], token, deflate=cfg.get("deflate", True), timeout=60)
+                    ws, _ = await connect_ws(
+                        cfg["url"], token, deflate=cfg.get("deflate", True), timeout=60, source=source
+                    )
                     break
                 except Exception as e:  # retried: a refused connect under a ramp is the thing measured
                     if attempt == 2:

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--profile",
         action="store_true",
-        help="py-spy the server in scenarios 2, 3, 5, 8 and 9 (each instance; raw stacks in results/)",
+        help="py-spy the server in scenarios 2, 3, 4 (the ramp), 5, 8 and 9 (each instance; raw stacks in results/)",
     )
     ap.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     ap.add_argument(

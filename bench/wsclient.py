@@ -138,6 +138,7 @@ async def connect_ws(
     on_frame: OnFrame | None = None,
     timeout: float = 30.0,
     batch: bool = False,
+    source: str | None = None,
 ) -> tuple[LeanWS, dict]:
     """Connect, authenticate with the first frame, wait for `ready`; it and later frames go to on_frame.
 
@@ -145,7 +146,10 @@ async def connect_ws(
     """
     u = urlsplit(url)
     loop = asyncio.get_running_loop()
-    _, ws = await asyncio.wait_for(loop.create_connection(lambda: LeanWS(url, deflate), u.hostname, u.port), timeout)
+    local = (source, 0) if source else None  # several loopback sources: ~28 000 ports each
+    _, ws = await asyncio.wait_for(
+        loop.create_connection(lambda: LeanWS(url, deflate), u.hostname, u.port, local_addr=local), timeout
+    )
     try:
         await asyncio.wait_for(ws.handshake, timeout)
         ready: asyncio.Future = loop.create_future()

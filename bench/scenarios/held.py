@@ -3,6 +3,7 @@ then a few pairs chatting while all are held; once per `--ws` implementation on 
 
 from __future__ import annotations
 
+import resource
 import time
 
 import httpx
@@ -10,6 +11,7 @@ import httpx
 from bench import loader
 from bench.context import Bench
 from bench.report import dist, samples
+from bench.scenarios.chat import profile_during
 from bench.users import fresh_users, login_all
 from bench.workers import Workers, split
 
@@ -17,9 +19,25 @@ KEY = "4"
 TITLE = "held connections"
 
 
+# Loopback addresses the idle sockets come from, each good for ~28 000 ephemeral ports.
+SOURCES = [f"127.0.0.{n}" for n in range(2, 10)]
+SPARE_DESCRIPTORS = 500  # the server's own files, listening socket, database, the active users
+
+
+def descriptor_cap() -> int:
+    """How many idle sockets one server process can hold here: its hard open-files limit
+    (which the server takes; it cannot go higher without CAP_SYS_RESOURCE) less a margin."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    return 10**9 if hard == resource.RLIM_INFINITY else hard - SPARE_DESCRIPTORS
+
+
 def run(b: Bench) -> None:
     p = b.p
-    c, active = p["conns"], p["conn_active_pairs"] * 2
+    wanted, active = p["conns"], p["conn_active_pairs"] * 2
+    c = min(wanted, descriptor_cap())
+    b.data.setdefault("scenarios", {})["4_descriptor_cap"] = {"wanted": wanted, "held": c}
+    if c < wanted:
+        print(f"  the open-files hard limit caps a server at ~{c:,} sockets here (wanted {wanted:,})", flush=True)
     d = b.tmp / "conns"
     names = [loader.username(i) for i in range(1, c + active + 1)]
     # Everyone has chats (presence flows) and a session made beforehand.
@@ -43,12 +61,15 @@ def run(b: Bench) -> None:
                         "tokens": [tokens[x] for x in part],
                         "concurrency": 64,
                         "deflate": not b.args.no_deflate,
+                        "sources": SOURCES,
                     }
                     for part in split(names[active:], p["conn_workers"])
                 ],
             )
             try:
                 idle.expect("ready", 60)
+                if b.args.profile:  # the ramp: what connecting and authenticating costs
+                    profile_during(b, srv, 30, f"held-{impl}")
                 idle.send("go", {})
                 ramped = idle.expect("ramped", 600)
                 ok = sum(r["ok"] for r in ramped)
@@ -114,10 +135,12 @@ def run(b: Bench) -> None:
             tag,
             "authenticated idle connections held",
             f"{r['connections']:,}",
-            target=f"≥ {c:,}",
-            met=r["connections"] >= c,
+            target=f"≥ {wanted:,}",
+            met=r["connections"] >= wanted,
         )
-        t.add(tag, "RSS per connection", r["per_conn_kb"], "KB", target="≤ 50", met=r["per_conn_kb"] <= 50)
+        if c < wanted:
+            t.add(tag, "held at most here (open-files hard limit, no CAP_SYS_RESOURCE)", f"{c:,}", target="")
+        t.add(tag, "RSS per connection", r["per_conn_kb"], "KB", target="≤ 35", met=r["per_conn_kb"] <= 35)
         t.add(
             tag,
             "idle server RSS / with all held",
@@ -135,6 +158,8 @@ def run(b: Bench) -> None:
             f"chat p50 / p99 among {active} active users, all held",
             f"{cl['p50'] or 0:.2f} / {cl['p99'] or 0:.2f}",
             "ms",
+            target="p99 ≤ 15",
+            met=cl["p99"] is not None and cl["p99"] <= 15,
         )
     if len(per_impl) > 1:
         t.add("4 conns", "less memory per idle connection", best["impl"])

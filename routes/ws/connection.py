@@ -16,6 +16,12 @@ log = logging.getLogger("payambar.ws")
 
 
 class Connection:
+    # One per open socket, tens of thousands held at once: no per-instance dict.
+    __slots__ = (
+        "transport", "state", "store", "user_id", "session_id", "subscriber", "last_seq", "resume_from",
+        "batch", "typing_limit", "expiry", "address",
+    )  # fmt: skip
+
     def __init__(
         self, transport: Transport, state, user_id: int, session_id: str, subscriber: Subscriber, address: str = ""
     ) -> None:
