@@ -134,7 +134,7 @@ def _raise_descriptor_limit() -> None:
         log.warning("cannot raise the open-files limit (%s): connections are capped by it", error)
         return
     if hard != resource.RLIM_INFINITY and hard < ENOUGH_DESCRIPTORS:
-        log.warning(
+        log.info(
             "open-files limit %d (the hard limit): at most about %d connections; raise it with"
             " `ulimit -Hn`, systemd's LimitNOFILE or docker's --ulimit nofile to hold more",
             hard,
