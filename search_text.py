@@ -41,6 +41,8 @@ MAX_WORD_LENGTH = 64  # longer runs (a pasted key, a long URL) are cut to this m
 
 def fold(text: str) -> str:
     """The text in the one spelling search compares."""
+    if text.isascii():  # NFKC leaves ASCII alone, casefold is lower, and the table maps no ASCII
+        return text.lower()
     return unicodedata.normalize("NFKC", text).casefold().translate(_TABLE)
 
 

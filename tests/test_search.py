@@ -210,3 +210,16 @@ async def test_searching_too_fast_is_429_with_retry_after(live_server):
     assert_error(limited[0], 429, "rate_limited")
     assert int(limited[0].headers["retry-after"]) >= 1
     await hasty.close()
+
+
+def test_ascii_text_folds_as_the_full_folding_would():
+    import random
+    import string
+    import unicodedata
+
+    from search_text import _TABLE, fold
+
+    rnd = random.Random(5)
+    samples = ["", "Hello WORLD", "ﬁ", *("".join(rnd.choices(string.printable, k=40)) for _ in range(2000))]
+    for text in samples:
+        assert fold(text) == unicodedata.normalize("NFKC", text).casefold().translate(_TABLE), text
