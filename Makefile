@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	PORT=$(PORT) $(BIN)/uvicorn app:app --host 0.0.0.0 --port $(PORT) --proxy-headers --loop uvloop --http guarded_http:HttpProtocol --timeout-keep-alive 5 --ws websockets-sansio --ws-max-size 131072 --ws-per-message-deflate false
+	PORT=$(PORT) $(BIN)/uvicorn app:app --host 0.0.0.0 --port $(PORT) --proxy-headers --loop uvloop --http guarded_http:HttpProtocol --timeout-keep-alive 5 --ws websockets-sansio --ws-max-size 131072 --ws-per-message-deflate false --ws-ping-interval 45 --ws-ping-timeout 20
 
 # Browser tests drive the system Chromium; install Debian's package when it is missing.
 chromium:
