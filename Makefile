@@ -39,7 +39,8 @@ POSTGRES_TEST_SERVER ?= postgresql://postgres@127.0.0.1:5432
 PG_PASS_SKIPS := $(addprefix --ignore=tests/,test_scale_out.py test_scale_out_faults.py \
   test_push_scale_out.py test_faults_postgres_restart.py test_faults_kill.py test_faults_disk_full.py \
   test_broadcast.py test_settings.py test_media_unit.py test_push_endpoint.py test_push_keys.py \
-  test_push_viewing.py test_fairpool.py test_slow_and_huge_requests.py test_logs.py)
+  test_push_viewing.py test_fairpool.py test_slow_and_huge_requests.py test_logs.py \
+  test_descriptor_limit.py test_protocol_times.py)
 # The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
 # tests each want the main thread's event loop.
 test: install-dev chromium

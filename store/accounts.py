@@ -300,6 +300,7 @@ class WithheldSend(operations.SendMessage):
     async def apply(self, batch) -> tuple[Message, bool]:
         message, is_new = self.store_for_sender(batch)
         if is_new:
+            batch.search.added(message)  # its sender finds it by search; the search skips it for anyone else
             await batch.flush()
             await batch.conn.execute("UPDATE messages SET withheld = 1 WHERE id = ?", (message.id,))
         return message, is_new
@@ -334,6 +335,7 @@ class ChangeWithheld(Operation):
             )
         batch.add_update(self.user_id, kind, message)
         batch.messages[message.id] = message
+        batch.search.changed(message)
         return message
 
 

@@ -169,11 +169,12 @@ async def search(
         order = "s.message_id"
     sql = (
         f"SELECT {MESSAGE_COLUMNS_M} FROM {source} AND m.deleted = 0 AND {people}"
+        " AND (m.withheld = 0 OR m.sender_id = ?)"  # a message withheld from a blocker is its sender's only
         " AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)"
         f" ORDER BY {order} DESC LIMIT ?"
     )
     match = _match(conn.dialect, query_words, party)
-    rows = await conn.fetch_all(sql, (match, before, *params, user_id, limit))
+    rows = await conn.fetch_all(sql, (match, before, *params, user_id, user_id, limit))
     return [Message(*row) for row in rows]
 
 

@@ -130,3 +130,30 @@ async def test_a_blocked_person_gets_no_profile_changes(live_server, trio):
     assert profile["user"]["display_name"] == "Sara N."
     assert [f for f in await pest_socket.quiet(1.0, skip=()) if f["type"] == "profile"] == []
     await asyncio.gather(pest_socket.close(), friend_socket.close())
+
+
+async def test_a_withheld_message_is_found_by_its_sender_and_never_by_the_blocker(live_server, trio):
+    sara, pest, _ = trio
+    await pest.send(sara.username, "visible pomegranate")
+    await sara.post(f"/api/users/{pest.username}/block")
+    sent = await pest.send(sara.username, "withheld pomegranate quince")
+
+    def texts(response) -> list[str]:
+        assert response.status_code == 200, response.text
+        return [m["text"] for m in response.json()["messages"]]
+
+    for peer in (None, sara.username):
+        params = {"q": "pomegranate", **({"peer": peer} if peer else {})}
+        assert texts(await pest.get("/api/search", params=params)) == [
+            "withheld pomegranate quince",
+            "visible pomegranate",
+        ]
+    for peer in (None, pest.username):
+        params = {"q": "pomegranate", **({"peer": peer} if peer else {})}
+        assert texts(await sara.get("/api/search", params=params)) == ["visible pomegranate"]
+    assert texts(await sara.get("/api/search", params={"q": "quince"})) == []
+    edited = await pest.patch(f"/api/messages/{sent['id']}", json={"text": "withheld apricot"})
+    assert edited.status_code == 200
+    assert texts(await pest.get("/api/search", params={"q": "apricot"})) == ["withheld apricot"]
+    assert texts(await pest.get("/api/search", params={"q": "quince"})) == [], "the edit reindexed it"
+    assert texts(await sara.get("/api/search", params={"q": "apricot"})) == []
