@@ -201,11 +201,26 @@ class Accounts:
                 self._mutual.add((min(user_id, peer_id), max(user_id, peer_id)))  # stays true once true
         return {p for p in peer_ids if (min(user_id, p), max(user_id, p)) in self._mutual}
 
+    async def _visibilities(self, user_ids: list[int]) -> dict[int, str]:
+        """Each user's last-seen setting: the unknown ones read in one query, not one each."""
+        known = {} if self.store.shared else {u: self._visibility[u] for u in user_ids if u in self._visibility}
+        unknown = [u for u in user_ids if u not in known]
+        if unknown:
+            marks = ",".join("?" * len(unknown))
+            async with self.store.connections.reader() as conn:
+                rows = await conn.fetch_all(
+                    f"SELECT id, last_seen_visibility FROM users WHERE id IN ({marks})", tuple(unknown)
+                )
+            for user_id, setting in rows:
+                known[user_id] = self._visibility[user_id] = setting or "everyone"
+        return known
+
     async def may_see_last_seen(self, viewer_id: int, user_ids: list[int]) -> set[int]:
         """Which of these users let the viewer see their online state and last seen."""
         allowed, contacts_only = set(), []
+        settings = await self._visibilities(user_ids)
         for user_id in user_ids:
-            setting = await self.visibility(user_id)
+            setting = settings.get(user_id, "everyone")
             if setting == "nobody" or await self.blocks(user_id, viewer_id):
                 continue
             if setting == "everyone":
