@@ -186,3 +186,25 @@ async def stranger(live_server):
     api = await register(live_server)
     yield api
     await api.close()
+
+
+# ---- a Web Push service of the tests' own (tests/push_service.py), and a server that may use it ----
+
+
+@pytest.fixture(scope="module")
+def push_service(tmp_path_factory):
+    from push_service import start_push_service
+
+    service, server = start_push_service(tmp_path_factory.mktemp("push-service"))
+    yield service
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def push_server(tmp_path_factory, push_service):
+    """A server allowed to push to 127.0.0.1, trusting the push service's certificate."""
+    server = make_server(
+        tmp_path_factory.mktemp("push-server"), PUSH_ALLOW_PRIVATE="1", PUSH_CA_FILE=str(push_service.cert_file)
+    ).start()
+    yield server
+    server.stop()

@@ -13,27 +13,8 @@ import pytest
 from checks import assert_error, close_all, register_many
 from helpers import Api, Socket, register
 from media_samples import jpeg_with_gps
-from push_service import Browser, start_push_service, verified_vapid_claims
+from push_service import Browser, verified_vapid_claims
 from tus import upload as tus_upload
-
-from tests.conftest import make_server
-
-
-@pytest.fixture(scope="module")
-def push_service(tmp_path_factory):
-    service, server = start_push_service(tmp_path_factory.mktemp("push-service"))
-    yield service
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def push_server(tmp_path_factory, push_service):
-    """A server allowed to push to 127.0.0.1, trusting the push service's certificate."""
-    server = make_server(
-        tmp_path_factory.mktemp("push-server"), PUSH_ALLOW_PRIVATE="1", PUSH_CA_FILE=str(push_service.cert_file)
-    ).start()
-    yield server
-    server.stop()
 
 
 async def subscribe(api: Api, endpoint: str, browser: Browser | None = None) -> Browser:

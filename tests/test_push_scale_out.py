@@ -6,19 +6,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from push_service import Browser, start_push_service
+from push_service import Browser
 from test_push import nothing_more, subscribe
 
 from push.keys import b64url
 from tests.helpers import Api, Socket, register
 from tests.services import instance, postgres_url, redis_server
-
-
-@pytest.fixture(scope="module")
-def push_service(tmp_path_factory):
-    service, server = start_push_service(tmp_path_factory.mktemp("push-service"))
-    yield service
-    server.shutdown()
 
 
 @pytest.fixture(scope="module")

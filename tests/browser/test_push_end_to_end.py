@@ -12,10 +12,8 @@ import time
 import pytest
 from browser_helpers import People, send_by_api, wait_for_service_worker
 from playwright.sync_api import expect
-from push_service import Browser, start_push_service, verified_vapid_claims
+from push_service import Browser, verified_vapid_claims
 from test_notifications import Pusher, wait_for
-
-from tests.conftest import make_server
 
 STAND_IN = """({ endpoint, keys }) => {
     window.pushCalls = [];
@@ -34,23 +32,6 @@ STAND_IN = """({ endpoint, keys }) => {
     };
     PushManager.prototype.getSubscription = async () => current;
 }"""
-
-
-@pytest.fixture(scope="module")
-def push_service(tmp_path_factory):
-    service, server = start_push_service(tmp_path_factory.mktemp("push-service"))
-    yield service
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def push_server(tmp_path_factory, push_service):
-    """A server allowed to push to 127.0.0.1, trusting the push service's certificate."""
-    server = make_server(
-        tmp_path_factory.mktemp("push-server"), PUSH_ALLOW_PRIVATE="1", PUSH_CA_FILE=str(push_service.cert_file)
-    ).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
