@@ -41,7 +41,6 @@ from routes import (
 from routes import push as push_routes
 from routes import search as search_routes
 from routes.contract import one_route_per_path
-from routes.countlimit import CountLimiter
 from routes.delivery import publisher
 from routes.graceful import GracefulRestart, drain_before_sigterm
 from routes.headers import SecurityHeaders
@@ -206,7 +205,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             _refuse_start(str(error))
         state.broadcaster.on_revoke = state.store.forget_session
         state.presence = Presence(state.store, state.broadcaster)
-        state.upload_limiter = CountLimiter(state.broadcaster.backend, "upload", settings.media.uploads_per_minute, 60)
         state.files = FileStore(state.store)
         state.blobs = BlobStore(settings.media.files_dir)
         await asyncio.to_thread(state.blobs.prepare)

@@ -38,44 +38,14 @@ from bench.proc import SERVER_DIR
 if str(SERVER_DIR) not in sys.path:
     sys.path.insert(0, str(SERVER_DIR))  # the server's own store (BENCH_SERVER_DIR: another checkout's)
 
+from bench.loader_v1 import PASSWORD, WORDS, username  # the same people and words as the first release's
 from store import Store
 from store.batch import INSERT_MESSAGE, INSERT_UPDATE, UPSERT_CHAT
 from store.rows import UPDATE_COLUMNS, Message, Status, Update, UpdateKind, now_ms
 from store.search import SearchRows
 
-PASSWORD = "bench-password-1"
-WORDS = (
-    "سلام",
-    "خوبی",
-    "ممنون",
-    "فردا",
-    "جلسه",
-    "ساعت",
-    "کجایی",
-    "باشه",
-    "hello",
-    "ok",
-    "see",
-    "you",
-    "tomorrow",
-    "at",
-    "the",
-    "office",
-    "meeting",
-    "thanks",
-    "لطفا",
-    "عکس",
-    "را",
-    "بفرست",
-    "کی",
-    "میای",
-)
 UPDATE_FIELDS = [name.strip() for name in UPDATE_COLUMNS.split(",")]
 CHUNK = 50_000
-
-
-def username(i: int) -> str:
-    return f"user{i:05d}"
 
 
 def update_values(update: Update) -> tuple:

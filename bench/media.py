@@ -43,16 +43,21 @@ async def register(client: httpx.AsyncClient) -> tuple[str, str]:
     return username, response.json()["token"]
 
 
-async def upload(client: httpx.AsyncClient, token: str, data: bytes, chunk: int = CHUNK) -> int:
-    """Uploads in PATCHes of `chunk` bytes; returns the bytes sent."""
-    auth = {"authorization": f"Bearer {token}", **TUS}
-    name = base64.b64encode(b"bench.txt").decode()
+async def _create(client: httpx.AsyncClient, auth: dict, length: int, filename: bytes) -> str:
+    """Starts an upload of `length` bytes; its location."""
+    name = base64.b64encode(filename).decode()
     created = await client.post(
-        "/api/uploads", headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"}
+        "/api/uploads", headers={**auth, "Upload-Length": str(length), "Upload-Metadata": f"filename {name}"}
     )
     created.raise_for_status()
-    location = created.headers["location"]
-    offset = sent = 0
+    return created.headers["location"]
+
+
+async def _append_from(
+    client: httpx.AsyncClient, auth: dict, location: str, data: bytes, offset: int, chunk: int
+) -> int:
+    """Sends `data` from `offset` on in PATCHes of `chunk` bytes; returns the bytes sent."""
+    sent = 0
     while offset < len(data):
         part = data[offset : offset + chunk]
         response = await client.patch(
@@ -66,15 +71,18 @@ async def upload(client: httpx.AsyncClient, token: str, data: bytes, chunk: int 
     return sent
 
 
+async def upload(client: httpx.AsyncClient, token: str, data: bytes, chunk: int = CHUNK) -> int:
+    """Uploads in PATCHes of `chunk` bytes; returns the bytes sent."""
+    auth = {"authorization": f"Bearer {token}", **TUS}
+    location = await _create(client, auth, len(data), b"bench.txt")
+    return await _append_from(client, auth, location, data, 0, chunk)
+
+
 async def cut_and_resume(server: Server, client: httpx.AsyncClient, token: str, data: bytes, chunk: int) -> dict:
     """One PATCH of the whole file cut at half, then HEAD and the rest in chunks."""
     auth = {"authorization": f"Bearer {token}", **TUS}
-    name = base64.b64encode(b"resume.txt").decode()
     started = time.perf_counter()
-    created = await client.post(
-        "/api/uploads", headers={**auth, "Upload-Length": str(len(data)), "Upload-Metadata": f"filename {name}"}
-    )
-    location = created.headers["location"]
+    location = await _create(client, auth, len(data), b"resume.txt")
     parts = urlsplit(server.base)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
     half = len(data) // 2
@@ -96,17 +104,7 @@ async def cut_and_resume(server: Server, client: httpx.AsyncClient, token: str, 
         if offset:
             break
     kept = offset
-    sent = half
-    while offset < len(data):
-        part = data[offset : offset + chunk]
-        response = await client.patch(
-            location,
-            headers={**auth, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
-            content=part,
-        )
-        response.raise_for_status()
-        sent += len(part)
-        offset = int(response.headers["upload-offset"])
+    sent = half + await _append_from(client, auth, location, data, offset, chunk)
     return {"seconds": time.perf_counter() - started, "sent": sent, "kept": kept, "before_cut": half}
 
 

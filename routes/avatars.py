@@ -50,7 +50,7 @@ async def set_avatar(request: Request) -> JSON:
         raise ApiError(404, "file_not_found", "No such file.")
     if photo.mime not in sniff.IMAGE_TYPES:
         raise invalid("file_id", "A profile photo must be a JPEG, PNG, GIF or WebP image.")
-    wait = await state.upload_limiter.take(f"{user_id}:avatar")
+    wait = await state.limits.uploads_by_user.take_unless_over(f"{user_id}:avatar")
     if wait:
         raise rate_limited(wait, "Too many photo changes; try again later.")
     source = state.blobs.path(photo.sha256)

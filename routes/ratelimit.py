@@ -50,6 +50,14 @@ class WindowLimit:
                 return 0
             raise
 
+    async def take_unless_over(self, key: str) -> int:
+        """As `take`, but a refused try is not counted: 0 when allowed (and counted), else the
+        seconds to wait."""
+        wait = await self.retry_after(key)
+        if not wait:
+            await self.hit(key)
+        return wait
+
     async def reset(self, key: str) -> None:
         await self.backend.delete(self._key(key))
 
@@ -65,6 +73,7 @@ class Limits:
     token_creations_by_user: WindowLimit
     block_changes_by_user: WindowLimit
     sends_by_user: WindowLimit
+    uploads_by_user: WindowLimit  # keyed "<user>:create" and "<user>:avatar": two counts
 
     @classmethod
     def from_settings(cls, settings, backend) -> Limits:
@@ -76,6 +85,7 @@ class Limits:
             token_creations_by_user=WindowLimit(backend, "tokens", 30, 3600),
             block_changes_by_user=WindowLimit(backend, "blocks", 100, 3600),
             sends_by_user=WindowLimit(backend, "sends", settings.sends_per_minute, 60),
+            uploads_by_user=WindowLimit(backend, "upload", settings.media.uploads_per_minute, 60),
         )
 
 

@@ -166,7 +166,7 @@ async def create(request: Request) -> Response:
     metadata = parse_metadata(request.headers.get("upload-metadata"))
     name = safe_name(metadata.get("filename") or metadata.get("name") or "")
     state = request.app.state
-    wait = await state.upload_limiter.take(f"{user_id}:create")
+    wait = await state.limits.uploads_by_user.take_unless_over(f"{user_id}:create")
     if wait:
         raise tus_error(429, "rate_limited", "Too many uploads started; try again later.", **{"Retry-After": str(wait)})
     created = now_ms()

@@ -166,12 +166,7 @@ class Accounts:
     # ---- who sees when you were last online ------------------------------------------------
 
     async def visibility(self, user_id: int) -> str:
-        known = None if self.store.shared else self._visibility.get(user_id)
-        if known is None:
-            async with self.store.connections.reader() as conn:
-                known = await conn.fetch_value("SELECT last_seen_visibility FROM users WHERE id = ?", (user_id,))
-            known = self._visibility[user_id] = known or "everyone"
-        return known
+        return (await self._visibilities([user_id])).get(user_id, "everyone")
 
     async def set_visibility(self, user_id: int, visibility: str) -> None:
         await self.store.writer.run(SetLastSeenVisibility(user_id, visibility))

@@ -189,18 +189,7 @@ async def _held_patch(server, token: str, location: str, offset: int, data: byte
 
 async def _cut_patch(server, token: str, location: str, offset: int, data: bytes, send: int) -> None:
     """A PATCH that declares all of `data` but sends only `send` bytes, then drops the connection."""
-    parts = urlsplit(server.url)
-    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
-    writer.write(
-        (
-            f"PATCH {location} HTTP/1.1\r\nHost: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
-            f"Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n"
-            f"Upload-Offset: {offset}\r\nContent-Length: {len(data)}\r\n\r\n"
-        ).encode()
-        + data[:send]
-    )
-    await writer.drain()
-    await asyncio.sleep(0.3)
+    writer = await _held_patch(server, token, location, offset, data, send)
     writer.transport.abort()
 
 

@@ -6,7 +6,7 @@ import { cancelAttachment, uploadProgress } from '/attachments.js';
 import { on } from '/events.js';
 import { locale, t } from '/i18n.js';
 import { blurhashCanvas } from '/ui/blurhash.js';
-import { h, toast } from '/ui/dom.js';
+import { h, pathIcon, toast } from '/ui/dom.js';
 import { uploadBlob } from '/upload.js';
 
 const VOICE_TYPES = new Set(['audio/ogg', 'audio/webm']);
@@ -25,16 +25,7 @@ const PATHS = {
   camera: 'M12 15.2a3.2 3.2 0 1 0 0-6.4 3.2 3.2 0 0 0 0 6.4zM9 2 7.2 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V6a2 2 0 0 0-2-2h-3.2L15 2z',
 };
 
-function mediaIcon(name) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('class', `icon icon-${name}`);
-  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  path.setAttribute('d', PATHS[name]);
-  svg.append(path);
-  return svg;
-}
+const mediaIcon = (name) => pathIcon(name, PATHS[name]);
 
 // ---- fetching ----------------------------------------------------------------------------------
 

@@ -92,12 +92,10 @@ def test_a_photo_and_a_file_go_between_two_people(people, tmp_path, screenshot):
     screenshot(omid_page)
 
 
-def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(people, tmp_path):
-    sara_page, _, omid_page, _ = two_in_a_chat(people)
-    photo_path = tmp_path / "big.jpg"
-    size = noisy_jpeg(photo_path, 1600, 1200)
-    offsets: list[int] = []  # Upload-Offset of every PATCH sent (each sends the chunk from there)
-    sara_page.on(
+def patch_offsets(page) -> list[int]:
+    """The Upload-Offset of every tus PATCH the page sends, in order (each sends from there)."""
+    offsets: list[int] = []
+    page.on(
         "request",
         lambda request: (
             request.method == "PATCH"
@@ -105,8 +103,22 @@ def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(peopl
             and offsets.append(int(request.headers["upload-offset"]))
         ),
     )
-    network = sara_page.context.new_cdp_session(sara_page)
+    return offsets
+
+
+def network_control(page):
+    """A DevTools session on the page with its network domain on, to throttle or cut it."""
+    network = page.context.new_cdp_session(page)
     network.send("Network.enable")
+    return network
+
+
+def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(people, tmp_path):
+    sara_page, _, omid_page, _ = two_in_a_chat(people)
+    photo_path = tmp_path / "big.jpg"
+    size = noisy_jpeg(photo_path, 1600, 1200)
+    offsets = patch_offsets(sara_page)
+    network = network_control(sara_page)
     slow = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 600 * 1024}
     network.send("Network.emulateNetworkConditions", {"offline": False, **slow})
 
@@ -186,17 +198,8 @@ def test_an_upload_cut_by_a_reload_resumes_from_its_offset(people, tmp_path):
     sara_page, _, omid_page, _ = two_in_a_chat(people)
     photo_path = tmp_path / "reload.jpg"
     size = noisy_jpeg(photo_path, 1400, 1000)
-    offsets: list[int] = []
-    sara_page.on(
-        "request",
-        lambda request: (
-            request.method == "PATCH"
-            and "/api/uploads/" in request.url
-            and offsets.append(int(request.headers["upload-offset"]))
-        ),
-    )
-    network = sara_page.context.new_cdp_session(sara_page)
-    network.send("Network.enable")
+    offsets = patch_offsets(sara_page)
+    network = network_control(sara_page)
     network.send(
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 500 * 1024},
@@ -255,8 +258,7 @@ def test_cancelling_an_upload_removes_it_here_and_on_the_server(people, tmp_path
             and locations.append(response.headers["location"])
         ),
     )
-    network = sara_page.context.new_cdp_session(sara_page)
-    network.send("Network.enable")
+    network = network_control(sara_page)
     network.send(
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 300 * 1024},
