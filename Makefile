@@ -22,7 +22,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	PORT=$(PORT) $(BIN)/uvicorn app:app --host 0.0.0.0 --port $(PORT) --proxy-headers --loop uvloop --http guarded_http:HttpProtocol --timeout-keep-alive 5 --ws websockets-sansio --ws-max-size 131072 --ws-per-message-deflate false --ws-ping-interval 45 --ws-ping-timeout 20
+	@# the Procfile's web: line is the one uvicorn command line, here as on a PaaS
+	PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
 
 # Browser tests drive the system Chromium; install Debian's package when it is missing.
 chromium:
@@ -36,16 +37,17 @@ chromium:
 POSTGRES_TEST_SERVER ?= postgresql://postgres@127.0.0.1:5432
 # Left out of the PostgreSQL pass: tests that choose their database themselves (PostgreSQL
 # always, or SQLite on purpose) and tests of parts that never touch a database.
-PG_PASS_SKIPS := $(addprefix --ignore=tests/,test_scale_out.py test_scale_out_faults.py \
-  test_push_scale_out.py test_faults_postgres_restart.py test_faults_kill.py test_faults_disk_full.py \
-  test_broadcast.py test_settings.py test_media_unit.py test_push_endpoint.py test_push_keys.py \
-  test_push_viewing.py test_fairpool.py test_slow_and_huge_requests.py test_logs.py \
-  test_descriptor_limit.py test_protocol_times.py)
+PG_PASS_SKIPS := $(addprefix --ignore=tests/,broadcast/test_scale_out.py broadcast/test_scale_out_faults.py \
+  push/test_push_scale_out.py faults/test_faults_postgres_restart.py faults/test_faults_kill.py \
+  faults/test_faults_disk_full.py broadcast/test_broadcast.py server/test_settings.py media/test_media_unit.py \
+  push/test_push_endpoint.py push/test_push_keys.py push/test_push_viewing.py auth/test_fairpool.py \
+  server/test_slow_and_huge_requests.py observe/test_logs.py server/test_descriptor_limit.py \
+  wire/test_protocol_times.py backup/test_backup_continuous.py deploy/test_deploy_install.py)
 # The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
 # tests each want the main thread's event loop.
 test: install-dev chromium
 	$(BIN)/python -m pytest -q --ignore=tests/browser
-	$(BIN)/python -m pytest -q tests/browser
+	$(BIN)/python -m pytest -q --reruns 1 tests/browser
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
 	  echo "== the server tests again on PostgreSQL"; \
 	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests --ignore=tests/browser \

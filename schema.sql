@@ -23,7 +23,7 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_by_user ON sessions (user_id);
 
--- status: 0 sent, 1 delivered, 2 read. A deleted message keeps its row with empty text.
+-- status: 0 sent, 1 delivered, 2 read, 3 read across a block (still "delivered" to the sender). A deleted message keeps its row with empty text.
 CREATE TABLE messages (
     id INTEGER PRIMARY KEY,
     sender_id INTEGER NOT NULL,

@@ -67,7 +67,10 @@ def disk_per_message(db_path: Path) -> dict:
         used = (
             db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
         ) * page
-        n, text = db.execute("SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM messages").fetchone()
+        n, text, envelope = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0), COALESCE(SUM(LENGTH(envelope)), 0)"
+            " FROM messages"
+        ).fetchone()
         try:
             parts = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
         except sqlite3.Error:
@@ -79,6 +82,7 @@ def disk_per_message(db_path: Path) -> dict:
         "messages": n,
         "per_message": used / n if n else None,
         "text_per_message": text / n if n else None,
+        "envelope_per_message": envelope / n if n else None,
         "by_object_per_message": {k: round(v / n, 1) for k, v in sorted(parts.items(), key=lambda x: -x[1])}
         if n
         else {},

@@ -32,6 +32,13 @@ from bench.wsclient import LeanWS, connect_ws
 FILLER = "سلام! this is a bench message, about as long as a short chat line."
 
 
+def stamp(m: dict) -> int:
+    """The send time a message carries: at the start of its text, or (an envelope, which the
+    server cannot read and the bench does not open) in its client id, before the ref."""
+    text = m["text"]
+    return int(text.split(" ", 1)[0]) if text else int(m["client_id"].rsplit("-", 2)[1])
+
+
 def now_us() -> int:
     return time.monotonic_ns() // 1000
 
@@ -72,6 +79,8 @@ class Group:
         self.sem = asyncio.Semaphore(window)
         self.pending: dict[int, list[int]] = {}  # ref -> [sent_us, waiting bits: 1 ack, 2 arrival]
         self.sent = 0
+        self.texts: list[str] = []  # texts to send in turn (else FILLER)
+        self.envelopes: dict[str, list[str]] = {}  # recipient -> envelopes to send in turn (else text)
 
     def settle(self, ref: int, bit: int) -> None:
         p = self.pending.get(ref)
@@ -116,6 +125,7 @@ class ChatWorker:
         conns = []
         for gi, g in enumerate(self.cfg["groups"]):
             group = Group(f"{self.cfg['prefix']}g{gi}", g["sender"], g["recipients"], self.cfg.get("window", 4))
+            group.texts, group.envelopes = g.get("texts") or [], g.get("envelopes") or {}
             self.groups.append(group)
             conns.append((group, g["sender"]))
             conns += [(group, r) for r in g["recipients"]]
@@ -184,7 +194,7 @@ class ChatWorker:
                     return
                 seen.add(mid)
                 rec.arrived += 1
-                ts = int(m["text"].split(" ", 1)[0])
+                ts = stamp(m)
                 if ts >= rec.measure_from:
                     rec.lat_deliver.append(now - ts)
                 if not to_ack:
@@ -211,7 +221,7 @@ class ChatWorker:
                 m = f["message"]
                 if m["sender"] == me and m["status"] in ("delivered", "read"):
                     rec.receipts += 1
-                    ts = int(m["text"].split(" ", 1)[0])
+                    ts = stamp(m)
                     if ts >= rec.measure_from:
                         rec.lat_receipt.append(now_us() - ts)
             elif t == "error":
@@ -230,6 +240,7 @@ class ChatWorker:
         interval = 1.0 / rate if rate else 0.0
         next_t = time.monotonic() + (random.random() * interval if rate else 0.0)
         pad = max(1, 35 - len(group.gid))  # client ids as long as the app's UUIDs
+        texts, envelopes = group.texts, group.envelopes
         try:
             while group.sent < max_messages:
                 if rate:
@@ -249,16 +260,18 @@ class ChatWorker:
                 ts = now_us()
                 group.pending[ref] = [ts, 3]
                 group.sent += 1
-                ws.send(
-                    {
-                        "type": "send",
-                        "ref": ref,
-                        "to": recipients[ref % len(recipients)],
-                        "text": f"{ts} {FILLER}",
-                        "client_id": f"{group.gid}-{ref:0{pad}d}",
-                        "reply_to": None,
+                to = recipients[ref % len(recipients)]
+                if envelopes:  # the timestamp goes in the client id (as long as the app's UUIDs)
+                    pool = envelopes[to]
+                    stamped = f"{group.gid}-{ts}"
+                    frame = {
+                        "envelope": pool[ref % len(pool)],
+                        "client_id": f"{stamped}-{ref:0{max(1, 35 - len(stamped))}d}",
                     }
-                )
+                else:
+                    text = f"{ts} {texts[ref % len(texts)]}" if texts else f"{ts} {FILLER}"
+                    frame = {"text": text, "client_id": f"{group.gid}-{ref:0{pad}d}"}
+                ws.send({"type": "send", "ref": ref, "to": to, **frame, "reply_to": None})
         except ConnectionError:
             pass
 

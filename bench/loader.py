@@ -110,15 +110,15 @@ async def _load(url, users, messages, peers, seed, pw_hash, sessions_for, secret
 
 async def _sessions(store: Store, ids: dict[str, int], names: list[str], secret: str, ttl_s: int = 86400) -> dict:
     """A session per user made by the store, and a token signed with the server's own code."""
-    import security  # the server's module (SERVER_DIR is on the path): its token format, not a copy
+    from auth import passwords  # the server's module (SERVER_DIR is on the path): its token format, not a copy
 
     expires = now_ms() + ttl_s * 1000
     tokens = {}
 
     async def one(name: str) -> None:
-        session_id = security.new_session_id()
+        session_id = passwords.new_session_id()
         await store.create_session(session_id, ids[name], expires)
-        tokens[name] = security.make_token(secret, ids[name], session_id, expires)
+        tokens[name] = passwords.make_token(secret, ids[name], session_id, expires)
 
     await asyncio.gather(*(one(name) for name in names))
     return tokens

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import bcrypt
 
-from store.migrations import for_dialect
+from store.dialects.sqlite import SQLITE
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.sql"
 PASSWORD = "bench-password-1"
@@ -82,7 +82,7 @@ def load(
     db.execute("PRAGMA cache_size=-400000")
     db.execute("BEGIN")
     # The schema exactly as the server applies it on SQLite (its dialect touches included).
-    schema = [for_dialect(statement, "sqlite") for statement in statements(SCHEMA_FILE.read_text())]
+    schema = [SQLITE.schema_statement(statement) for statement in statements(SCHEMA_FILE.read_text())]
     tables = [
         s for s in schema if not s.upper().startswith("CREATE INDEX") and not s.upper().startswith("CREATE UNIQUE")
     ]

@@ -49,7 +49,7 @@ class Table:
         *,
         target: str = "",
         met: bool | None = None,
-        ratio: float | None = None,
+        ratio: float | str | None = None,  # a string: several ratios, shown as given
         fmt: str = "{:,.1f}",
     ) -> None:
         if isinstance(value, (int, float)) and value is not None:
@@ -73,7 +73,7 @@ class Table:
         body = []
         for r in self.rows:
             met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
-            ratio = "" if r["ratio"] is None else f"{r['ratio']:.2f}"
+            ratio = "" if r["ratio"] is None else r["ratio"] if isinstance(r["ratio"], str) else f"{r['ratio']:.2f}"
             body.append((r["scenario"], r["figure"], r["shown"], r["target"], met, ratio))
         widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
         line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731

@@ -24,7 +24,9 @@ async def _post_patiently(client: httpx.AsyncClient, path: str, body: dict) -> h
     return r
 
 
-async def _login_all(base: str, names: list[str], password: str, concurrency: int = 8) -> dict[str, str]:
+async def _login_all(
+    base: str, names: list[str], password: str, concurrency: int = 8, ids: dict | None = None
+) -> dict[str, str]:
     tokens: dict[str, str] = {}
     sem = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -33,14 +35,20 @@ async def _login_all(base: str, names: list[str], password: str, concurrency: in
         async def one(name: str) -> None:
             async with sem:
                 r = await _post_patiently(client, "/api/auth/login", {"username": name, "password": password})
-                tokens[name] = r.json()["token"]
+                session = r.json()
+                tokens[name] = session["token"]
+                if ids is not None:
+                    ids[name] = session["user"]["id"]
 
         await asyncio.gather(*(one(n) for n in names))
     return tokens
 
 
-def login_all(server: Server, names: list[str], password: str = loader.PASSWORD) -> dict[str, str]:
-    return asyncio.run(_login_all(server.base, names, password))
+def login_all(
+    server: Server, names: list[str], password: str = loader.PASSWORD, ids: dict | None = None
+) -> dict[str, str]:
+    """Tokens by username (and, into `ids`, user ids by username)."""
+    return asyncio.run(_login_all(server.base, names, password, ids=ids))
 
 
 async def register_all(base: str, names: list[str], password: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ __all__ = ["Broadcaster", "Notice", "Subscriber", "create_broadcaster"]
 
 def create_broadcaster(url: str = "") -> Broadcaster:
     """The broadcaster for REDIS_URL: empty (or memory://) for one process, redis:// or
-    rediss:// to share live delivery, presence and limits between instances."""
+    rediss:// to share live delivery and presence between instances."""
     if not url or url.startswith("memory://"):
         return Broadcaster(MemoryBackend())
     if url.startswith(("redis://", "rediss://", "unix://")):

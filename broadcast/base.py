@@ -1,5 +1,5 @@
-"""The backend interface: channels carrying text between instances, and the little shared state
-instances must agree on (who is online, counters for limits).
+"""The backend interface: channels carrying text between instances, and who is online (the one
+piece of shared state the broadcaster keeps; counters for limits are `counters/`).
 
 A backend knows nothing of users, connections or frames; `hub.Broadcaster` sits above it and
 does the local fan-out. Two backends: `memory.py` (one process) and `redis.py` (any number).
@@ -27,7 +27,7 @@ class Event:
 
 
 class Backend(Protocol):
-    shared: bool  # whether other instances share it (counters and presence are then theirs too)
+    shared: bool  # whether other instances share it (presence is then theirs too)
 
     async def connect(self) -> None: ...
 
@@ -55,10 +55,3 @@ class Backend(Protocol):
 
     async def online(self, user_ids: Sequence[int]) -> set[int]:
         """Which of these users have a live connection anywhere."""
-
-    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
-        """Adds to a shared counter that lapses `ttl_seconds` after it was first set; returns it."""
-
-    async def get(self, key: str) -> int: ...
-
-    async def delete(self, key: str) -> None: ...

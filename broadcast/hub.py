@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from broadcast.base import RECONNECTED, Backend
 from broadcast.subscriber import Subscriber
+from wire.close_codes import LOGGED_OUT
 
 log = logging.getLogger("payambar.broadcast")
 
@@ -52,6 +53,11 @@ class Broadcaster:
         self._tasks: list[asyncio.Task] = []
         self._subscribing: dict[int, asyncio.Future] = {}  # user id -> their channel's subscription
         self.on_revoke: Callable[[str], None] | None = None  # told of every revoked session
+        # At most this many connections per user and per session on this instance (None: any);
+        # past either, the oldest is closed with `crowded_code`.
+        self.max_per_user: int | None = None
+        self.max_per_session: int | None = None
+        self.crowded_code = 4009
         self.published = 0
 
     @property
@@ -59,8 +65,8 @@ class Broadcaster:
         return sum(len(subscribers) for subscribers in self._local.values())
 
     @property
-    def outbox_frames(self) -> int:
-        """Frames waiting in this instance's connection outboxes (for /metrics)."""
+    def queued_frames(self) -> int:
+        """Frames waiting in this instance's connections' send queues (for /metrics)."""
         return sum(subscriber.queued for subscribers in self._local.values() for subscriber in subscribers)
 
     @property
@@ -68,12 +74,19 @@ class Broadcaster:
         """Notices waiting to go out to the backend (for /metrics)."""
         return len(self._outgoing)
 
+    async def __aenter__(self) -> Broadcaster:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.disconnect()
+
     async def connect(self) -> None:
         await self.backend.connect()
         # Listening first: a subscription is confirmed through the listener.
         self._tasks = [
             asyncio.create_task(self._listen(), name="payambar-broadcast-listen"),
-            asyncio.create_task(self._pump(), name="payambar-broadcast-pump"),
+            asyncio.create_task(self._forward(), name="payambar-broadcast-forward"),
         ]
         await self.backend.subscribe(CONTROL)
 
@@ -87,11 +100,18 @@ class Broadcaster:
         self._local.clear()
         await self.backend.disconnect()
 
+    def limit_connections(self, per_user: int, per_session: int, close_code: int) -> None:
+        self.max_per_user, self.max_per_session, self.crowded_code = per_user, per_session, close_code
+
     def new_subscriber(self, user_id: int, session_id: str = "", limit: int | None = None) -> Subscriber:
-        connection_id = f"{self.instance}.{next(self._ids)}"
+        number = next(self._ids)
+        connection_id = f"{self.instance}.{number}"
         if limit is None:
-            return Subscriber(connection_id, user_id, session_id)
-        return Subscriber(connection_id, user_id, session_id, limit)
+            subscriber = Subscriber(connection_id, user_id, session_id)
+        else:
+            subscriber = Subscriber(connection_id, user_id, session_id, limit)
+        subscriber.opened = number
+        return subscriber
 
     # ---- connections ----------------------------------------------------------------------
 
@@ -114,11 +134,24 @@ class Broadcaster:
                 asyncio.get_running_loop().call_later(CATCH_UP_SECONDS, subscriber.request_catch_up)
         if subscriber.session_id:
             self._by_session.setdefault(subscriber.session_id, set()).add(subscriber)
+            self._close_oldest(self._by_session[subscriber.session_id], self.max_per_session)
+        self._close_oldest(subscribers, self.max_per_user)
         try:
             return await self.backend.join(subscriber.user_id)
         except Exception as error:  # presence is best effort while the backend is away
             log.warning("counting a connection failed: %s", error)
             return 1
+
+    def _close_oldest(self, subscribers: set[Subscriber], limit: int | None) -> None:
+        """Past the limit the oldest connections go, not the new one: whoever holds the account
+        can always connect, and a connection a lost network left open goes first."""
+        if limit is None:
+            return
+        live = [subscriber for subscriber in subscribers if subscriber.kicked is None and not subscriber.closed]
+        if len(live) <= limit:
+            return
+        for oldest in sorted(live, key=lambda subscriber: subscriber.opened)[: len(live) - limit]:
+            oldest.kick(self.crowded_code)
 
     async def detach(self, subscriber: Subscriber) -> int:
         """Stops delivering to a connection; returns how many the user still has everywhere."""
@@ -170,7 +203,7 @@ class Broadcaster:
     async def ping(self) -> bool:
         return await self.backend.ping()
 
-    async def _pump(self) -> None:
+    async def _forward(self) -> None:
         while True:
             await self._outgoing_ready.wait()
             self._outgoing_ready.clear()
@@ -234,4 +267,4 @@ class Broadcaster:
         if self.on_revoke is not None:
             self.on_revoke(session_id)
         for subscriber in list(self._by_session.get(session_id, ())):
-            subscriber.kick(int(code or 4003))
+            subscriber.kick(int(code or LOGGED_OUT))

@@ -1,9 +1,8 @@
-"""The in-process backend: channels and counters in this process's memory."""
+"""The in-process backend: channels and presence in this process's memory."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 
 from broadcast.base import Event
@@ -16,7 +15,6 @@ class MemoryBackend:
         self._channels: set[str] = set()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._connections: dict[int, int] = {}
-        self._counters: dict[str, tuple[int, float]] = {}
 
     async def connect(self) -> None:
         return None
@@ -57,21 +55,3 @@ class MemoryBackend:
 
     async def online(self, user_ids: Sequence[int]) -> set[int]:
         return {user_id for user_id in user_ids if user_id in self._connections}
-
-    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
-        now = time.monotonic()
-        value, expires = self._counters.get(key, (0, 0.0))
-        if expires <= now:
-            value, expires = 0, now + ttl_seconds
-        value += amount
-        self._counters[key] = (value, expires)
-        if len(self._counters) > 200_000:
-            self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
-        return value
-
-    async def get(self, key: str) -> int:
-        value, expires = self._counters.get(key, (0, 0.0))
-        return value if expires > time.monotonic() else 0
-
-    async def delete(self, key: str) -> None:
-        self._counters.pop(key, None)

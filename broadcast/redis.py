@@ -1,4 +1,4 @@
-"""The Redis backend: pub/sub channels between instances, and shared presence and counters.
+"""The Redis backend: pub/sub channels between instances, and shared presence.
 
 Redis is a pipe and a cache, never the record: whatever it loses (a restart, a cut connection)
 is caught up from the database. When the subscription connection breaks, this backend keeps
@@ -23,7 +23,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from broadcast.base import RECONNECTED, BackendUnavailable, Event
+from broadcast.base import RECONNECTED, Event
 
 log = logging.getLogger("payambar.broadcast")
 
@@ -245,29 +245,3 @@ class RedisBackend:
             pipe.hgetall(f"{PREFIX}presence:{user_id}")
         found = await pipe.execute()
         return {user_id for user_id, fields in zip(user_ids, found, strict=True) if self._count_live(fields) > 0}
-
-    # ---- counters -------------------------------------------------------------------------
-
-    async def add(self, key: str, amount: int, ttl_seconds: int) -> int:
-        full_key = f"{PREFIX}count:{key}"
-        try:
-            pipe = self._client.pipeline(transaction=False)
-            pipe.incrby(full_key, amount)
-            pipe.expire(full_key, ttl_seconds, nx=True)
-            value, _ = await pipe.execute()
-        except (RedisError, OSError) as error:
-            raise BackendUnavailable(str(error)) from None
-        return int(value)
-
-    async def get(self, key: str) -> int:
-        try:
-            value = await self._client.get(f"{PREFIX}count:{key}")
-        except (RedisError, OSError) as error:
-            raise BackendUnavailable(str(error)) from None
-        return int(value) if value else 0
-
-    async def delete(self, key: str) -> None:
-        try:
-            await self._client.delete(f"{PREFIX}count:{key}")
-        except (RedisError, OSError) as error:
-            raise BackendUnavailable(str(error)) from None

@@ -1,11 +1,11 @@
-"""A subscriber: one live connection's bounded outbox of frames, in order."""
+"""A subscriber: one live connection's bounded send queue of frames, in order."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 
-OUTBOX_LIMIT = 4096
+SEND_QUEUE_LIMIT = 4096
 
 
 class Subscriber:
@@ -26,9 +26,10 @@ class Subscriber:
         "woken",
         "catch_up",
         "on_overflow",
+        "opened",
     )
 
-    def __init__(self, id: str, user_id: int, session_id: str = "", limit: int = OUTBOX_LIMIT) -> None:
+    def __init__(self, id: str, user_id: int, session_id: str = "", limit: int = SEND_QUEUE_LIMIT) -> None:
         self.id = id
         self.user_id = user_id
         self.session_id = session_id
@@ -40,11 +41,12 @@ class Subscriber:
         self.overflowed = False
         self.closed = False
         self.limit = limit
-        self.on_overflow = None  # called once, when the outbox overflows
+        self.on_overflow = None  # called once, when the send queue overflows
+        self.opened = 0  # the order connections were opened in on this instance: the oldest goes first
 
     @property
     def queued(self) -> int:
-        """Frames waiting in the outbox (for /metrics)."""
+        """Frames waiting in the send queue (for /metrics)."""
         return len(self._frames)
 
     def deliver(self, seq: int | None, text: str, is_ack: bool = False) -> None:

@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{22}")
@@ -20,8 +21,9 @@ READ_CHUNK = 1 << 20
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, on_stored: Callable[[Path], None] | None = None) -> None:
         self.root = root
+        self.on_stored = on_stored  # told of each new blob (the off-box backup sends it)
         self.blobs = root / "blobs"
         self.partial = root / "partial"
         self.tmp = root / "tmp"
@@ -59,6 +61,8 @@ class BlobStore:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)  # atomic: a reader sees the whole file or none
+            if self.on_stored is not None:
+                self.on_stored(target)
         return sha256, size
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:

@@ -1,5 +1,6 @@
-"""A finished upload becomes a file: its kind checked from all of its bytes, photos cleaned and
-previewed, voice notes measured, and the bytes moved into the content-addressed store."""
+"""A finished upload becomes a file: its kind told from all of its bytes, photos cleaned and
+previewed, voice notes measured, and the bytes moved into the content-addressed store. A kind
+not told, and any upload sealed end to end, is kept as it came: opaque bytes (sniff.OPAQUE)."""
 
 from __future__ import annotations
 
@@ -30,25 +31,37 @@ class FinishedFile:
     thumbnail_sha256: str | None = None
 
 
-def unsupported() -> Refused:
-    return Refused(415, "unsupported_type", "This kind of file cannot be sent.")
+def is_image(partial: Path, name: str, encrypted: bool) -> bool:
+    """Blocking: whether the upload's first bytes say it is a photo (decoded in turn)."""
+    if encrypted:
+        return False
+    with open(partial, "rb") as handle:
+        head = handle.read(sniff.HEAD_BYTES)
+    return sniff.sniff(head, name, complete=len(head) < sniff.HEAD_BYTES) in sniff.IMAGE_TYPES
 
 
-def finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int) -> FinishedFile:
+def finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int, encrypted: bool = False) -> FinishedFile:
     """Blocking: run it in a worker thread. The partial file is consumed whatever happens."""
     try:
-        return _finish(blobs, partial, name, max_pixels)
+        return _finish(blobs, partial, name, max_pixels, encrypted)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def _finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int) -> FinishedFile:
+def kind_of(partial: Path, name: str) -> str:
+    """Blocking: the media type all of the file's bytes say it is, OPAQUE when none."""
     size = partial.stat().st_size
     with open(partial, "rb") as handle:
         head = handle.read(sniff.HEAD_BYTES)
     mime = sniff.sniff(head, name, complete=size <= len(head))
     if mime is None or (mime == "text/plain" and not sniff.is_utf8_file(partial)):
-        raise unsupported()
+        return sniff.OPAQUE
+    return mime
+
+
+def _finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int, encrypted: bool) -> FinishedFile:
+    # Ciphertext is never looked into: its name and size are all the server knows of it.
+    mime = sniff.OPAQUE if encrypted else kind_of(partial, name)
     name = sniff.download_name(name, mime)
     details: dict = {}
     thumbnail_sha256 = None
@@ -59,8 +72,7 @@ def _finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int) -> Fini
             raise Refused(422, refusal.code, refusal.message) from None
         details = {"width": info.width, "height": info.height, "blurhash": info.blurhash}
         thumbnail_sha256, _ = blobs.put_bytes(info.thumbnail)
-        if info.served is not None:
-            partial.write_bytes(info.served)
+        partial.write_bytes(info.served)
     elif mime in sniff.VOICE_TYPES:
         try:
             with open(partial, "rb") as handle:

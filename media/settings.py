@@ -17,6 +17,7 @@ class MediaSettings:
     sweep_seconds: int  # how often expired uploads are cleaned up
     uploads_per_minute: int  # upload creations per user
     max_image_pixels: int
+    image_decodes: int  # photos decoded at once by one process
 
 
 def load_media_settings(env: dict[str, str], data_dir: Path, read_int) -> MediaSettings:
@@ -28,5 +29,6 @@ def load_media_settings(env: dict[str, str], data_dir: Path, read_int) -> MediaS
         upload_expiry_seconds=read_int(env, "UPLOAD_EXPIRY_SECONDS", 24 * 3600, 1, 30 * 86400),
         sweep_seconds=read_int(env, "UPLOAD_SWEEP_SECONDS", 300, 1, 86400),
         uploads_per_minute=read_int(env, "UPLOADS_PER_MINUTE", 60, 1, 100_000),
-        max_image_pixels=read_int(env, "MAX_IMAGE_PIXELS", 50_000_000, 1000, 1_000_000_000),
+        max_image_pixels=read_int(env, "MAX_IMAGE_PIXELS", 32_000_000, 1000, 1_000_000_000),
+        image_decodes=read_int(env, "IMAGE_DECODES", 2, 1, 64),
     )

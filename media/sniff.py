@@ -1,6 +1,7 @@
 """What a file is, told from its first bytes (magic numbers), never from its name.
 
-Only the kinds on the allow-list have an answer; anything else is refused by the caller.
+Only the kinds listed here have an answer; anything else is kept as opaque bytes (OPAQUE), served
+as a download only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ ZIP_DOCUMENTS = {
     ".epub": "application/epub+zip",
 }
 
+OPAQUE = "application/octet-stream"  # a kind not told here, or a file sealed end to end
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 VOICE_TYPES = frozenset({"audio/ogg", "audio/webm"})
 INLINE_TYPES = IMAGE_TYPES | VOICE_TYPES | {"video/webm", "video/mp4", "audio/mp4", "audio/mpeg"}
@@ -72,7 +74,7 @@ def _is_text(head: bytes, complete: bool) -> bool:
 
 
 def sniff(head: bytes, name: str = "", complete: bool = False) -> str | None:
-    """The media type of a file starting with `head`, or None when it is not allowed.
+    """The media type of a file starting with `head`, or None when it is no kind told here.
     `complete` says the head is the whole file."""
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"

@@ -1,17 +1,19 @@
 """Cleans up: uploads left unfinished past their expiry (rows and partial bytes), files that no
 message carries any more (never sent within the expiry, or their messages deleted) with the bytes
 nothing else uses, and what a crash left half-made in the temporary folder. What is removed no
-longer counts towards its owner's quota."""
+longer counts towards its owner's quota. Beside them, each sweep runs the other expiries it was
+given (the device-link relay's rows past their 10 minutes)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
-from store.errors import StoreError
-from store.rows import now_ms
+from store import StoreError, now_ms
 
 log = logging.getLogger("payambar.media")
 
@@ -65,10 +67,31 @@ async def _sweep_files(files, blobs, expiry_seconds: int) -> None:
     log.info("removed %d unused files", len(unused))
 
 
-async def sweep_forever(files, blobs, every_seconds: int, expiry_seconds: int) -> None:
+Expiry = Callable[[int], Awaitable[int]]  # now (ms) -> rows removed
+
+
+@contextlib.asynccontextmanager
+async def sweeping(
+    files, blobs, every_seconds: int, expiry_seconds: int, expiries: Sequence[Expiry] = ()
+) -> AsyncIterator[None]:
+    """Sweeps expired uploads (and runs `expiries`) in the background while the block runs."""
+    task = asyncio.create_task(
+        sweep_forever(files, blobs, every_seconds, expiry_seconds, expiries), name="payambar-sweeper"
+    )
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def sweep_forever(files, blobs, every_seconds: int, expiry_seconds: int, expiries: Sequence[Expiry] = ()) -> None:
     while True:
         await asyncio.sleep(every_seconds)
         try:
+            for expire in expiries:
+                await expire(now_ms())
             removed = await sweep_once(files, blobs, expiry_seconds)
         except StoreError as error:  # the database away for a moment: tried again next time
             log.warning("sweeping expired uploads failed: %s", error.code)

@@ -7,6 +7,7 @@ in plain lines `key=value` pairs after the message. Nothing a user typed or a se
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import orjson
@@ -28,12 +29,37 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line, default=str).decode()
 
 
+# Control characters (a newline in a percent-decoded path would start a forged line) and the
+# invisible ones that reorder or hide text on a terminal.
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+PLAIN_VALUE = re.compile(r'[^\s"=]+')
+
+
+def escaped(text: str) -> str:
+    """The text with every unsafe character written as its escape (a newline as \\n)."""
+    return UNSAFE.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _value(value) -> str:
+    """A field's value: quoted when it holds a space, a quote or an `=` (so it cannot pass for
+    another field), and escaped either way."""
+    text = str(value)
+    return escaped(text if PLAIN_VALUE.fullmatch(text) else orjson.dumps(text).decode())
+
+
 class PlainFormatter(logging.Formatter):
+    """`LEVEL logger: message key=value …`, one line per record whatever the message holds (a
+    traceback, which the code and not a client writes, keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escaped(record.message)
+        return super().formatMessage(record)
+
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
         fields = getattr(record, "fields", None)
         if fields:
-            text += " " + " ".join(f"{key}={value}" for key, value in fields.items())
+            text += " " + " ".join(f"{escaped(str(key))}={_value(value)}" for key, value in fields.items())
         return text
 
 
@@ -45,8 +71,7 @@ def configure(level: str, log_format: str) -> None:
     root.handlers = [handler]
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     logging.captureWarnings(True)
-    if log_format == "json":
-        for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-            logger = logging.getLogger(name)
-            if logger.handlers:  # uvicorn set its own handlers up: they write JSON too
-                logger.handlers = [handler]
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if logger.handlers:  # uvicorn set its own handlers up: they write our format too
+            logger.handlers = [handler]

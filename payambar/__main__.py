@@ -1,6 +1,7 @@
-"""python -m payambar status | backup FILE | restore FILE | migrate
+"""python -m payambar status | backup FILE | restore FILE | restore --from s3://… | migrate |
+replicate -- COMMAND… | backup-key
 
-Reads the same settings as the server (DATABASE_URL, DATA_DIR). Exit status: 0 done,
+Reads the same settings as the server (DATABASE_URL, DATA_DIR, BACKUP_*). Exit status: 0 done,
 1 refused or failed (a line on stderr says why), 2 nothing done because PostgreSQL's own tools
 do it (the commands are printed).
 """
@@ -9,22 +10,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
 
+from payambar import continuous
 from payambar.archive import RestoreRefused, restore_backup, write_backup
 from settings import Settings, SettingsError, load_settings, sqlite_path
-from store import Store, admin
-from store.connection import ConnectionSet
+from store import ConnectionSet, Store, admin
 
 USE_POSTGRES_TOOLS = 2
 
 
 def _settings() -> Settings:
-    # The commands sign no tokens: a placeholder key keeps load_settings from generating one.
-    return load_settings({**os.environ, "SECRET_KEY": "not-used-by-the-command-line"})
+    # The commands sign no tokens and send no pushes: the settings as read, no key made.
+    return load_settings()
 
 
 def _megabytes(size: int) -> str:
@@ -50,6 +50,8 @@ async def _status(settings: Settings) -> int:
     print(f"messages: {found.messages}")
     print(f"database size: {found.database_bytes} bytes ({_megabytes(found.database_bytes)})")
     print(f"schema version: {found.schema_version}")
+    if settings.backup.enabled:
+        await asyncio.to_thread(continuous.print_status, settings.backup)
     return 0
 
 
@@ -128,10 +130,24 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("status", help="users, messages, database size, schema version")
     backup = commands.add_parser("backup", help="an online copy of the database and the data folder's files")
     backup.add_argument("file", type=Path, help="the backup to write (a tar file; .tar.gz to compress)")
-    restore = commands.add_parser("restore", help="replace the database with a backup (server stopped)")
-    restore.add_argument("file", type=Path, help="a backup written by `backup`")
+    restore = commands.add_parser(
+        "restore",
+        help="replace the database with a backup (server stopped), or fill an empty data folder from a bucket",
+    )
+    restore.add_argument("file", type=Path, nargs="?", help="a backup written by `backup`")
+    restore.add_argument(
+        "--from", dest="replica_url", help="s3://bucket/prefix: the continuous backup (BACKUP_S3_* say how to reach it)"
+    )
+    restore.add_argument("--key", type=Path, help="a file holding the backup's age key (default: BACKUP_AGE_KEY)")
+    replicate = commands.add_parser(
+        "replicate", help="run COMMAND (the server) under Litestream when BACKUP_REPLICA_URL is set; else just run it"
+    )
+    replicate.add_argument("server_command", nargs=argparse.REMAINDER, help="-- uvicorn app:app …")
+    commands.add_parser("backup-key", help="print a new age key for BACKUP_AGE_KEY (keep a copy off the box)")
     commands.add_parser("migrate", help="upgrade the database to this release's schema now (server stopped)")
     args = parser.parse_args(argv)
+    if args.command == "backup-key":
+        return continuous.print_new_key()
     try:
         settings = _settings()
     except SettingsError as error:
@@ -143,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate(settings))
     if args.command == "backup":
         return asyncio.run(_backup(settings, args.file))
+    if args.command == "replicate":
+        return continuous.replicate(settings, args.server_command)
+    if args.replica_url:
+        return continuous.restore(settings, args.replica_url, args.key)
+    if args.file is None:
+        parser.error("restore needs a backup FILE or --from s3://…")
     return asyncio.run(_restore(settings, args.file))
 
 

@@ -99,11 +99,12 @@ export const api = {
   searchUsers: (q, signal) => request('GET', `/api/users?q=${enc(q)}&limit=20`, undefined, { signal }),
   user: (username) => request('GET', `/api/users/${enc(username)}`, undefined, { authenticated: false }),
   conversations: () => request('GET', '/api/conversations'),
-  messages: (peer, { before = null, limit = 50 } = {}) =>
-    request('GET', `/api/conversations/${enc(peer)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  messages: (peer, { before = null, after = null, limit = 50 } = {}) =>
+    request('GET', `/api/conversations/${enc(peer)}/messages?limit=${limit}${before ? `&before=${before}` : ''}${after != null ? `&after=${after}` : ''}`),
+  changeChat: (peer, changes) => request('PATCH', `/api/conversations/${enc(peer)}`, changes),
   markRead: (peer, up_to) => request('POST', `/api/conversations/${enc(peer)}/read`, { up_to }),
   send: (fields) => request('POST', '/api/messages', fields),
-  edit: (id, text) => request('PATCH', `/api/messages/${id}`, { text }),
+  edit: (id, fields) => request('PATCH', `/api/messages/${id}`, fields),
   remove: (id) => request('DELETE', `/api/messages/${id}`),
   hide: (id) => request('DELETE', `/api/messages/${id}?for=me`),
   changePassword: (fields) => request('POST', '/api/me/password', fields),

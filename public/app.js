@@ -5,7 +5,9 @@ import { startSession } from '/session.js';
 import { renderAuth } from '/ui/auth.js';
 import { renderPublicProfile, takeRedirect } from '/ui/profile.js';
 import { applyTextSize } from '/ui/preferences.js';
+import { mountCallScreen } from '/ui/callscreen.js';
 import { renderShell } from '/ui/shell.js';
+import { offerAfterLogin } from '/ui/notifyprompt.js';
 import { watchForUpdates } from '/ui/update.js';
 
 const root = document.getElementById('app');
@@ -25,12 +27,14 @@ async function render() {
   if (!currentSession()) return renderAuth(root, { onLoggedIn });
   if (!sessionStarted) {
     sessionStarted = true;
+    mountCallScreen();
     await startSession();
   }
   shell = renderShell(root);
 }
 
 function onLoggedIn() {
+  offerAfterLogin();
   const target = takeRedirect();
   if (target) history.replaceState(null, '', target);
   render();

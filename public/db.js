@@ -75,6 +75,12 @@ export function putMessages(chat, messages) {
   );
 }
 
+// Every cached message, or those of one chat.
+export async function allMessages(chat = null) {
+  const all = (await run('messages', 'readonly', (store) => store.getAll())) ?? [];
+  return chat == null ? all : all.filter((message) => message.chat === chat);
+}
+
 export const deleteMessage = (id) => run('messages', 'readwrite', (store) => store.delete(id));
 
 export async function getRecentMessages(chat, limit = 50) {

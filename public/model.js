@@ -2,6 +2,7 @@
 // kept current by updates and mirrored to IndexedDB for offline use.
 import { api } from '/api.js';
 import * as db from '/db.js';
+import { openMessage, openMessages } from '/e2ee.js';
 import { emit } from '/events.js';
 
 export const state = {
@@ -18,6 +19,11 @@ export const state = {
 
 const PAGE_FOR_JUMP = 100;
 const MAX_PAGES_FOR_JUMP = 20;
+// A chat holds at most this many sent messages in memory (and so on the page): a window on its
+// history that moves by pages as you scroll, so a chat of any length stays as light as a short one.
+export const WINDOW = 200;
+export const PAGE = 50;
+const CONTEXT_BEFORE = 25;
 
 let cursorSaveTimer = null;
 
@@ -41,8 +47,18 @@ export function resetState() {
   state.openPeer = null;
 }
 
+// Saved Messages (the chat with yourself) on top, then pinned chats (the newest pin first), then the most recent.
 export function sortedChats() {
-  return [...state.chats.values()].sort((a, b) => (b.updated_at ?? '').localeCompare(a.updated_at ?? ''));
+  const rank = (chat) => (chat.peer.username === state.me?.username ? 2 : chat.pinned ? 1 : 0);
+  return [...state.chats.values()].sort(
+    (a, b) => rank(b) - rank(a) || (b.pinned_at ?? '').localeCompare(a.pinned_at ?? '') || (b.updated_at ?? '').localeCompare(a.updated_at ?? ''),
+  );
+}
+
+// A chat's own settings as the server answered them (pinned, muted_until, archived, marked_unread).
+export function applyChatSettings(peer, settings) {
+  const chat = state.chats.get(peer);
+  if (chat) saveChat({ ...chat, ...settings });
 }
 
 export function peerOf(message) {
@@ -69,11 +85,40 @@ export function setCursor(seq) {
   cursorSaveTimer = setTimeout(() => db.kvSet('cursor', state.cursor), 200);
 }
 
+// `has_more`: older messages exist beyond the window; `has_newer`: newer ones do (the window
+// was moved back in history), and then live messages and pending ones are not in view.
 export function conversation(peer) {
   if (!state.conversations.has(peer)) {
-    state.conversations.set(peer, { messages: [], has_more: true, loaded: false });
+    state.conversations.set(peer, { messages: [], has_more: true, has_newer: false, loaded: false });
   }
   return state.conversations.get(peer);
+}
+
+// Whether a message not held yet belongs inside the window (and not in a gap beyond its ends).
+function fitsWindow(conv, message) {
+  if (message.id == null) return true; // pending messages are kept, shown once the window is at the end
+  const sent = conv.messages.filter((known) => known.id != null);
+  if (conv.has_more && sent.length && message.id < sent[0].id) return false;
+  if (conv.has_newer && (!sent.length || message.id > sent.at(-1).id)) return false;
+  return true;
+}
+
+// Keeps the window at WINDOW sent messages, dropping from the end away from where it grew.
+function trimWindow(conv, grewAt) {
+  const sentCount = conv.messages.reduce((count, message) => count + (message.id != null), 0);
+  const excess = sentCount - WINDOW;
+  if (excess <= 0) return;
+  const sent = conv.messages.filter((message) => message.id != null);
+  const dropped = new Set(grewAt === 'older' ? sent.slice(-excess) : sent.slice(0, excess));
+  conv.messages = conv.messages.filter((message) => !dropped.has(message));
+  if (grewAt === 'older') conv.has_newer = true;
+  else conv.has_more = true;
+}
+
+// The messages the chat shows: the window, and pending ones when it reaches the newest.
+export function shownMessages(peer) {
+  const conv = conversation(peer);
+  return conv.has_newer ? conv.messages.filter((message) => message.id != null) : conv.messages;
 }
 
 function sameMessage(a, b) {
@@ -104,8 +149,8 @@ export function upsertMessage(message, { persist = true, notify = true } = {}) {
   const known = index >= 0 ? conv.messages[index] : null;
   message = { ...message, status: laterStatus(known?.id != null ? known.status : null, message.status, message, peer) };
   if (known) conv.messages[index] = { ...known, ...message };
-  else conv.messages.push(message);
-  conv.messages.sort(compareMessages);
+  else if (fitsWindow(conv, message)) conv.messages.push(message);
+  if (!known || known.id !== message.id) conv.messages.sort(compareMessages);
   if (persist && message.id != null) db.putMessages(peer, [message]);
   touchChat(peer, message);
   if (notify) emit('messages', peer);
@@ -153,6 +198,7 @@ function saveChat(chat) {
 
 export async function refreshChats() {
   const answer = await api.conversations();
+  for (const chat of answer.conversations) if (chat.last_message) chat.last_message = await openMessage(chat.last_message);
   for (const chat of answer.conversations) {
     const known = state.chats.get(chat.peer.username);
     // A message that arrived live while the list was on its way is newer than the list.
@@ -172,18 +218,30 @@ export async function refreshChats() {
   return answer.conversations.map((chat) => chat.last_message).filter(Boolean);
 }
 
-// Shows the cached page first, then the newest page from the server.
+// A page of history with its envelopes opened on this device.
+async function openPage(page) {
+  return { ...page, messages: await openMessages(page.messages) };
+}
+
+// Shows the cached page first, then the newest page from the server. A window moved back in
+// history stays where it is (scrolling down brings the newer pages).
 export async function loadConversation(peer) {
   const conv = conversation(peer);
+  if (conv.has_newer) return [];
   if (!conv.loaded) {
     for (const message of await db.getRecentMessages(peer)) upsertMessage(message, { persist: false, notify: false });
     emit('messages', peer);
   }
   try {
-    const page = await api.messages(peer, { limit: 50 });
+    const page = await openPage(await api.messages(peer, { limit: PAGE }));
+    if (conv.has_newer) return [];
     db.putMessages(peer, page.messages);
+    const oldest = page.messages[0]?.id;
+    // Messages held from before a gap the page does not close (a cache from long ago) are dropped.
+    if (page.has_more && oldest != null) conv.messages = conv.messages.filter((message) => message.id == null || message.id >= oldest);
     page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
-    if (!conv.loaded) conv.has_more = page.has_more;
+    if (!conv.loaded || page.has_more) conv.has_more = page.has_more;
+    trimWindow(conv, 'newer');
     conv.loaded = true;
     emit('messages', peer);
     return page.messages;
@@ -193,24 +251,83 @@ export async function loadConversation(peer) {
   }
 }
 
-// One page older than the oldest loaded message; a second call while one runs waits for it first.
-export async function loadOlder(peer, limit = 50) {
+// Paging a chat's window: which way, where it is waiting, whether more is there, what to ask.
+const PAGING = {
+  older: {
+    loading: 'loadingOlder',
+    more: 'has_more',
+    query: (conv) => ({ before: conv.messages.find((message) => message.id != null)?.id }),
+  },
+  newer: {
+    loading: 'loadingNewer',
+    more: 'has_newer',
+    query: (conv) => ({ after: conv.messages.findLast((message) => message.id != null)?.id ?? 0 }),
+  },
+};
+
+async function loadPage(peer, direction, limit) {
+  const { loading: waiting, more, query } = PAGING[direction];
   const conv = conversation(peer);
-  while (conv.loadingOlder) await conv.loadingOlder;
-  if (!conv.has_more) return false;
-  const oldest = conv.messages.find((message) => message.id != null);
-  const loading = api.messages(peer, { before: oldest?.id, limit });
-  conv.loadingOlder = loading.catch(() => {});
+  while (conv[waiting]) await conv[waiting];
+  if (!conv[more]) return false;
+  const loading = api.messages(peer, { ...query(conv), limit }).then(openPage);
+  conv[waiting] = loading.catch(() => {});
   try {
     const page = await loading;
-    conv.has_more = page.has_more;
     db.putMessages(peer, page.messages);
+    conv[more] = false; // lets the page in; set again below when more remain
     page.messages.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
+    conv[more] = page.has_more;
+    trimWindow(conv, direction);
     emit('messages', peer);
     return page.messages.length > 0;
   } finally {
-    conv.loadingOlder = null;
+    conv[waiting] = null;
   }
+}
+
+// One page older than the oldest loaded message; a second call while one runs waits for it first.
+export function loadOlder(peer, limit = 50) {
+  return loadPage(peer, 'older', limit);
+}
+
+// One page newer than the newest message of a window moved back in history.
+export function loadNewer(peer, limit = PAGE) {
+  return loadPage(peer, 'newer', limit);
+}
+
+// Moves the window to the messages around `id` (a few older, a page newer): opening at the first
+// unread of a long chat, or jumping to a quoted message or a search hit far back.
+export async function loadAround(peer, id) {
+  const conv = conversation(peer);
+  const [older, newer] = await Promise.all([
+    api.messages(peer, { before: id + 1, limit: CONTEXT_BEFORE }),
+    api.messages(peer, { after: id, limit: PAGE }),
+  ]);
+  older.messages = await openMessages(older.messages);
+  newer.messages = await openMessages(newer.messages);
+  const page = [...older.messages, ...newer.messages];
+  db.putMessages(peer, page);
+  conv.messages = conv.messages.filter((message) => message.id == null);
+  conv.has_more = older.has_more;
+  conv.has_newer = false;
+  page.forEach((message) => upsertMessage(message, { persist: false, notify: false }));
+  conv.has_newer = newer.has_more;
+  conv.loaded = true;
+  emit('messages', peer);
+  return page;
+}
+
+// Back to the newest messages, wherever the window was: a message being written goes at the end.
+export function showLatest(peer) {
+  const conv = conversation(peer);
+  if (!conv.has_newer) return null;
+  conv.messages = conv.messages.filter((message) => message.id == null);
+  conv.has_newer = false;
+  conv.has_more = true;
+  conv.loaded = false;
+  emit('messages', peer);
+  return loadConversation(peer);
 }
 
 // Applies one update from the stream; updates at or below the cursor were handled already.
@@ -221,6 +338,7 @@ export function applyUpdate(update) {
   else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete') upsertMessage(update.message);
   else if (update.type === 'read') applyRead(update);
   else if (update.type === 'hide') hideMessage(update.message_id);
+  else if (update.type === 'clear') clearChat(update.peer, update.up_to);
   advanceCursor(update.seq);
   return effect;
 }
@@ -234,6 +352,7 @@ function receiveMessage(message) {
   stopTyping(peer);
   const current = state.chats.get(peer);
   if (!known && message.status !== 'read') {
+    if (!current.unread_count) current.first_unread_id = message.id;
     current.unread_count = (current.unread_count ?? 0) + 1;
     saveChat(current);
   }
@@ -254,7 +373,10 @@ function applyRead({ peer, reader, up_to }) {
   if (changed.length) db.putMessages(chatPeer, changed);
   const chat = state.chats.get(chatPeer);
   if (chat) {
-    if (readerIsMe) chat.unread_count = unreadAfter(chat, up_to, changed.length);
+    if (readerIsMe) {
+      chat.unread_count = unreadAfter(chat, up_to, changed.length);
+      chat.first_unread_id = chat.unread_count ? Math.max(chat.first_unread_id ?? 0, up_to + 1) : null;
+    }
     else chat.peer_read_up_to = Math.max(chat.peer_read_up_to ?? 0, up_to);
     if (!readerIsMe && chat.last_message?.id != null && chat.last_message.id <= up_to && isMine(chat.last_message)) {
       chat.last_message = { ...chat.last_message, status: 'read' };
@@ -296,6 +418,12 @@ export async function loadUntilFirstUnread(peer) {
 // Loads older pages until the message `id` is in memory; the pages in between come too, so it has context.
 export async function loadUntilMessage(peer, id) {
   const conv = conversation(peer);
+  if (conv.messages.some((message) => message.id === id)) return true;
+  const oldest = conv.messages.find((message) => message.id != null);
+  if (conv.has_newer || (oldest && id < oldest.id - PAGE_FOR_JUMP * 2)) {
+    await loadAround(peer, id);
+    return conv.messages.some((message) => message.id === id);
+  }
   for (let page = 0; page < MAX_PAGES_FOR_JUMP; page++) {
     if (conv.messages.some((message) => message.id === id)) return true;
     const oldest = conv.messages.find((message) => message.id != null);
@@ -311,7 +439,7 @@ export function quotedMessage(peer, id) {
   if (loaded) return loaded;
   if (state.quoted.has(id)) return state.quoted.get(id);
   state.quoted.set(id, null);
-  api.messages(peer, { before: id + 1, limit: 1 }).then(
+  api.messages(peer, { before: id + 1, limit: 1 }).then(openPage).then(
     (page) => {
       const found = page.messages.find((message) => message.id === id);
       state.quoted.set(id, found ?? { id, missing: true });
@@ -344,6 +472,12 @@ export function setPresence(frame) {
   emit('presence', frame.user);
 }
 
+// Cut off from the server: nobody can be shown as online now (the next chat list says again).
+export function forgetLivePresence() {
+  for (const [username, presence] of state.presence) if (presence.online) state.presence.delete(username);
+  emit('presence');
+}
+
 export function startTyping(peer) {
   clearTimeout(state.typing.get(peer));
   state.typing.set(peer, setTimeout(() => stopTyping(peer), 6000));
@@ -369,6 +503,23 @@ export function hideMessage(id) {
     if (chat.last_message?.id !== id) continue;
     const conv = state.conversations.get(chat.peer.username);
     chat.last_message = conv?.messages.findLast((message) => message.id != null) ?? null;
+    saveChat(chat);
+  }
+}
+
+// Cleared for me (on any of my devices): the chat's messages up to `upTo` are gone from this device.
+export function clearChat(peer, upTo) {
+  const conv = state.conversations.get(peer);
+  const cleared = (message) => message.id != null && message.id <= upTo;
+  if (conv) {
+    conv.messages.filter(cleared).forEach((message) => db.deleteMessage(message.id));
+    conv.messages = conv.messages.filter((message) => !cleared(message));
+    emit('messages', peer);
+  }
+  const chat = state.chats.get(peer);
+  if (chat?.last_message && cleared(chat.last_message)) {
+    chat.last_message = conv?.messages.findLast((message) => message.id != null) ?? null;
+    chat.unread_count = 0;
     saveChat(chat);
   }
 }

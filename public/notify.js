@@ -46,12 +46,18 @@ function sameKey(subscription, key) {
 }
 
 // Asks the browser for a push subscription with the server's key and hands it to the server.
-// Returns 'granted', 'denied' or 'unsupported'.
+// Returns 'granted', 'denied', 'unsupported' or 'no_push' (the browser has no push service:
+// Chromium builds without one refuse with "Registration failed - permission denied").
 export async function enablePush() {
   if (!supported()) return 'unsupported';
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') return 'denied';
-  await subscribe();
+  try {
+    await subscribe();
+  } catch (error) {
+    if (error instanceof DOMException) return 'no_push';
+    throw error;
+  }
   await setNotificationPrefs({ enabled: true });
   return 'granted';
 }

@@ -3,10 +3,11 @@
 import { api } from '/api.js';
 import { localAttachment, UPLOAD_REFUSALS, uploadAttachment } from '/attachments.js';
 import * as db from '/db.js';
+import { openMessage, SendBlocked, sealSend, textInner } from '/e2ee.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
 const RETRY_AFTER = 3000;
-const PERMANENT_CODES = new Set(['invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found', 'message_deleted']);
+const PERMANENT_CODES = new Set(['forward_file_encrypted', 'invalid_input', 'user_not_found', 'not_found', 'forbidden', 'payload_too_large', 'bad_request', 'message_not_found', 'message_deleted']);
 
 let connection = null;
 let flushing = false;
@@ -56,12 +57,16 @@ export async function queueMessage(to, text, replyTo = null, attachment = null, 
     reply_to: replyTo,
     forward_of: forward?.of ?? null,
     forwarded_from: forward?.from ?? null,
+    forwarded_file: Boolean(forward?.file),
+    forwarded_sealed: Boolean(forward?.sealed),
     queued: lastQueued,
     created_at: new Date().toISOString(),
     attachment,
   };
+  // Stored before it is drawn: a page closed right after Enter must not take the message with it.
+  const stored = db.outboxAdd(item);
   upsertMessage(pendingMessage(item), { persist: false });
-  await db.outboxAdd(item);
+  await stored;
   flushOutbox();
 }
 
@@ -76,9 +81,12 @@ export async function flushOutbox() {
   try {
     do {
       flushAgain = false;
+      const waiting = new Set(); // chats held back (a changed identity key): later messages there wait too
       for (const item of await db.outboxAll()) {
-        if (item.failed) continue;
-        if (!(await sendOne(item))) {
+        if (item.failed || waiting.has(item.to)) continue;
+        const sent = await sendOne(item);
+        if (sent === 'blocked') waiting.add(item.to);
+        else if (!sent) {
           retryTimer = setTimeout(flushOutbox, RETRY_AFTER);
           return;
         }
@@ -89,20 +97,36 @@ export async function flushOutbox() {
   }
 }
 
-async function sendOne(item) {
-  const fields = { to: item.to, text: item.text, client_id: item.client_id, reply_to: item.reply_to };
-  if (item.forward_of) {
-    // The server copies what is forwarded (text and any file) from the original.
-    fields.forward_of = item.forward_of;
-    delete fields.text;
+// What goes on the wire: sealed into an envelope at send time where the chat is encrypted (the
+// outbox keeps only the draft, on this device), the plaintext fields where the peer has no keys.
+async function wireFields(item) {
+  const plain = { text: item.text, reply_to: item.reply_to };
+  // The server copies a plaintext original (text and any file); a sealed one it cannot read, so
+  // its text goes as written (into a chat marked as not end-to-end encrypted).
+  if (item.forward_of && !item.forwarded_sealed) {
+    plain.forward_of = item.forward_of;
+    delete plain.text;
   }
+  const inner = textInner(item.text, { replyTo: item.reply_to, forwardedFrom: item.forward_of ? item.forwarded_from : null });
+  const fields = await sealSend(item.to, inner, item.client_id, plain);
+  if (fields.envelope && item.forwarded_file) {
+    // An encrypted chat takes no server-side copy of a file; its text alone would be a different message.
+    throw Object.assign(new Error('a file cannot be forwarded into an end-to-end encrypted chat yet'), { code: 'forward_file_encrypted' });
+  }
+  return { to: item.to, client_id: item.client_id, ...fields };
+}
+
+// true when done with (sent, or failed for good), false to try again later, 'blocked' to hold the chat.
+async function sendOne(item) {
   try {
+    const fields = await wireFields(item);
     if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);
-    upsertMessage(message);
+    upsertMessage(await openMessage(message));
     return true;
   } catch (error) {
+    if (error instanceof SendBlocked) return 'blocked';
     if (error.name === 'AbortError') return true; // cancelled: already out of the outbox
     if (!PERMANENT_CODES.has(error.code) && !UPLOAD_REFUSALS.has(error.code)) return false;
     await db.outboxAdd({ ...item, failed: true });

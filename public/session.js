@@ -2,16 +2,25 @@
 // renews the token and offers the actions the screens need.
 import { api, currentSession, forgetSession, onUnauthorized, refreshToken, saveSession, tokenNeedsRefresh, updateSessionUser } from '/api.js';
 import * as db from '/db.js';
+import * as e2ee from '/e2ee.js';
 import { emit } from '/events.js';
 import * as model from '/model.js';
 import * as outbox from '/outbox.js';
 import { forgetPush, playSound, renewPush, showDesktopNotification } from '/notify.js';
+import { attachCalls, handleCallFrame, resumeCalls } from '/call.js';
 import { Connection } from '/socket.js';
 
 const TYPING_EVERY = 3000;
 const REFRESH_CHECK_EVERY = 5 * 60 * 1000;
 
 export let connection = null;
+let turns = Promise.resolve();
+
+// What the connection hands over is handled in the order it came, each envelope opened first.
+function inTurn(work) {
+  turns = turns.then(work).catch(() => {});
+  return turns;
+}
 let deliveredIds = [];
 let deliveredTimer = null;
 let refreshTimer = null;
@@ -20,18 +29,21 @@ const lastTypingSent = new Map();
 
 export async function startSession() {
   await model.loadFromCache(currentSession().user);
+  e2ee.setUpDevice(currentSession().user);
+  await e2ee.untilFirstKeys();
   await outbox.restoreOutbox();
   connection = new Connection({
     token: () => currentSession()?.token,
     cursor: () => model.state.cursor,
-    onUpdate: handleUpdate,
-    onFrame: handleFrame,
-    onReady: handleReady,
-    onPollCursor: (cursor) => model.advanceCursor(cursor),
+    onUpdate: (update) => inTurn(async () => handleUpdate(await e2ee.openUpdate(update))),
+    onFrame: (frame) => inTurn(() => handleFrame(frame)),
+    onReady: (frame) => inTurn(() => handleReady(frame)),
+    onPollCursor: (cursor) => inTurn(() => model.advanceCursor(cursor)),
     onState: handleConnectionState,
     onAuthError: handleAuthError,
   });
   outbox.attachConnection(connection);
+  attachCalls(connection);
   onUnauthorized(() => logout());
   window.addEventListener('online', outbox.flushOutbox);
   connection.start();
@@ -45,10 +57,12 @@ export async function startSession() {
 function handleConnectionState(connectionState) {
   emit('connection', connectionState);
   if (connection.isLive) outbox.flushOutbox();
+  else model.forgetLivePresence();
 }
 
 function handleReady(frame) {
-  if (frame.user) updateSessionUser(frame.user);
+  if (e2ee.device.status === 'unavailable') e2ee.setUpDevice(currentSession().user).then(() => outbox.flushOutbox());
+  if (frame.user) updateProfile(frame.user); // changed on another device while this one was away
   const cursor = model.state.cursor;
   if (cursor == null || frame.cursor < cursor) model.setCursor(frame.cursor);
   lastViewing = undefined;
@@ -59,6 +73,7 @@ function handleReady(frame) {
   const peer = model.state.openPeer;
   if (peer) model.loadConversation(peer).then(acknowledgeLoaded).catch(() => {});
   outbox.flushOutbox();
+  resumeCalls();
 }
 
 // Messages that reached this device through a page of history also count as delivered.
@@ -74,6 +89,7 @@ function handleUpdate(update) {
   if (effect?.incoming) announce(effect.incoming);
   // Read on another device: the unread counts come from the server, which knows them all.
   if (update.type === 'read' && update.reader === model.state.me?.username) refreshChatsSoon();
+  if (update.type === 'chat_settings') refreshChatsSoon(); // pinned, muted, archived or marked unread elsewhere
 }
 
 const FRESH = 60 * 1000;
@@ -82,6 +98,7 @@ const FRESH = 60 * 1000;
 function announce(message) {
   if (Date.now() - Date.parse(message.created_at) > FRESH) return; // caught up after a while away
   const peer = model.peerOf(message);
+  emit('incoming', message); // the in-app banner and the offer of notifications listen
   const hidden = document.visibilityState !== 'visible';
   if (!hidden && model.state.openPeer === peer) return;
   playSound();
@@ -117,9 +134,16 @@ function acknowledgeDelivery(id) {
 }
 
 function handleFrame(frame) {
-  if (frame.type === 'typing') model.startTyping(frame.from);
+  if (frame.type === 'call') handleCallFrame(frame).catch(() => {});
+  else if (frame.type === 'typing') model.startTyping(frame.from);
   else if (frame.type === 'presence') model.setPresence(frame);
   else if (frame.type === 'profile' && frame.user?.username) updateProfile(frame.user);
+  else if (frame.type === 'keys' && frame.user) keysChanged(frame.user);
+}
+
+// Someone's device list changed: checked again now (a new device, a new identity key).
+function keysChanged(username) {
+  e2ee.keysChanged(username).catch(() => {});
 }
 
 // Someone I chat with changed their name, bio or picture; or I did, on another device.
@@ -162,8 +186,12 @@ export function sendTyping(peer) {
   if (connection?.sendFrame({ type: 'typing', to: peer })) lastTypingSent.set(peer, now);
 }
 
-export async function editMessage(id, text) {
-  model.upsertMessage(await api.edit(id, text));
+// An edit is sealed like a send where the chat is encrypted (with the message's own client_id).
+export async function editMessage(message, text) {
+  const peer = model.peerOf(message);
+  const inner = e2ee.textInner(text, { edit: true, replyTo: message.reply_to, forwardedFrom: message.forwarded_from });
+  const fields = await e2ee.sealSend(peer, inner, message.client_id, { text });
+  model.upsertMessage(await e2ee.openMessage(await api.edit(message.id, fields)));
 }
 
 export async function deleteMessage(id) {
@@ -199,6 +227,7 @@ export async function logout() {
   document.removeEventListener('visibilitychange', tellViewing);
   clearInterval(refreshTimer);
   await db.deleteDb();
+  e2ee.forgetDevice();
   forgetSession();
   model.resetState();
   location.replace('/');

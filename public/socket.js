@@ -9,6 +9,7 @@ const FALLBACK_AFTER = 3; // failed WebSocket attempts in a row before long-poll
 const READY_TIMEOUT = 8000;
 const PING_EVERY = 25000;
 const PONG_TIMEOUT = 10000;
+const CROWDED_RETRY = 60000; // after a 4009 close (too many connections of this account)
 const ACK_TIMEOUT = 15000;
 const POLL_TIMEOUT = 25;
 
@@ -28,6 +29,7 @@ export class Connection {
     this.pending = new Map();
     this.timers = {};
     this.polling = false;
+    this.pollAnswering = false;
     this.pollGeneration = 0;
     this.pollAbort = null;
     this.stopped = true;
@@ -68,7 +70,10 @@ export class Connection {
 
   setState(state) {
     if (!navigator.onLine && state !== 'online') state = 'offline';
-    if (this.polling && state !== 'online' && state !== 'offline') state = 'polling';
+    // Long-polling counts as connected only while its requests are answered (a server that is down
+    // fails them too, and the app must not look connected then).
+    if (this.polling && this.pollAnswering && state !== 'online' && state !== 'offline') state = 'polling';
+    if (state === 'polling' && !this.pollAnswering) state = 'connecting';
     if (state === this.state) return;
     this.state = state;
     this.handlers.onState(state);
@@ -183,9 +188,17 @@ export class Connection {
       this.handlers.onAuthError(code);
       return;
     }
+    if (code === 4009) {
+      // Too many connections of this account: this one was the oldest. Updates keep coming by
+      // long-polling, and the socket is tried again later, not at once (which would push out another).
+      this.startPolling();
+      this.setState('polling');
+      this.timers.retry = setTimeout(() => this.connect(), CROWDED_RETRY);
+      return;
+    }
     if (!wasReady) this.failures += 1;
     if (this.failures >= FALLBACK_AFTER) this.startPolling();
-    this.setState(this.polling ? 'polling' : 'connecting');
+    this.setState('connecting');
     const delay = code === 4008 ? 0 : backoffDelay(this.attempt);
     this.attempt += 1;
     this.timers.retry = setTimeout(() => this.connect(), delay);
@@ -223,6 +236,7 @@ export class Connection {
   startPolling() {
     if (this.polling) return;
     this.polling = true;
+    this.pollAnswering = false;
     this.poll(++this.pollGeneration);
   }
 
@@ -248,14 +262,17 @@ export class Connection {
         const answer = await api.updates(this.handlers.cursor(), first ? 0 : POLL_TIMEOUT, this.pollAbort.signal);
         if (!current()) return;
         errors = 0;
+        this.pollAnswering = true;
         this.setState('polling');
         if (first) this.handlers.onReady({ type: 'ready', cursor: answer.cursor, polling: true });
         first = false;
         for (const update of answer.updates) this.handlers.onUpdate(update);
+        for (const frame of answer.calls ?? []) this.handlers.onFrame(frame);
         this.handlers.onPollCursor(answer.cursor);
       } catch (error) {
         if (!current() || error.name === 'AbortError') return;
         if (error.status === 401) return this.handlers.onAuthError(4001);
+        this.pollAnswering = false;
         this.setState('connecting');
         await new Promise((resolve) => setTimeout(resolve, backoffDelay(Math.min(errors++, 5))));
       }

@@ -1,7 +1,7 @@
 // Service worker: precaches the app shell under a versioned cache (never API answers) and shows
 // pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v6';
+const VERSION = 'v13';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -13,6 +13,10 @@ const SHELL = [
   '/ui/media.js',
   '/ui/blurhash.js',
   '/app.js',
+  '/call.js',
+  '/ringtone.js',
+  '/ui/callscreen.js',
+  '/ui/callentry.js',
   '/api.js',
   '/db.js',
   '/events.js',
@@ -22,6 +26,8 @@ const SHELL = [
   '/model.js',
   '/notify.js',
   '/outbox.js',
+  '/e2ee.js',
+  '/localsearch.js',
   '/session.js',
   '/socket.js',
   '/ui/account.js',
@@ -29,6 +35,13 @@ const SHELL = [
   '/ui/auth.js',
   '/ui/bubbles.js',
   '/ui/chatlist.js',
+  '/ui/chatmenu.js',
+  '/ui/selection.js',
+  '/ui/messageinfo.js',
+  '/ui/emoji.js',
+  '/ui/incoming.js',
+  '/ui/notifyprompt.js',
+  '/ui/useragent.js',
   '/ui/chatsearch.js',
   '/ui/composer.js',
   '/ui/conversation.js',
@@ -38,7 +51,10 @@ const SHELL = [
   '/ui/format.js',
   '/ui/gestures.js',
   '/ui/links.js',
+  '/ui/linking.js',
   '/ui/peersheet.js',
+  '/ui/encryption.js',
+  '/ui/blocking.js',
   '/ui/preferences.js',
   '/ui/profile.js',
   '/ui/seen.js',
@@ -46,6 +62,36 @@ const SHELL = [
   '/ui/shell.js',
   '/ui/update.js',
   '/ui/validate.js',
+  '/crypto/bytes.js',
+  '/crypto/client.js',
+  '/crypto/device.js',
+  '/crypto/envelope.js',
+  '/crypto/handshake.js',
+  '/crypto/keys.js',
+  '/crypto/link.js',
+  '/crypto/primitives.js',
+  '/crypto/ratchet.js',
+  '/crypto/safety.js',
+  '/crypto/session.js',
+  '/vendor/qr/index.js',
+  '/vendor/noble/curves/abstract/curve.js',
+  '/vendor/noble/curves/abstract/edwards.js',
+  '/vendor/noble/curves/abstract/fft.js',
+  '/vendor/noble/curves/abstract/frost.js',
+  '/vendor/noble/curves/abstract/hash-to-curve.js',
+  '/vendor/noble/curves/abstract/modular.js',
+  '/vendor/noble/curves/abstract/montgomery.js',
+  '/vendor/noble/curves/abstract/oprf.js',
+  '/vendor/noble/curves/ed25519.js',
+  '/vendor/noble/curves/utils.js',
+  '/vendor/noble/hashes/_md.js',
+  '/vendor/noble/hashes/_u64.js',
+  '/vendor/noble/hashes/sha2.js',
+  '/vendor/noble/hashes/sha3.js',
+  '/vendor/noble/hashes/utils.js',
+  '/vendor/noble/post-quantum/_crystals.js',
+  '/vendor/noble/post-quantum/ml-kem.js',
+  '/vendor/noble/post-quantum/utils.js',
   '/manifest.webmanifest',
   '/fonts/Vazirmatn-Regular.woff2',
   '/fonts/Vazirmatn-Bold.woff2',
@@ -54,7 +100,16 @@ const SHELL = [
   '/icons/icon-maskable-512.png',
 ];
 
+// The API, the socket and the health check never need the worker: where the browser has static
+// routes, their requests go straight to the network without waking it (no start-up delay on a
+// slow phone). Elsewhere the fetch handler below lets them pass.
+const NETWORK_ONLY = ['/api/*', '/ws', '/health'];
+
 self.addEventListener('install', (event) => {
+  if (event.addRoutes && self.URLPattern) {
+    const routes = NETWORK_ONLY.map((pathname) => ({ condition: { urlPattern: new URLPattern({ pathname }) }, source: 'network' }));
+    event.addRoutes(routes).catch(() => {});
+  }
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
 });
 
@@ -90,7 +145,31 @@ async function closeChatNotifications(chat) {
   for (const notification of await self.registration.getNotifications({ tag: `chat:${chat}` })) notification.close();
 }
 
+const CALL_VIBRATION = [700, 300, 700, 300, 700];
+
+// A call rings on a closed app: a notification that stays until tapped or stopped by the next push.
+async function showCall(payload) {
+  if (payload.type === 'call_stopped') {
+    for (const notification of await self.registration.getNotifications({ tag: `call:${payload.call_id}` })) notification.close();
+    return;
+  }
+  const windows = await self.clients.matchAll({ type: 'window' });
+  if (windows.some((client) => client.visibilityState === 'visible')) return; // the open app rings itself
+  await self.registration.showNotification(payload.from, {
+    body: payload.media === 'video' ? 'تماس تصویری ورودی · Incoming video call' : 'تماس صوتی ورودی · Incoming voice call',
+    tag: `call:${payload.call_id}`,
+    renotify: true,
+    requireInteraction: true,
+    vibrate: CALL_VIBRATION,
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    dir: 'auto',
+    data: { chat: payload.from, call: payload.call_id },
+  });
+}
+
 async function showPushed(payload) {
+  if (payload?.type === 'call' || payload?.type === 'call_stopped') return showCall(payload);
   if (typeof payload?.chat !== 'string') return;
   if (payload.type === 'read') return closeChatNotifications(payload.chat);
   if (payload.type !== 'message') return;
@@ -99,7 +178,8 @@ async function showPushed(payload) {
   if (windows.some((client) => client.focused && client.visibilityState === 'visible')) return;
   const prefs = await notificationPrefs();
   const sender = payload.sender ?? {};
-  const text = prefs.preview && typeof payload.text === 'string' ? payload.text : prefs.hiddenText;
+  const missedCall = payload.call ? 'تماس بی‌پاسخ · Missed call' : null;
+  const text = missedCall ?? (prefs.preview && typeof payload.text === 'string' ? payload.text : prefs.hiddenText);
   await self.registration.showNotification(sender.display_name || sender.username || payload.chat, {
     body: text,
     tag: `chat:${payload.chat}`,

@@ -14,12 +14,11 @@ from collections.abc import Awaitable, Callable
 
 import orjson
 
+from counters import Counters
 from push.keys import b64url
 from push.sender import Sender, Subscription
-from routes.protocol import message_object, user_object
-from store.errors import StoreError
-from store.push import Subscriptions
-from store.rows import UpdateKind, User
+from store import PushSubscriptions, Status, StoreError, UpdateKind, User, now_ms
+from wire.protocol import message_object, user_object
 
 log = logging.getLogger("payambar.push")
 
@@ -37,10 +36,20 @@ def topic(user_id: int, chat: str) -> str:
 
 
 def message_payload(message: dict, sender: dict) -> dict:
+    if message.get("envelope") is not None:
+        # Sealed end to end: ids only, so the service worker fetches the message and opens it;
+        # the push service sees no text, no envelope bytes and no profile.
+        return {
+            "type": "message",
+            "chat": sender["username"],
+            "message_id": message["id"],
+            "sender": {"username": sender["username"]},
+            "encrypted": True,
+        }
     text = message.get("text")
     if isinstance(text, str) and len(text) > PREVIEW_LENGTH:
         text = text[: PREVIEW_LENGTH - 1] + "…"
-    return {
+    payload = {
         "type": "message",
         "chat": sender["username"],
         "message_id": message["id"],
@@ -51,27 +60,39 @@ def message_payload(message: dict, sender: dict) -> dict:
         },
         "text": text or None,
     }
+    if message.get("call") is not None:
+        payload["call"] = message["call"]  # a missed call: the notification says so
+    return payload
 
 
 class Dispatcher:
     def __init__(
         self,
-        subscriptions: Subscriptions,
+        subscriptions: PushSubscriptions,
         sender: Sender,
         is_viewing: Callable[[int, str], Awaitable[bool]],
         profile: Callable[[str], Awaitable[User | None]],
-        backend,
+        counters: Counters,
+        muted_until: Callable[[int, str], Awaitable[int | None]] | None = None,
     ) -> None:
         self.subscriptions = subscriptions
         self.sender = sender
         self.is_viewing = is_viewing
         self.profile = profile  # a username's public profile, for a sender given by name only
-        # The broadcaster's backend remembers which chats had a message push since their last
+        # The shared counters remember which chats had a message push since their last
         # read, for every instance: the read may come through another instance than the push.
-        self.backend = backend
+        self.counters = counters
+        self.muted_until = muted_until  # (user id, chat) -> until when the user muted the chat, ms
         self._queue: asyncio.Queue = asyncio.Queue(QUEUE_LIMIT)
         self._workers: list[asyncio.Task] = []
         self.dropped = 0
+
+    async def __aenter__(self) -> Dispatcher:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
 
     def start(self) -> None:
         self._workers = [asyncio.create_task(self._work(), name=f"push-{n}") for n in range(WORKERS)]
@@ -94,6 +115,11 @@ class Dispatcher:
         """The user read the chat with `chat` (a username) on one of their devices."""
         self._put(("read", user_id, chat))
 
+    def notify_call(self, user_id: int, payload: dict, ttl: int, urgency: str, call_id: str) -> None:
+        """A call rings (high urgency, kept only while it may ring), or stopped ringing: one Topic
+        per call, so the stop replaces a ring the push service still holds."""
+        self._put(("call", user_id, orjson.dumps(payload), ttl, urgency, topic(user_id, f"call:{call_id}")))
+
     def _put(self, job: tuple) -> None:
         try:
             self._queue.put_nowait(job)
@@ -110,6 +136,8 @@ class Dispatcher:
             try:
                 if job[0] == "message":
                     await self._message(*job[1:])
+                elif job[0] == "call":
+                    await self._call(*job[1:])
                 else:
                     await self._read(*job[1:])
             except asyncio.CancelledError:
@@ -121,7 +149,7 @@ class Dispatcher:
 
     async def _message(self, recipient_id: int, message: dict, sender: dict) -> None:
         chat = sender["username"]
-        if await self.is_viewing(recipient_id, chat):
+        if await self.is_viewing(recipient_id, chat) or await self._muted(recipient_id, chat):
             return
         subscriptions = await self._live_subscriptions(recipient_id)
         if not subscriptions:
@@ -132,17 +160,26 @@ class Dispatcher:
                 sender = user_object(user)  # with its avatar URL (or null)
         payload = orjson.dumps(message_payload(message, sender))
         # Marked before sending: a read that commits while the push is on its way still clears it.
-        await self.backend.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
+        await self.counters.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
         await self._send(subscriptions, payload, MESSAGE_TTL, "high", topic(recipient_id, chat))
+
+    async def _muted(self, user_id: int, chat: str) -> bool:
+        if self.muted_until is None:
+            return False
+        until = await self.muted_until(user_id, chat)
+        return until is not None and until > now_ms()
 
     async def _read(self, user_id: int, chat: str) -> None:
         """Only a chat with a message push since its last read has notifications to clear."""
         key = _notified_key(user_id, chat)
-        if await self.backend.get(key) <= 0:
+        if await self.counters.get(key) <= 0:
             return
-        await self.backend.delete(key)
+        await self.counters.delete(key)
         payload = orjson.dumps({"type": "read", "chat": chat})
         await self._send(await self._live_subscriptions(user_id), payload, READ_TTL, "normal", topic(user_id, chat))
+
+    async def _call(self, user_id: int, payload: bytes, ttl: int, urgency: str, topic_: str) -> None:
+        await self._send(await self._live_subscriptions(user_id), payload, ttl, urgency, topic_)
 
     async def _live_subscriptions(self, user_id: int) -> list[Subscription]:
         """The user's subscriptions whose sessions are live; the others are removed."""
@@ -176,8 +213,9 @@ def push_committed(dispatcher: Dispatcher, names: dict[int, str], committed) -> 
             continue
         if update.kind == UpdateKind.MESSAGE:
             message = update.message
-            if change.user_id == message.recipient_id != message.sender_id:
+            seen_call = message.call is not None and message.status >= Status.READ
+            if change.user_id == message.recipient_id != message.sender_id and not seen_call:
                 sender = {"username": names[message.sender_id]}
-                dispatcher.notify_message(change.user_id, message_object(message, names), sender)
+                dispatcher.notify_message(change.user_id, message_object(message, names, change.user_id), sender)
         elif update.kind == UpdateKind.READ_BY_SELF:
             dispatcher.notify_read(change.user_id, names[update.peer_id])

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
-import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -48,30 +46,16 @@ def public_key(signer: Vapid02) -> str:
 
 
 def vapid_private_key(given: str, data_dir: Path) -> str:
-    """The private key, raw base64url: the given one, else the one kept in data_dir (made once)."""
+    """The private key, raw base64url: the given one, else the one kept in data_dir, else ""."""
     given = given.strip()
     if given:
         return _raw(load(given).private_key)
-    key_file = data_dir / KEY_FILE
     try:
-        return key_file.read_text().strip()
+        return (data_dir / KEY_FILE).read_text().strip()
     except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = _raw(ec.generate_private_key(ec.SECP256R1()))
-    try:
-        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker process made it first: use theirs
-        return _written_key(key_file)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    return key
+        return ""
 
 
-def _written_key(key_file: Path) -> str:
-    for _ in range(50):
-        key = key_file.read_text().strip()
-        if key:
-            return key
-        time.sleep(0.02)
-    raise ValueError(f"{key_file} stays empty")
+def new_vapid_key() -> str:
+    """A fresh P-256 private key, raw base64url."""
+    return _raw(ec.generate_private_key(ec.SECP256R1()))

@@ -2,7 +2,7 @@
 for a chat while any device of the user is looking at it, on any instance.
 
 This instance knows its own connections exactly. For the others, each view is also counted in
-the broadcaster's backend (Redis when instances share one), per time bucket: a view is counted
+the shared counters (Redis when instances share them), per time bucket: a view is counted
 again in every new bucket while it lasts, and a bucket's counts lapse with it. So a view held by
 an instance that died stops counting within a bucket, without anyone having to clean up.
 """
@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import time
+
+from counters import Counters
 
 log = logging.getLogger("payambar.push")
 
@@ -25,11 +27,18 @@ def _bucket(now: float) -> int:
 
 
 class Viewing:
-    def __init__(self, backend) -> None:
-        self.backend = backend
+    def __init__(self, counters: Counters) -> None:
+        self.counters = counters
         self._by_user: dict[int, dict[object, str]] = {}  # user id -> connection -> peer (lower case)
         self._counted: dict[object, tuple[int, str, int]] = {}  # connection -> (user, peer, bucket)
         self._refresher: asyncio.Task | None = None
+
+    async def __aenter__(self) -> Viewing:
+        self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
 
     def start(self) -> None:
         self._refresher = asyncio.create_task(self._refresh(), name="viewing-refresh")
@@ -60,7 +69,10 @@ class Viewing:
             if not shown:
                 del self._by_user[user_id]
         counted = self._counted.pop(connection, None)
-        if counted is not None and counted[2] == _bucket(time.time()):  # older buckets lapse by themselves
+        if counted is not None:
+            # Taken back from the bucket it was counted in, even one just past: is_viewing still reads
+            # the last bucket for a moment after a new one starts, and the refresher may not yet have
+            # counted the view again in the new one (a busy loop wakes it late).
             await self._count(*counted, -1)
 
     async def is_viewing(self, user_id: int, peer: str) -> bool:
@@ -73,7 +85,7 @@ class Viewing:
             buckets.append(buckets[0] - 1)
         try:
             for bucket in buckets:
-                if await self.backend.get(_key(user_id, peer, bucket)) > 0:
+                if await self.counters.get(_key(user_id, peer, bucket)) > 0:
                     return True
         except Exception as error:  # the shared count is a refinement; this instance's views still hold
             log.warning("reading shared views failed: %s", error)
@@ -81,7 +93,7 @@ class Viewing:
 
     async def _count(self, user_id: int, peer: str, bucket: int, amount: int) -> None:
         try:
-            await self.backend.add(_key(user_id, peer, bucket), amount, 2 * BUCKET_SECONDS)
+            await self.counters.add(_key(user_id, peer, bucket), amount, 2 * BUCKET_SECONDS)
         except Exception as error:
             log.warning("counting a view failed: %s", error)
 

@@ -6,22 +6,21 @@ version can be cached for good; sizes are 64, 256 and 640 pixels square.
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.tokens import require_user
 from media import process, sniff
 from media.blobs import UPLOAD_ID
 from media.images import AVATAR_SIZES
-from routes import validate
-from routes.bodies import read_json
-from routes.contract import api, obj, pattern
-from routes.files import content_disposition, stream_blob
-from routes.protocol import profile_frame
-from routes.responses import JSON, ApiError, invalid, rate_limited
-from routes.tokens import require_user
-from store.files import Avatar
+from server.services import services_of
+from store import Avatar
+from wire import validate
+from wire.bodies import read_json
+from wire.contract import api, obj, pattern
+from wire.downloads import content_disposition, stream_blob
+from wire.protocol import profile_frame
+from wire.responses import JSON, ApiError, invalid, rate_limited
 
 DEFAULT_SIZE = 256
 FOREVER = "public, max-age=31536000, immutable"
@@ -37,14 +36,15 @@ def avatar_url(username: str, version: str | None) -> str | None:
     {200: ("The photo's URL", obj(["avatar"], avatar={"type": "string"}))},
     errors=(404, 429),
     body=obj(["file_id"], file_id=pattern(f"^{UPLOAD_ID.pattern}$")),
+    scopes=("account",),
 )
 async def set_avatar(request: Request) -> JSON:
-    user_id, _ = await require_user(request)
+    user_id, _ = await require_user(request, "account")
     body = await read_json(request)
     file_id = body.get("file_id")
     if not isinstance(file_id, str) or not UPLOAD_ID.fullmatch(file_id):
         raise invalid("file_id", "file_id must be the id of an uploaded photo.")
-    state = request.app.state
+    state = services_of(request)
     photo = await state.files.file(file_id)
     if photo is None or photo.owner_id != user_id:
         raise ApiError(404, "file_not_found", "No such file.")
@@ -55,7 +55,7 @@ async def set_avatar(request: Request) -> JSON:
         raise rate_limited(wait, "Too many photo changes; try again later.")
     source = state.blobs.path(photo.sha256)
     try:
-        sizes = await asyncio.to_thread(
+        sizes = await state.image_decodes.run(
             process.avatar, state.blobs, source, photo.mime, state.settings.media.max_image_pixels
         )
     except process.Refused as refusal:
@@ -66,19 +66,20 @@ async def set_avatar(request: Request) -> JSON:
     return JSON({"avatar": avatar_url(user.username, avatar.version)})
 
 
-@api("Remove your profile photo", {204: ("Removed", None)})
+@api("Remove your profile photo", {204: ("Removed", None)}, scopes=("account",))
 async def delete_avatar(request: Request) -> Response:
-    user_id, _ = await require_user(request)
-    state = request.app.state
+    user_id, _ = await require_user(request, "account")
+    state = services_of(request)
     await state.files.set_avatar(user_id, None)
     await _tell_peers(state, user_id)
     return Response(status_code=204)
 
 
 async def _tell_peers(state, user_id: int):
-    """The `profile` frame to the people the user chats with; the user as now stored."""
+    """The `profile` frame to the user's devices and the people they chat with; the user as now stored."""
     user = await state.store.user_by_id(user_id)
     frame = profile_frame(user)
+    state.broadcaster.send(user_id, frame)
     for peer_id in await state.store.peer_ids(user_id):
         state.broadcaster.send(peer_id, frame)
     return user
@@ -96,7 +97,7 @@ async def _tell_peers(state, user_id: int):
 )
 async def serve(request: Request) -> Response:
     username = request.path_params["username"]
-    state = request.app.state
+    state = services_of(request)
     user_id = await state.store.user_id(username) if validate.USERNAME.fullmatch(username) else None
     avatar = await state.files.avatar(user_id) if user_id is not None else None
     if avatar is None:
@@ -106,4 +107,5 @@ async def serve(request: Request) -> Response:
         raise invalid("size", "size is 64, 256 or 640.")
     cache = FOREVER if request.query_params.get("v") == avatar.version else REVALIDATE
     disposition = content_disposition(f"{username}-{raw_size}.jpg", True)
-    return await stream_blob(request, avatar.sha256_for(int(raw_size)), "image/jpeg", disposition, cache)
+    sha256 = avatar.sha256_for(int(raw_size))
+    return await stream_blob(request, services_of(request).blobs.path(sha256), sha256, "image/jpeg", disposition, cache)

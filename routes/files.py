@@ -6,25 +6,23 @@ not deleted) may fetch it; to anyone else it does not exist (404).
 
 from __future__ import annotations
 
-import asyncio
 import os
-from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, MalformedRangeHeader, RangeNotSatisfiable, Response
+from starlette.responses import Response
 
+from auth.tokens import require_user
 from media import sniff
 from media.blobs import UPLOAD_ID
-from routes.contract import api, pattern, ref
-from routes.protocol import error_body
-from routes.responses import JSON, ApiError
-from routes.tokens import require_user
-from store.files import StoredFile
+from server.services import services_of
+from store import StoredFile
+from wire.contract import api, pattern, ref
+from wire.downloads import content_disposition, stream_blob
+from wire.responses import JSON, ApiError
 
 # Revalidated on every use (cheap with the ETag), so a deleted message stops a cached copy too.
 PRIVATE_CACHE = "private, no-cache"
 # Whatever a file holds, it never runs as a page of this origin.
-FILE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 
 FILE_PATH = {"file_id": pattern(f"^{UPLOAD_ID.pattern}$")}
@@ -38,7 +36,7 @@ CACHING = {"ETag": "the version of the bytes", "Cache-Control": "private, no-cac
 async def _file_for_caller(request: Request) -> StoredFile:
     user_id, _ = await require_user(request)
     file_id = request.path_params["file_id"]
-    found = await request.app.state.files.file_for(file_id, user_id) if UPLOAD_ID.fullmatch(file_id) else None
+    found = await services_of(request).files.file_for(file_id, user_id) if UPLOAD_ID.fullmatch(file_id) else None
     if found is None:
         raise ApiError(404, "file_not_found", "No such file.")
     return found
@@ -64,7 +62,14 @@ async def download(request: Request) -> Response:
     found = await _file_for_caller(request)
     inline = found.mime in sniff.INLINE_TYPES and request.query_params.get("download") != "1"
     media_type = "text/plain; charset=utf-8" if found.mime == "text/plain" else found.mime
-    return await stream_blob(request, found.sha256, media_type, content_disposition(found.name, inline), PRIVATE_CACHE)
+    return await stream_blob(
+        request,
+        services_of(request).blobs.path(found.sha256),
+        found.sha256,
+        media_type,
+        content_disposition(found.name, inline),
+        PRIVATE_CACHE,
+    )
 
 
 @api(
@@ -82,45 +87,10 @@ async def thumbnail(request: Request) -> Response:
         raise ApiError(404, "thumbnail_not_found", "This file has no thumbnail.")
     name = f"{os.path.splitext(found.name)[0] or 'file'}-thumbnail.jpg"
     return await stream_blob(
-        request, found.thumbnail_sha256, "image/jpeg", content_disposition(name, True), PRIVATE_CACHE
+        request,
+        services_of(request).blobs.path(found.thumbnail_sha256),
+        found.thumbnail_sha256,
+        "image/jpeg",
+        content_disposition(name, True),
+        PRIVATE_CACHE,
     )
-
-
-def content_disposition(name: str, inline: bool) -> str:
-    """An ASCII fallback name for old clients and the exact name in RFC 5987 `filename*`."""
-    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;%' else "_" for c in name)
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback or 'file'}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    return header.strip() == "*" or etag in (tag.strip().removeprefix("W/") for tag in header.split(","))
-
-
-async def stream_blob(request: Request, sha256: str, media_type: str, disposition: str, cache: str) -> Response:
-    path = request.app.state.blobs.path(sha256)
-    try:
-        stat_result = await asyncio.to_thread(os.stat, path)
-    except FileNotFoundError:
-        raise ApiError(404, "file_not_found", "The file's bytes are missing.") from None
-    etag = f'"{sha256[:32]}"'
-    headers = {
-        "ETag": etag,
-        "Cache-Control": cache,
-        "Content-Disposition": disposition,
-        "Content-Security-Policy": FILE_POLICY,  # X-Content-Type-Options: nosniff comes from routes/headers.py
-    }
-    if _etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers={k: headers[k] for k in ("ETag", "Cache-Control")})
-    http_range = request.headers.get("range")
-    if http_range is not None:
-        try:
-            FileResponse._parse_range_header(http_range, stat_result.st_size)
-        except MalformedRangeHeader:
-            return JSON(error_body("bad_range", "The Range header cannot be read."), 400)
-        except RangeNotSatisfiable:
-            body = error_body("range_not_satisfiable", "The range starts past the end of the file.")
-            return JSON(body, 416, headers={"Content-Range": f"bytes */{stat_result.st_size}"})
-    return FileResponse(path, media_type=media_type, headers=headers, stat_result=stat_result)

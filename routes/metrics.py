@@ -11,10 +11,11 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.tokens import bearer_token
 from observe.metrics import COUNTS
-from routes.contract import api
-from routes.responses import ApiError, rate_limited
-from routes.tokens import bearer_token
+from server.services import services_of
+from wire.contract import api
+from wire.responses import ApiError, rate_limited
 
 STARTED = time.time()
 
@@ -33,6 +34,23 @@ def _batch_histogram(counts: list[int], total: int) -> list[tuple[str, float]]:
     return samples + [('_bucket{le="+Inf"}', cumulative), ("_sum", total), ("_count", cumulative)]
 
 
+def _call_metrics(calls) -> list[tuple]:
+    tally = calls.tally
+    return [
+        ("calls_live", "gauge", "Calls ringing or connected.", [("", calls.live_count)]),
+        ("calls_started_total", "counter", "Calls started (invites that rang or found the callee busy).",
+         [("", tally.started)]),
+        ("calls_answered_total", "counter", "Calls answered.", [("", tally.answered)]),
+        ("calls_failed_total", "counter", "Calls that broke (network, no connection left).", [("", tally.failed)]),
+        ("calls_ended_total", "counter", "Calls ended, by outcome.",
+         [(f'{{outcome="{outcome}"}}', count) for outcome, count in sorted(tally.outcomes.items())]),
+        ("calls_media_connected_total", "counter", "Answered calls whose media flowed.",
+         [("", tally.media_connected)]),
+        ("calls_relayed_total", "counter", "Of those, calls relayed through TURN.", [("", tally.relayed)]),
+        ("call_setup_seconds", "histogram", "From invite to media flowing.", tally.setup_histogram()),
+    ]  # fmt: skip
+
+
 def render(state) -> str:
     writer, broadcaster = state.store.writer, state.broadcaster
     http = COUNTS.http_responses
@@ -40,7 +58,7 @@ def render(state) -> str:
     metrics = [
         ("start_time_seconds", "gauge", "When the process started.", [("", STARTED)]),
         ("websocket_connections", "gauge", "Open WebSocket connections.", [("", broadcaster.connection_count)]),
-        ("outbox_frames", "gauge", "Frames waiting in connections' outboxes.", [("", broadcaster.outbox_frames)]),
+        ("send_queue_frames", "gauge", "Frames waiting in send queues.", [("", broadcaster.queued_frames)]),
         ("broadcast_queue_depth", "gauge", "Notices waiting to be published.", [("", broadcaster.publish_queue_depth)]),
         ("broadcast_published_total", "counter", "Notices published.", [("", broadcaster.published)]),
         ("websocket_sessions_total", "counter", "WebSocket sessions started.", [("", COUNTS.websocket_sessions)]),
@@ -61,9 +79,26 @@ def render(state) -> str:
          [("", gc.get_freeze_count())]),
         ("gc_collections_total", "counter", "Garbage collections by generation.",
          [(f'{{generation="{n}"}}', stats["collections"]) for n, stats in enumerate(gc.get_stats())]),
+        *_call_metrics(state.calls),
     ]  # fmt: skip
+    metrics += _backup_metrics(state.replication)
     lines = [line for name, kind, text, samples in metrics for line in _metric(f"payambar_{name}", kind, text, samples)]
     return "\n".join(lines) + "\n"
+
+
+def _backup_metrics(replication) -> list:
+    if replication is None:
+        return []
+    lag = -1 if replication.lag_seconds is None else round(replication.lag_seconds, 3)
+    return [
+        ("backup_lag_seconds", "gauge", "How far the database replica is behind (-1: not replicating).", [("", lag)]),
+        ("backup_last_snapshot_timestamp_seconds", "gauge", "When the replica's last snapshot was written (0: none).",
+         [("", replication.last_snapshot_at or 0)]),
+        ("backup_files_uploaded_total", "counter", "Files sent to the bucket.", [("", replication.files_uploaded)]),
+        ("backup_files_pending", "gauge", "Finished files waiting to be sent.", [("", replication.files_pending)]),
+        ("backup_upload_failures_total", "counter", "Failed tries to reach the bucket.",
+         [("", replication.upload_failures)]),
+    ]  # fmt: skip
 
 
 @api(
@@ -75,16 +110,16 @@ def render(state) -> str:
     description="Send METRICS_TOKEN as a Bearer token.",
 )
 async def metrics(request: Request) -> Response:
-    token = request.app.state.settings.metrics_token
+    token = services_of(request).settings.metrics_token
     if not token:
         raise ApiError(404, "not_found", "Not found.")
-    failures = request.app.state.login_failures  # wrong tokens count like wrong passwords
-    limit_key = ("/metrics", request.client.host if request.client else "")
+    failures = services_of(request).limits.metrics_token_failures  # wrong tokens count like wrong passwords
+    limit_key = request.client.host if request.client else ""
     wait = await failures.retry_after(limit_key)
     if wait:
         raise rate_limited(wait, "Too many wrong tokens; try again later.")
     given = bearer_token(request) or ""
     if not hmac.compare_digest(given.encode(), token.encode()):
-        await failures.failed(limit_key)
+        await failures.hit(limit_key)
         raise ApiError(401, "unauthorized", "Metrics need the METRICS_TOKEN.", headers={"WWW-Authenticate": "Bearer"})
-    return Response(render(request.app.state), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(render(services_of(request)), media_type="text/plain; version=0.0.4; charset=utf-8")

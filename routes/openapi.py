@@ -1,5 +1,5 @@
 """GET /api/openapi.json: the HTTP contract as an OpenAPI 3.1 document, built by walking the
-app's routes and reading the contract each handler declares (routes/contract.py)."""
+app's routes and reading the contract each handler declares (wire/contract.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import re
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from routes.contract import (
+from wire.contract import (
     BIO,
     BOOLEAN,
     DISPLAY_NAME,
@@ -25,7 +25,7 @@ from routes.contract import (
     obj,
     ref,
 )
-from routes.responses import JSON, ApiError
+from wire.responses import JSON, ApiError
 
 STATUS_TEXT = {
     400: "The body is not JSON, or not an object",
@@ -34,6 +34,7 @@ STATUS_TEXT = {
     404: "No such thing, or not yours to see",
     405: "Method not allowed on this path",
     409: "Conflicts with what exists",
+    410: "It was there, but its time ran out",
     412: "A tus request without `Tus-Resumable: 1.0.0`",
     413: "The body is larger than 64 KiB (a JSON body) or than the upload allows",
     415: "The body is not of the media type this path takes",
@@ -72,6 +73,18 @@ SCHEMAS = {
         status={"type": "string", "enum": ["sent", "delivered", "read"]},
         forwarded_from={"type": ["string", "null"], "description": "the original author of a forwarded message"},
         attachment={"oneOf": [{"type": "null"}, ref("File")]},
+        envelope={
+            "type": ["string", "null"],
+            "description": "an end-to-end encrypted message (base64url, docs/e2ee.md); its text is then empty",
+        },
+        call={"oneOf": [{"type": "null"}, ref("CallRecord")]},
+    ),
+    "CallRecord": obj(
+        ["call_id", "media", "outcome", "duration_ms"],
+        call_id=STRING,
+        media={"type": "string", "enum": ["audio", "video"]},
+        outcome={"type": "string", "enum": ["answered", "declined", "busy", "cancelled", "no_answer", "failed"]},
+        duration_ms={"type": ["integer", "null"]},
     ),
     "Session": obj(["token", "expires_at", "user"], token=STRING, expires_at=TIME, user=ref("User")),
     "Update": obj(
@@ -119,7 +132,23 @@ def _error_answer(status: int) -> dict:
     return answer
 
 
-def _operation(contract: Contract, path: str, settings) -> dict:
+SESSION_ONLY = (
+    "Needs a logged-in device (a browser session's token) and the password: an API token gets 403"
+    " `session_required`, whatever its scopes."
+)
+
+
+def _security(contract: Contract, method: str) -> list:
+    """The bearer token and, as the role names OpenAPI 3.1 allows, the API-token scopes needed."""
+    if contract.public:
+        return []
+    scopes = contract.scopes
+    if scopes is None:
+        scopes = ("read",) if method in ("GET", "HEAD") else ("send",)
+    return [{"bearer": list(scopes) or ["session"]}]
+
+
+def _operation(contract: Contract, path: str, settings, method: str = "GET") -> dict:
     errors = set(contract.errors)
     parameters = []
     for name in _PATH_PARAMETER.findall(path):
@@ -130,23 +159,25 @@ def _operation(contract: Contract, path: str, settings) -> dict:
             schema = dict(_resolve(schema, settings))
             is_required = schema.pop("x-required", False)
             parameters.append({"name": name, "in": place, "required": is_required, "schema": schema})
-    operation: dict = {"summary": contract.summary, "security": [] if contract.public else [{"bearer": []}]}
-    if contract.description:
-        operation["description"] = contract.description
+    operation: dict = {"summary": contract.summary, "security": _security(contract, method)}
+    description = " ".join(filter(None, (contract.description, SESSION_ONLY if contract.scopes == () else "")))
+    if description:
+        operation["description"] = description
     if parameters:
         operation["parameters"] = parameters
     if contract.body is not None:
         body_schema = _resolve(contract.body, settings)
         is_json = contract.body_type == "application/json"
-        # A JSON body of optional fields may be left out; bytes are the point of a byte body.
-        is_required = bool(body_schema.get("required")) if is_json else True
+        # A JSON body of optional fields may be left out (unless it must hold one of several);
+        # bytes are the point of a byte body.
+        is_required = bool(body_schema.get("required") or body_schema.get("anyOf")) if is_json else True
         content = {contract.body_type: {"schema": body_schema}}
         operation["requestBody"] = {"required": is_required, "content": content}
         errors |= {400, 413, 422} if is_json else {413, 415}
     if contract.query:
         errors.add(422)
     if not contract.public:
-        errors.add(401)
+        errors |= {401, 403}  # 403: an API token without the scope the call needs
     errors.add(405)  # any other method on this path
     responses: dict = {}
     for status, (description, schema) in sorted(contract.answers.items()):
@@ -175,7 +206,7 @@ UNDOCUMENTED = {"summary": "undocumented", "x-undocumented": True, "responses": 
 
 
 def build_document(app) -> dict:
-    settings = app.state.settings
+    settings = app.state.services.settings
     paths: dict[str, dict] = {}
     for path, route in _walk(app.routes):
         if isinstance(route, WebSocketRoute):
@@ -185,7 +216,7 @@ def build_document(app) -> dict:
         for method in sorted(methods - {"HEAD"} if "GET" in methods else methods):
             handler = handlers.get(method) if handlers else route.endpoint
             contract = getattr(handler, "contract", None)
-            operation = _operation(contract, path, settings) if contract else UNDOCUMENTED
+            operation = _operation(contract, path, settings, method) if contract else UNDOCUMENTED
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -198,7 +229,16 @@ def build_document(app) -> dict:
         "components": {
             "schemas": {name: _resolve(schema, settings) for name, schema in SCHEMAS.items()},
             "responses": {"Error": _error_answer(400) | {"description": "An error"}},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "A session's token (from login or register: every scope) or an API token"
+                    " (POST /api/me/tokens) with some of the scopes read, send and account. Each operation"
+                    " lists the scope it needs; `session` means no API token at all.",
+                }
+            },
         },
     }
 

@@ -12,10 +12,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from routes import contract as c
-from routes import validate
-from routes.contract import api
-from routes.protocol import user_object
+from server.services import services_of
+from wire import contract as c
+from wire import validate
+from wire.contract import api
+from wire.protocol import user_object
 
 PUBLIC = Path(__file__).resolve().parent.parent / "public"
 TITLE = re.compile(r"<title>.*?</title>", re.S)
@@ -75,8 +76,12 @@ async def profile_page(request: Request) -> Response:
         return Response("Payambar", media_type="text/plain")
     page = await anyio.to_thread.run_sync(index.read_text)
     username = request.path_params["username"]
-    user = await request.app.state.store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    user = (
+        await services_of(request).store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
+    )
     if user is not None:
-        image = f"{request.base_url}icons/icon-512.png"
-        page = profile_head(page, user_object(user), str(request.url.replace(query="", fragment="")), image)
+        # Never the request's Host header: whoever sends the request chooses it. PUBLIC_URL, or a
+        # link relative to wherever the page was fetched from.
+        base = services_of(request).settings.public_url
+        page = profile_head(page, user_object(user), f"{base}/u/{user.username}", f"{base}/icons/icon-512.png")
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

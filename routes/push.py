@@ -7,23 +7,21 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.tokens import require_user
 from push.endpoint import EndpointRefused, check
 from push.keys import b64url_decode
-from routes import contract as c
-from routes import validate
-from routes.bodies import read_json
-from routes.contract import api
-from routes.responses import JSON, ApiError, invalid
-from routes.throttle import Throttle
-from routes.tokens import require_user
+from server.services import services_of
+from wire import contract as c
+from wire.bodies import read_json
+from wire.contract import api
+from wire.responses import JSON, ApiError, invalid
 
 # A browser subscribes once per login and again when its subscription changes: a handful a day.
-throttle = Throttle("push", limit=30, window_seconds=300)
 
 
 @api("The server's Web Push public key", {200: ("The key", c.obj(["key"], key=c.STRING))}, public=True)
 async def public_key(request: Request) -> JSON:
-    return JSON({"key": request.app.state.push.sender.public_key})
+    return JSON({"key": services_of(request).push.sender.public_key})
 
 
 def _key(keys: dict, name: str, length: int) -> str:
@@ -54,7 +52,7 @@ async def _endpoint(request: Request, body: dict) -> str:
     if not isinstance(endpoint, str) or not endpoint:
         raise invalid("endpoint", "endpoint must be a URL.")
     try:
-        await check(endpoint, request.app.state.settings.push_allow_private)
+        await check(endpoint, services_of(request).settings.push_allow_private)
     except EndpointRefused as refused:
         raise invalid("endpoint", f"The {refused}.") from None
     return endpoint
@@ -72,17 +70,18 @@ async def _endpoint(request: Request, body: dict) -> str:
         ),
     ),
     description="endpoint: an https URL of a push service on the public internet; keys as the browser gives them.",
+    scopes=("account",),
 )
 async def subscribe(request: Request) -> JSON:
-    user_id, session_id = await require_user(request)
-    await throttle.check(request.app.state, user_id)
+    user_id, session_id = await require_user(request, "account")
+    await services_of(request).limits.push_changes_by_user.check(str(user_id))
     body = await read_json(request)
     keys = body.get("keys")
     if not isinstance(keys, dict):
         raise invalid("keys", "keys must be an object with p256dh and auth.")
     p256dh, auth = _p256dh(keys), _key(keys, "auth", 16)
     endpoint = await _endpoint(request, body)
-    await request.app.state.push_subscriptions.add(user_id, session_id, endpoint, p256dh, auth)
+    await services_of(request).push_subscriptions.add(user_id, session_id, endpoint, p256dh, auth)
     return JSON({"endpoint": endpoint}, 201)
 
 
@@ -91,22 +90,15 @@ async def subscribe(request: Request) -> JSON:
     {204: ("Ended", None)},
     errors=(404, 429),
     body=c.obj(["endpoint"], endpoint={"type": "string", "minLength": 1}),
+    scopes=("account",),
 )
 async def unsubscribe(request: Request) -> Response:
-    user_id, _ = await require_user(request)
-    await throttle.check(request.app.state, user_id)
+    user_id, _ = await require_user(request, "account")
+    await services_of(request).limits.push_changes_by_user.check(str(user_id))
     body = await read_json(request)
     endpoint = body.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
         raise invalid("endpoint", "endpoint must be a URL.")
-    if not await request.app.state.push_subscriptions.remove(endpoint, user_id):
+    if not await services_of(request).push_subscriptions.remove(endpoint, user_id):
         raise ApiError(404, "not_found", "No such subscription.")
     return Response(status_code=204)
-
-
-async def viewing_frame(connection, frame: dict) -> None:
-    """{"type": "viewing", "peer": username or null}: no answer."""
-    peer = frame.get("peer")
-    if peer is not None:
-        validate.username(peer, "peer")
-    await connection.state.viewing.set(connection.user_id, connection.subscriber, peer)

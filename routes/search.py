@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from routes import contract as c
-from routes.bodies import query_int
-from routes.contract import api
-from routes.protocol import message_object
-from routes.responses import JSON, invalid
-from routes.throttle import Throttle
-from routes.tokens import require_user, user_id_of
+from auth.tokens import require_user, user_id_of
+from server.services import services_of
+from wire import contract as c
+from wire.bodies import query_int
+from wire.contract import api
+from wire.protocol import message_object
+from wire.responses import JSON, invalid
 
 MAX_QUERY_LENGTH = 256
 # Two searches a second for a minute: far more than a person typing queries, key by key.
-throttle = Throttle("search", limit=120, window_seconds=60)
 
 
 @api(
@@ -30,16 +29,18 @@ throttle = Throttle("search", limit=120, window_seconds=60)
 )
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    await throttle.check(request.app.state, user_id)
+    await services_of(request).limits.searches_by_user.check(str(user_id))
     text = request.query_params.get("q", "")
     if not text.strip():
         raise invalid("q", "q must not be empty.")
     if len(text) > MAX_QUERY_LENGTH:
         raise invalid("q", f"q is at most {MAX_QUERY_LENGTH} characters.")
     peer = request.query_params.get("peer")
-    store = request.app.state.store
-    other = await user_id_of(request.app.state, peer, "peer") if peer else None
+    store = services_of(request).store
+    other = await user_id_of(services_of(request), peer, "peer") if peer else None
     before = query_int(request, "before", None, 1, 2**62)
     limit = query_int(request, "limit", 20, 1, 50)
     found, has_more = await store.search_messages(user_id, other, text, before, limit)
-    return JSON({"messages": [message_object(message, store.names) for message in found], "has_more": has_more})
+    return JSON(
+        {"messages": [message_object(message, store.names, user_id) for message in found], "has_more": has_more}
+    )

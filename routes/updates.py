@@ -5,20 +5,34 @@ from __future__ import annotations
 import asyncio
 import time
 
+import orjson
 from starlette.requests import Request
 
-from routes import contract as c
-from routes.bodies import query_int
-from routes.contract import api
-from routes.protocol import update_object
-from routes.responses import JSON
-from routes.tokens import require_user
-from store.stream import undelivered
+from auth.tokens import require_user
+from server.services import services_of
+from store import undelivered
+from wire import contract as c
+from wire.bodies import query_int
+from wire.contract import api
+from wire.protocol import update_object
+from wire.responses import JSON
+
+CALL_FRAME = '{"type":"call",'
 
 
 @api(
     "Your update stream after a cursor; waits up to `timeout` seconds for one",
-    {200: ("Updates", c.obj(["updates", "cursor"], updates=c.array(c.ref("Update")), cursor=c.INTEGER))},
+    {
+        200: (
+            "Updates, and the `call` frames sent meanwhile",
+            c.obj(
+                ["updates", "cursor"],
+                updates=c.array(c.ref("Update")),
+                cursor=c.INTEGER,
+                calls=c.array({"type": "object", "description": "`call` frames (docs/calls.md)"}),
+            ),
+        )
+    },
     query={"after": c.CURSOR, "timeout": c.integer(0, 60, 25), "limit": c.integer(1, 1000, 100)},
 )
 async def long_poll(request: Request) -> JSON:
@@ -26,7 +40,7 @@ async def long_poll(request: Request) -> JSON:
     after = query_int(request, "after", None, 0, 2**62)
     timeout = query_int(request, "timeout", 25, 0, 60)
     limit = query_int(request, "limit", 100, 1, 1000)
-    state = request.app.state
+    state = services_of(request)
     store = state.store
     subscriber = state.broadcaster.new_subscriber(user_id, session_id)
     # Subscribed before the first read, so nothing committed meanwhile can slip between.
@@ -36,14 +50,18 @@ async def long_poll(request: Request) -> JSON:
         after = last if after is None else min(after, last)
         deadline = time.monotonic() + timeout
         updates = await store.updates_after(user_id, after, limit)
-        while not updates and not subscriber.kicked:
+        call_frames: list[str] = []
+        while not updates and not call_frames and not subscriber.kicked:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                await asyncio.wait_for(subscriber.next_frames(), min(remaining, 5.0))
+                frames = await asyncio.wait_for(subscriber.next_frames(), min(remaining, 5.0))
             except TimeoutError:
-                pass  # look again: a notice may have been lost on its way between instances
+                frames = []  # look again: a notice may have been lost on its way between instances
+            # A call cannot wait for the next poll; a device that misses one of its frames
+            # (between two polls) fills the gap from GET /api/calls/{id}?after=n.
+            call_frames.extend(text for seq, text, _ in frames if seq is None and text.startswith(CALL_FRAME))
             updates = await store.updates_after(user_id, after, limit)
     finally:
         await state.presence.disconnected(subscriber)
@@ -58,4 +76,7 @@ async def long_poll(request: Request) -> JSON:
             item["message"]["status"] = "delivered"
         body.append(item)
     cursor = updates[-1].seq if updates else after
-    return JSON({"updates": body, "cursor": cursor})
+    answer = {"updates": body, "cursor": cursor}
+    if call_frames:
+        answer["calls"] = [orjson.Fragment(text) for text in call_frames]
+    return JSON(answer)

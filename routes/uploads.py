@@ -2,9 +2,10 @@
 
 An upload belongs to the user who created it: to anyone else it does not exist (404). Its bytes
 arrive in PATCH requests, streamed to the partial file a chunk at a time, so a cut connection
-keeps every byte that arrived and the client resumes from the offset HEAD reports. The kind of
-file is checked from the first bytes (415 at once) and again from all of them at the end, when
-the upload becomes a file with the same id (see media/process.py).
+keeps every byte that arrived and the client resumes from the offset HEAD reports. Any kind of
+file is taken; when the last byte is in, the upload becomes a file with the same id, its kind
+told from all of its bytes (see media/process.py). An upload marked `encrypted` in its metadata
+is ciphertext sealed by its sender and is kept exactly as it came.
 """
 
 from __future__ import annotations
@@ -22,13 +23,13 @@ from email.utils import formatdate
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from media import process, sniff
+from auth.tokens import require_user
+from media import process
 from media.blobs import UPLOAD_ID
-from routes.contract import api, integer, pattern, required
-from routes.responses import ApiError
-from routes.tokens import require_user
-from store.files import QuotaExceeded, StoredFile, Upload
-from store.rows import now_ms
+from server.services import services_of
+from store import QuotaExceeded, StoredFile, Upload, now_ms
+from wire.contract import api, integer, pattern, required
+from wire.responses import ApiError
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
@@ -79,7 +80,7 @@ def _check_version(request: Request) -> None:
 
 
 def _settings(request: Request):
-    return request.app.state.settings.media
+    return services_of(request).settings.media
 
 
 async def _caller(request: Request) -> int:
@@ -110,6 +111,15 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         key, _, value = pair.partition(" ")
         found[key] = base64.b64decode(value).decode(errors="replace")
     return found
+
+
+def _encrypted(metadata: dict[str, str]) -> bool:
+    """Whether the metadata marks the upload as sealed end to end: `encrypted` with the value 1."""
+    if "encrypted" not in metadata:
+        return False
+    if metadata["encrypted"] not in ("", "1"):
+        raise tus_error(400, "bad_metadata", "Upload-Metadata `encrypted` is 1 (MQ==) or left out.")
+    return True
 
 
 def _whole_number(request: Request, header: str) -> int:
@@ -143,7 +153,8 @@ async def options(request: Request) -> Response:
     headers=lambda settings: {
         **TUS_RESUMABLE,
         "Upload-Length": _length(settings),
-        "Upload-Metadata": METADATA | {"description": "filename <base64 of the name>"},
+        "Upload-Metadata": METADATA
+        | {"description": "filename <base64 of the name>, and encrypted MQ== (base64 of 1) for ciphertext"},
     },
     answer_headers={"Location": "the upload's URL", "Upload-Expires": "when an unfinished upload is dropped"},
     description="Over the quota (finished files plus unfinished uploads) the answer is 413.",
@@ -165,13 +176,20 @@ async def create(request: Request) -> Response:
         raise tus_error(422, "empty_file", "The file is empty.")
     metadata = parse_metadata(request.headers.get("upload-metadata"))
     name = safe_name(metadata.get("filename") or metadata.get("name") or "")
-    state = request.app.state
+    encrypted = _encrypted(metadata)
+    state = services_of(request)
     wait = await state.limits.uploads_by_user.take_unless_over(f"{user_id}:create")
     if wait:
         raise tus_error(429, "rate_limited", "Too many uploads started; try again later.", **{"Retry-After": str(wait)})
     created = now_ms()
     upload = Upload(
-        secrets.token_urlsafe(16), user_id, name, length, created, created + media.upload_expiry_seconds * 1000
+        secrets.token_urlsafe(16),
+        user_id,
+        name,
+        length,
+        created,
+        created + media.upload_expiry_seconds * 1000,
+        encrypted,
     )
     try:
         await state.files.create_upload(upload, media.quota_bytes)
@@ -183,7 +201,7 @@ async def create(request: Request) -> Response:
 
 async def _own_upload(request: Request, user_id: int) -> Upload:
     upload_id = request.path_params["upload_id"]
-    upload = await request.app.state.files.upload(upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
+    upload = await services_of(request).files.upload(upload_id) if UPLOAD_ID.fullmatch(upload_id) else None
     if upload is None or upload.user_id != user_id or upload.expires_at <= now_ms():
         raise tus_error(404, "upload_not_found", "No such upload.")
     return upload
@@ -206,8 +224,9 @@ def _size(path) -> int:
 )
 async def head(request: Request) -> Response:
     user_id = await _caller(request)
+    _check_version(request)
     upload_id = request.path_params["upload_id"]
-    state = request.app.state
+    state = services_of(request)
     no_store = {"Cache-Control": "no-store"}
     if UPLOAD_ID.fullmatch(upload_id):
         finished = await state.files.file(upload_id)
@@ -239,8 +258,9 @@ async def head(request: Request) -> Response:
 )
 async def terminate(request: Request) -> Response:
     user_id = await _caller(request)
+    _check_version(request)
     upload = await _own_upload(request, user_id)
-    await _discard(request.app.state, upload.id)
+    await _discard(services_of(request), upload.id)
     return _answer(204)
 
 
@@ -258,18 +278,16 @@ async def _discard(state, upload_id: str) -> None:
     body={"type": "string", "format": "binary"},
     body_type=OFFSET_TYPE,
     answer_headers={"Upload-Offset": "bytes received", "Upload-File": "the file's id, when finished"},
-    description=(
-        "409 when Upload-Offset is not where the upload stands;"
-        " 415 when the first bytes are no kind of file this server takes."
-    ),
+    description="409 when Upload-Offset is not where the upload stands.",
 )
 async def append(request: Request) -> Response:
     user_id = await _caller(request)
+    _check_version(request)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != OFFSET_TYPE:
         raise tus_error(415, "bad_content_type", f"PATCH bodies are {OFFSET_TYPE}.")
     offset = _whole_number(request, "upload-offset")
     upload = await _own_upload(request, user_id)
-    state = request.app.state
+    state = services_of(request)
     path = state.blobs.partial_path(upload.id)
     try:
         handle = await asyncio.to_thread(open, path, "r+b")
@@ -317,7 +335,6 @@ async def _receive(request: Request, state, upload: Upload, handle, current: int
     written = current
     pending: list[bytes] = []
     pending_size = 0
-    head_checked = current > 0
     try:
         async for chunk in request.stream():
             if written + pending_size + len(chunk) > upload.length:
@@ -326,9 +343,6 @@ async def _receive(request: Request, state, upload: Upload, handle, current: int
                 })  # fmt: skip
             pending.append(chunk)
             pending_size += len(chunk)
-            if not head_checked and pending_size >= min(sniff.HEAD_BYTES, upload.length):
-                await _check_head(state, upload, b"".join(pending))
-                head_checked = True
             if pending_size >= WRITE_CHUNK:
                 await asyncio.to_thread(_write, handle, pending)
                 written += pending_size
@@ -347,18 +361,13 @@ def _write(handle, chunks: list[bytes]) -> None:
     handle.flush()
 
 
-async def _check_head(state, upload: Upload, head: bytes) -> None:
-    if sniff.sniff(head[: sniff.HEAD_BYTES], upload.name, complete=len(head) >= upload.length) is None:
-        await _discard(state, upload.id)
-        refusal = process.unsupported()
-        raise tus_error(refusal.status, refusal.code, refusal.message)
-
-
 async def _finish(state, upload: Upload) -> StoredFile:
     media = state.settings.media
     path = state.blobs.partial_path(upload.id)
     try:
-        done = await asyncio.to_thread(process.finish, state.blobs, path, upload.name, media.max_image_pixels)
+        photo = await asyncio.to_thread(process.is_image, path, upload.name, upload.encrypted)
+        run = state.image_decodes.run if photo else asyncio.to_thread
+        done = await run(process.finish, state.blobs, path, upload.name, media.max_image_pixels, upload.encrypted)
     except process.Refused as refusal:
         await _discard(state, upload.id)
         raise tus_error(refusal.status, refusal.code, refusal.message) from None
@@ -378,5 +387,6 @@ async def _finish(state, upload: Upload) -> StoredFile:
         blurhash=details.get("blurhash"),
         thumbnail_sha256=done.thumbnail_sha256,
         created_at=now_ms(),
+        encrypted=upload.encrypted,
     )
     return await state.files.finish_upload(stored)

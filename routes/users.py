@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from routes import contract as c
-from routes import validate
-from routes.bodies import query_int
-from routes.contract import api
-from routes.protocol import user_object
-from routes.responses import JSON, ApiError, invalid
-from routes.throttle import Throttle
-from routes.tokens import require_user
+from auth.tokens import require_user
+from server.services import services_of
+from wire import contract as c
+from wire import validate
+from wire.bodies import query_int
+from wire.contract import api
+from wire.protocol import user_object
+from wire.responses import JSON, ApiError, invalid
 
 # Finding someone takes a few searches; a script walking the whole user list meets this.
-throttle = Throttle("people", limit=120, window_seconds=60)
 
 
 @api(
@@ -28,22 +27,22 @@ throttle = Throttle("people", limit=120, window_seconds=60)
 )
 async def search(request: Request) -> JSON:
     user_id, _ = await require_user(request)
-    await throttle.check(request.app.state, user_id)
+    await services_of(request).limits.people_lookups_by_user.check(str(user_id))
     text = request.query_params.get("q", "").strip()
     if not text or len(text) > validate.DISPLAY_NAME_MAX:
         raise invalid("q", f"q is 1 to {validate.DISPLAY_NAME_MAX} characters.")
     limit = query_int(request, "limit", 20, 1, 50)
     by_username = validate.USERNAME_PREFIX.fullmatch(text) is not None
-    users = await request.app.state.store.search_users(text, user_id, limit, by_username)
-    accounts = request.app.state.accounts
+    users = await services_of(request).store.search_users(text, user_id, limit, by_username)
+    accounts = services_of(request).accounts
     return JSON({"users": [user_object(user) for user in users if not await accounts.is_deleted(user.id)]})
 
 
 @api("A public profile", {200: ("The user", c.ref("User"))}, errors=(404,), path={"username": c.USERNAME}, public=True)
 async def profile(request: Request) -> JSON:
     username = request.path_params["username"]
-    store = request.app.state.store
+    store = services_of(request).store
     user = await store.user_by_username(username) if validate.USERNAME.fullmatch(username) else None
-    if user is None or await request.app.state.accounts.is_deleted(user.id):
+    if user is None or await services_of(request).accounts.is_deleted(user.id):
         raise ApiError(404, "user_not_found", "No such user.")
     return JSON(user_object(user))

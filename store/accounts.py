@@ -24,12 +24,13 @@ class DescribeSession(Operation):
     name: str | None
     user_agent: str
     address: str
+    scopes: str | None = None
 
     async def apply(self, batch) -> None:
         await batch.conn.execute(
-            "UPDATE sessions SET kind = ?, name = ?, user_agent = ?, address = ?, last_active = created_at"
-            " WHERE id = ?",
-            (self.kind, self.name, self.user_agent, self.address, self.session_id),
+            "UPDATE sessions SET kind = ?, name = ?, user_agent = ?, address = ?, scopes = ?,"
+            " last_active = created_at WHERE id = ?",
+            (self.kind, self.name, self.user_agent, self.address, self.scopes, self.session_id),
         )
 
 
@@ -46,10 +47,11 @@ class TouchSession(Operation):
 
 
 def _session_dict(row, current_id: str | None) -> dict:
-    session_id, _kind, name, user_agent, address, created_at, last_active = row
+    session_id, _kind, name, user_agent, address, created_at, last_active, scopes = row
     return {
         "id": session_id,
         "name": name,
+        "scopes": scopes.split() if scopes else None,
         "user_agent": user_agent or "",
         "address": address or "",
         "created_at": created_at,
@@ -61,6 +63,7 @@ def _session_dict(row, current_id: str | None) -> dict:
 SHARED_TRUST_SECONDS = 2.0  # how stale a block or deletion made on another instance may be here
 TOUCH_EVERY_MS = 60_000  # a session's last activity is written at most once a minute
 TOUCHED_LIMIT = 100_000
+LOGIN_ADDRESSES_SECONDS = 30.0
 
 
 class Accounts:
@@ -74,6 +77,7 @@ class Accounts:
         self._mutual: set[tuple[int, int]] = set()  # (lower id, higher id) of chats both wrote in
         self._deleted: dict[int, int] = {}  # user id -> when the account was deleted
         self._recent: dict[tuple, tuple] = {}  # shared database: key -> (value, trusted until)
+        self._login_addresses: dict[int, tuple[frozenset[str], float]] = {}  # user id -> (addresses, until)
 
     async def load(self) -> None:
         """Reads the blocks into memory: every send and presence frame consults them."""
@@ -226,8 +230,10 @@ class Accounts:
             allowed |= await self.mutual(viewer_id, contacts_only)
         return allowed
 
-    async def describe_session(self, session_id: str, kind: str, name: str | None, user_agent: str, address: str):
-        await self.store.writer.run(DescribeSession(session_id, kind, name, user_agent, address))
+    async def describe_session(
+        self, session_id: str, kind: str, name: str | None, user_agent: str, address: str, scopes: str | None = None
+    ):
+        await self.store.writer.run(DescribeSession(session_id, kind, name, user_agent, address, scopes))
 
     def touch_session(self, session_id: str, address: str) -> None:
         """Notes that the session was used now (written at most once a minute)."""
@@ -243,12 +249,34 @@ class Accounts:
     async def live_sessions(self, user_id: int, kind: str, current_id: str | None = None) -> list[dict]:
         async with self.store.connections.reader() as conn:
             rows = await conn.fetch_all(
-                "SELECT id, kind, name, user_agent, address, created_at, last_active FROM sessions"
+                "SELECT id, kind, name, user_agent, address, created_at, last_active, scopes FROM sessions"
                 " WHERE user_id = ? AND kind = ? AND revoked_at IS NULL AND expires_at > ?"
                 " ORDER BY created_at DESC",
                 (user_id, kind, now_ms()),
             )
         return [_session_dict(row, current_id) for row in rows]
+
+    async def login_addresses(self, user_id: int) -> frozenset[str]:
+        """The addresses the account's logins came from (or were last used from), newest first
+        up to a thousand; trusted for half a minute, since only a login storm asks often."""
+        now = time.monotonic()
+        known = self._login_addresses.get(user_id)
+        if known is not None and known[1] > now:
+            return known[0]
+        async with self.store.connections.reader() as conn:
+            rows = await conn.fetch_all(
+                "SELECT address FROM sessions WHERE user_id = ? AND kind = ? AND address IS NOT NULL"
+                " ORDER BY created_at DESC LIMIT 1000",
+                (user_id, SESSION),
+            )
+        if len(self._login_addresses) >= TOUCHED_LIMIT:
+            self._login_addresses.clear()
+        addresses = frozenset(row[0] for row in rows)
+        self._login_addresses[user_id] = (addresses, now + LOGIN_ADDRESSES_SECONDS)
+        return addresses
+
+    def forget_login_addresses(self, user_id: int) -> None:
+        self._login_addresses.pop(user_id, None)
 
     async def session_kind(self, user_id: int, session_id: str) -> str | None:
         """The kind of a live session of this user, or None when it is not one."""
@@ -318,11 +346,13 @@ class WithheldSend(operations.SendMessage):
 
 @dataclass(slots=True)
 class ChangeWithheld(Operation):
-    """An edit (text) or delete (text None) of a withheld message, told to its sender only."""
+    """An edit (text, or an envelope with text "") or delete (text None) of a withheld message,
+    told to its sender only."""
 
     user_id: int
     message_id: int
     text: str | None
+    envelope: bytes | None = None
 
     async def apply(self, batch) -> Message:
         await batch.flush()
@@ -335,13 +365,16 @@ class ChangeWithheld(Operation):
         await batch.load_seqs((self.user_id,))
         await batch.load_names((message.sender_id, message.recipient_id))
         if self.text is None:
-            message.text, message.deleted, kind = "", 1, UpdateKind.DELETE
-            await batch.conn.execute("UPDATE messages SET text = '', deleted = 1 WHERE id = ?", (message.id,))
-        else:
-            message.text, message.edited_at, kind = self.text, now_ms(), UpdateKind.EDIT
+            message.text, message.envelope, message.deleted, kind = "", None, 1, UpdateKind.DELETE
             await batch.conn.execute(
-                "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?",
-                (message.text, message.edited_at, message.id),
+                "UPDATE messages SET text = '', envelope = NULL, deleted = 1 WHERE id = ?", (message.id,)
+            )
+        else:
+            message.text, message.envelope, kind = self.text, self.envelope, UpdateKind.EDIT
+            message.edited_at = now_ms()
+            await batch.conn.execute(
+                "UPDATE messages SET text = ?, envelope = ?, edited_at = ? WHERE id = ?",
+                (message.text, message.envelope, message.edited_at, message.id),
             )
         batch.add_update(self.user_id, kind, message)
         batch.messages[message.id] = message
@@ -369,14 +402,15 @@ class DeleteAccount(Operation):
             (self.user_id,),
         )
         await batch.conn.execute(
-            "UPDATE messages SET text = '', deleted = 1 WHERE sender_id = ? AND deleted = 0", (self.user_id,)
+            "UPDATE messages SET text = '', envelope = NULL, deleted = 1 WHERE sender_id = ? AND deleted = 0",
+            (self.user_id,),
         )
         messages = [Message(*row) for row in rows]
         peers = {message.recipient_id for message in messages} - {self.user_id}
         await batch.load_seqs(peers)
         await batch.load_names(peers | {self.user_id})
         for message in messages:
-            message.text, message.deleted = "", 1
+            message.text, message.envelope, message.deleted = "", None, 1
             batch.search.changed(message)
             if message.recipient_id != self.user_id:
                 batch.add_update(message.recipient_id, UpdateKind.DELETE, message)
@@ -387,6 +421,7 @@ class DeleteAccount(Operation):
             (now_ms(), self.user_id),
         )
         await batch.conn.execute("DELETE FROM blocks WHERE blocker_id = ? OR blocked_id = ?", (self.user_id,) * 2)
+        await batch.conn.execute("DELETE FROM chat_settings WHERE user_id = ?", (self.user_id,))
         return sorted(peers)
 
 

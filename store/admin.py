@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.connection import RawConnection
+from store.raw import RawConnection
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,7 @@ async def status(conn: RawConnection, database_file: Path | None) -> Status:
     users = await conn.fetch_value("SELECT COUNT(*) FROM users")
     messages = await conn.fetch_value("SELECT COUNT(*) FROM messages")
     version = await conn.fetch_value("SELECT MAX(version) FROM schema_version")
-    if conn.dialect == "postgresql":
-        size = await conn.fetch_value("SELECT pg_database_size(current_database())")
-    else:
-        size = sum(_size(Path(f"{database_file}{suffix}")) for suffix in ("", "-wal"))
+    size = await conn.dialect.database_size(conn, database_file)
     return Status(users or 0, messages or 0, size or 0, version or 0)
 
 

@@ -4,20 +4,38 @@ SQLite has one writer (this process), so ids and seqs are counted in memory: no 
 PostgreSQL may have any number of writers (instances), so ids come from sequences and a user's
 seq from `users.last_seq`, read under the row lock and advanced in the same transaction that
 writes the update rows: seqs then commit in order per user whichever instance writes.
+
+Message ids say nothing about how many messages the server holds: an id is the time it was made
+(milliseconds since ID_EPOCH_MS) shifted left by ID_LOW_BITS, with low bits that are random
+(SQLite) or the sequence's count modulo 2^ID_LOW_BITS (PostgreSQL, so that instances writing in
+the same millisecond differ). Ids still grow with time (history is ordered by them) and stay
+below 2^53, so JavaScript reads them exactly, for the next 278 years.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import TYPE_CHECKING
 
-from store.connection import RawConnection
+from store.raw import RawConnection
 
 if TYPE_CHECKING:
     from store.batch import Batch
 
 
+ID_EPOCH_MS = 1_735_689_600_000  # 2025-01-01 UTC
+ID_LOW_BITS = 10
+
+
 def _marks(count: int) -> str:
     return ",".join("?" * count)
+
+
+def time_id(low: int, now_ms: int | None = None) -> int:
+    """The id made now with these low bits (see the module's docstring)."""
+    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    return (max(0, now_ms - ID_EPOCH_MS) << ID_LOW_BITS) | (low & ((1 << ID_LOW_BITS) - 1))
 
 
 class MemoryAllocator:
@@ -52,7 +70,8 @@ class MemoryAllocator:
             batch.seqs.setdefault(user_id, self.seqs[user_id])
 
     def new_message_id(self, batch: Batch) -> int:
-        batch.next_message_id += 1
+        # Later than every id before it, even if the clock steps back.
+        batch.next_message_id = max(batch.next_message_id + 1, time_id(secrets.randbelow(1 << ID_LOW_BITS)))
         return batch.next_message_id
 
     async def new_user_id(self, batch: Batch) -> int:
@@ -81,7 +100,10 @@ class DatabaseAllocator:
             rows = await batch.conn.fetch_all(
                 "SELECT nextval('messages_id_seq') FROM generate_series(1, ?)", (message_count,)
             )
-            batch.reserved_message_ids = sorted((row[0] for row in rows), reverse=True)  # pop() gives the lowest
+            now_ms = time.time_ns() // 1_000_000
+            # A batch of more than 2^ID_LOW_BITS messages spills into the next milliseconds.
+            ids = (time_id(row[0], now_ms + i // (1 << ID_LOW_BITS)) for i, row in enumerate(rows))
+            batch.reserved_message_ids = sorted(ids, reverse=True)  # pop() gives the lowest
 
     async def load_seqs(self, batch: Batch, user_ids) -> None:
         missing = sorted(u for u in set(user_ids) if u not in batch.seqs)

@@ -3,14 +3,11 @@ what to report once they are committed."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from store import reads
 from store.rows import MESSAGE_COLUMNS, UPDATE_COLUMNS, Committed, Message, Update, UpdateKind
 from store.search import SearchRows
-
-if TYPE_CHECKING:
-    from store.writer import Writer
 
 INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({', '.join('?' * len(MESSAGE_COLUMNS.split(',')))})"
 UPSERT_CHAT = (
@@ -18,18 +15,28 @@ UPSERT_CHAT = (
     " ON CONFLICT (user_id, peer_id) DO UPDATE SET last_message_id = excluded.last_message_id"
 )
 RAISE_STATUS = "UPDATE messages SET status = ? WHERE id = ? AND status < ?"
+
+
+@dataclass(slots=True)
+class Recent:
+    """The writer's memory of what it committed lately, which a fast batch trusts."""
+
+    client_ids: dict[tuple[int, str], int] = field(default_factory=dict)  # (sender, client_id) -> message id
+    messages: dict[int, Message] = field(default_factory=dict)  # message id -> row as committed
+
+
 INSERT_UPDATE = f"INSERT INTO updates ({UPDATE_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
 
 
 class Batch:
-    def __init__(self, writer: Writer, careful: bool = False) -> None:
-        self.writer = writer
-        self.allocator = writer.allocator
+    def __init__(self, conn, allocator, names: dict[int, str], recent: Recent, careful: bool = False) -> None:
+        self.allocator = allocator
         # A careful batch reads everything it checks from the database; a fast one trusts the
         # memory of recent sends and lets the unique index catch the rest (then retries carefully).
-        self.careful = careful or writer.allocator.shared
-        self.conn = writer.conn
-        self.names = writer.names
+        self.careful = careful or allocator.shared
+        self.conn = conn
+        self.names = names
+        self.recent = recent
         self.message_rows: list[tuple] = []
         self.chat_rows: list[tuple] = []
         self.status_rows: list[tuple] = []
@@ -88,7 +95,7 @@ class Batch:
     async def fetch_messages(self, ids) -> None:
         """Puts into self.messages the rows of these ids: copies of recent ones, the rest read
         (and locked, where other writers may change them meanwhile)."""
-        recent = {} if self.careful else self.writer.recent_messages
+        recent = {} if self.careful else self.recent.messages
         wanted = []
         for message_id in set(ids):
             if message_id in self.messages:
@@ -112,7 +119,7 @@ class Batch:
         if not wanted:
             return
         if not self.careful:
-            recent = self.writer.recent_client_ids
+            recent = self.recent.client_ids
             known = {pair: recent[pair] for pair in wanted if pair in recent}
             if known:
                 await self.fetch_messages(known.values())

@@ -10,15 +10,15 @@ from typing import Any
 
 import orjson
 
-from store.connection import Row
 from store.errors import NotFound, StoreError
 from store.operations import Operation
+from store.raw import Row
 from store.rows import now_ms
 
-UPLOAD_COLUMNS = "id, user_id, name, length, created_at, expires_at"
+UPLOAD_COLUMNS = "id, user_id, name, length, created_at, expires_at, encrypted"
 FILE_COLUMNS = (
     "id, owner_id, sha256, name, mime, size, width, height, duration_ms, waveform, blurhash, thumbnail_sha256,"
-    " created_at"
+    " created_at, encrypted"
 )
 AVATAR_COLUMNS = "version, small_sha256, medium_sha256, large_sha256"
 
@@ -35,6 +35,7 @@ class Upload:
     length: int
     created_at: int
     expires_at: int
+    encrypted: bool = False  # sealed by its sender: opaque bytes the server never opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class StoredFile:
     blurhash: str | None
     thumbnail_sha256: str | None
     created_at: int
+    encrypted: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The file object of the API; absent details are left out."""
@@ -64,6 +66,8 @@ class StoredFile:
             found["waveform"] = orjson.loads(self.waveform)
         if self.thumbnail_sha256 is not None:
             found["thumbnail"] = f"/api/files/{self.id}/thumbnail"
+        if self.encrypted:
+            found["encrypted"] = True
         return found
 
 
@@ -79,7 +83,7 @@ class Avatar:
 
 
 def _file(row: Row | None) -> StoredFile | None:
-    return StoredFile(*row) if row else None
+    return StoredFile(*row[:-1], encrypted=bool(row[-1])) if row else None
 
 
 # ---- reads -------------------------------------------------------------------------------------
@@ -87,7 +91,7 @@ def _file(row: Row | None) -> StoredFile | None:
 
 async def upload(conn, upload_id: str) -> Upload | None:
     row = await conn.fetch_one(f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?", (upload_id,))
-    return Upload(*row) if row else None
+    return Upload(*row[:-1], encrypted=bool(row[-1])) if row else None
 
 
 async def expired_uploads(conn, now: int, limit: int = 500) -> list[str]:
@@ -183,8 +187,8 @@ class CreateUpload(Operation):
             raise QuotaExceeded("This upload would pass your storage quota.")
         u = self.upload
         await batch.conn.execute(
-            f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-            (u.id, u.user_id, u.name, u.length, u.created_at, u.expires_at),
+            f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (u.id, u.user_id, u.name, u.length, u.created_at, u.expires_at, int(u.encrypted)),
         )
         return u
 
@@ -201,10 +205,10 @@ class FinishUpload(Operation):
         if not removed:
             raise NotFound("No such upload.", "upload_not_found")
         await batch.conn.execute(
-            f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO files ({FILE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 f.id, f.owner_id, f.sha256, f.name, f.mime, f.size, f.width, f.height, f.duration_ms, f.waveform,
-                f.blurhash, f.thumbnail_sha256, f.created_at,
+                f.blurhash, f.thumbnail_sha256, f.created_at, int(f.encrypted),
             ),
         )  # fmt: skip
         return f

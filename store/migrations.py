@@ -1,7 +1,8 @@
 """Schema versions. Version 1 is schema.sql; each later change is appended here, never edited.
 
-A database is upgraded in place at start: the steps above its recorded version run in order,
-each in its own transaction together with the new version number. On PostgreSQL instances
+A database is upgraded in place at start: the steps it has not recorded run in order, each in
+its own transaction together with its version number (a number kept for a step that landed after
+later ones still runs on a database that has those). On PostgreSQL instances
 starting together take turns (an advisory lock), so each step runs exactly once. A database
 newer than this code stops the server.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from store.connection import RawConnection
+from store.dialects.base import Dialect
+from store.raw import RawConnection
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.sql"
 MIGRATION_LOCK = 7_214_302_551  # the advisory lock id all instances agree on
@@ -56,6 +58,30 @@ MEDIA = [
     " medium_sha256 TEXT NOT NULL, large_sha256 TEXT NOT NULL, updated_at BIGINT NOT NULL)",
 ]
 
+# Version 6: end-to-end encryption. The key directory (store/keys.py) and each message's envelope,
+# opaque bytes the server never opens; a message with one has empty text.
+KEY_DIRECTORY = [
+    "CREATE TABLE key_identities (user_id INTEGER PRIMARY KEY, identity_key TEXT NOT NULL,"
+    " version BIGINT NOT NULL, device_list TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+    "CREATE TABLE key_bundles (user_id INTEGER NOT NULL, device_id TEXT NOT NULL, device_key TEXT NOT NULL,"
+    " bundle TEXT, updated_at BIGINT NOT NULL, PRIMARY KEY (user_id, device_id))",
+    "CREATE TABLE key_one_time (user_id INTEGER NOT NULL, device_id TEXT NOT NULL, key_id BIGINT NOT NULL,"
+    " prekey TEXT NOT NULL, PRIMARY KEY (user_id, device_id, key_id))",
+]
+
+KEY_LINKS = """CREATE TABLE key_links (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    answered_by TEXT,
+    commitment TEXT NOT NULL,
+    existing_key TEXT,
+    revealed TEXT,
+    sealed TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+)"""
+
 # (version, statements): a list for both databases, or {"sqlite": [...], "postgresql": [...]}.
 # Append new steps; never change a released one.
 MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
@@ -78,7 +104,7 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
     ),
     # Search, push subscriptions, forwarding (the original author's username: usernames never
     # change) and delete-for-me. message_search holds each message's
-    # folded words (search_text.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
+    # folded words (folding.words) and its parties: "u<id>" per person, "c<lo>x<hi>" per chat;
     # users.display_name_key the folded words of the display name. store/search.py keeps both in
     # step with their sources and fills them once for older databases.
     (
@@ -132,6 +158,53 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
             "ALTER TABLE messages ADD COLUMN withheld SMALLINT NOT NULL DEFAULT 0",
         ],
     ),
+    (
+        6,
+        [
+            # what an API token may do, space-separated (read, send, account); NULL: everything
+            # but what needs a logged-in device (a browser session, or a token made before scopes)
+            "ALTER TABLE sessions ADD COLUMN scopes TEXT",
+        ],
+    ),
+    (
+        7,
+        {
+            "sqlite": [*KEY_DIRECTORY, "ALTER TABLE messages ADD COLUMN envelope BLOB"],
+            "postgresql": [*KEY_DIRECTORY, "ALTER TABLE messages ADD COLUMN envelope BYTEA"],
+        },
+    ),
+    # A call history entry is a message with the call's record as JSON (docs/calls.md).
+    (8, ["ALTER TABLE messages ADD COLUMN call_record TEXT"]),
+    # The relay a new device and an approving one talk through (docs/e2ee.md §9, store/links.py):
+    # one row per link, each slot written once, gone 10 minutes after it was made.
+    (
+        9,
+        [
+            KEY_LINKS,
+            "CREATE INDEX key_links_by_user ON key_links (user_id)",
+            "CREATE INDEX key_links_by_expiry ON key_links (expires_at)",
+        ],
+    ),
+    # An upload its sender sealed end to end (docs/e2ee.md): kept and served as opaque bytes.
+    # key_backups: each person's key backup, sealed by their device under a recovery key.
+    (
+        10,
+        [
+            "ALTER TABLE uploads ADD COLUMN encrypted SMALLINT NOT NULL DEFAULT 0",
+            "ALTER TABLE files ADD COLUMN encrypted SMALLINT NOT NULL DEFAULT 0",
+            "CREATE TABLE key_backups (user_id INTEGER PRIMARY KEY, version BIGINT NOT NULL,"
+            " sealed TEXT NOT NULL, updated_at BIGINT NOT NULL)",
+        ],
+    ),
+    # A person's own settings of a chat (store/chat_settings.py); a chat with none has no row.
+    (
+        11,
+        [
+            "CREATE TABLE chat_settings (user_id INTEGER NOT NULL, peer_id INTEGER NOT NULL, pinned_at BIGINT,"
+            " muted_until BIGINT, archived SMALLINT NOT NULL DEFAULT 0, marked_unread SMALLINT NOT NULL DEFAULT 0,"
+            " PRIMARY KEY (user_id, peer_id))",
+        ],
+    ),
 ]
 
 
@@ -145,35 +218,20 @@ async def schema_version(conn: RawConnection) -> int:
     return version or 0
 
 
-# Tables keyed by a composite primary key: on SQLite they are stored as that key's B-tree alone
-# (WITHOUT ROWID), not as a table plus an index repeating the same integers.
-CLUSTERED_TABLES = ("updates", "chats")
-
-
-def for_dialect(statement: str, dialect: str) -> str:
-    """The schema's few differences between databases, applied when it is run."""
-    if dialect == "postgresql":
-        return statement.replace("INTEGER", "BIGINT")  # PostgreSQL's INTEGER is 32-bit
-    if any(statement.startswith(f"CREATE TABLE {table} ") for table in CLUSTERED_TABLES):
-        return statement + " WITHOUT ROWID"
-    return statement
-
-
-def statements_for(step: list[str] | dict[str, list[str]], dialect: str) -> list[str]:
-    chosen = step.get(dialect, []) if isinstance(step, dict) else step
-    return [for_dialect(statement, dialect) for statement in chosen]
+def statements_for(step: list[str] | dict[str, list[str]], dialect: Dialect) -> list[str]:
+    """A step's statements as this database runs them (a step may differ per database)."""
+    chosen = step.get(dialect.name, []) if isinstance(step, dict) else step
+    return [dialect.schema_statement(statement) for statement in chosen]
 
 
 async def migrate(conn: RawConnection, migrations: list | None = None) -> int:
     """Brings the database up to the newest version; returns that version."""
     steps = sorted(MIGRATIONS if migrations is None else migrations, key=lambda step: step[0])
-    if conn.dialect == "postgresql":
-        await conn.fetch_all("SELECT pg_advisory_lock(?)", (MIGRATION_LOCK,))
+    await conn.dialect.lock_migrations(conn, MIGRATION_LOCK)
     try:
         return await _migrate(conn, steps)
     finally:
-        if conn.dialect == "postgresql":
-            await conn.fetch_all("SELECT pg_advisory_unlock(?)", (MIGRATION_LOCK,))
+        await conn.dialect.unlock_migrations(conn, MIGRATION_LOCK)
 
 
 async def _migrate(conn: RawConnection, steps: list) -> int:
@@ -184,10 +242,13 @@ async def _migrate(conn: RawConnection, steps: list) -> int:
             f"the database is at schema version {current}, newer than this release knows ({known}):"
             " run the newer release, or restore a backup"
         )
+    # A number kept for a step that lands after later ones (9, after 10 and 11) still runs on a
+    # database that already has those: each step runs once, unless its own number is recorded.
+    done = {row[0] for row in await conn.fetch_all("SELECT version FROM schema_version")}
     for version, step in steps:
-        if version <= current:
+        if version in done:
             continue
-        await conn.execute("BEGIN")
+        await conn.begin_write()
         try:
             await conn.execute_script(statements_for(step, conn.dialect))
             await conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
@@ -195,5 +256,5 @@ async def _migrate(conn: RawConnection, steps: list) -> int:
         except BaseException:
             await conn.execute("ROLLBACK")
             raise
-        current = version
+        current = max(current, version)
     return current

@@ -61,6 +61,9 @@ class SendMessage(Operation):
     forwarded_from: str | None = None
     file_id: str | None = None
     attachment: str | None = None  # the file object as JSON
+    envelope: bytes | None = None  # an end-to-end encrypted message (text is then empty)
+    call: str | None = None  # a call history entry: the call's record as JSON
+    status: int = Status.SENT  # a call the recipient answered or declined is stored read
 
     def client_pair(self) -> tuple[int, str]:
         return (self.sender_id, self.client_id)
@@ -87,7 +90,8 @@ class SendMessage(Operation):
             return existing, False
         message = Message(
             batch.new_message_id(), self.sender_id, self.recipient_id, self.client_id, self.text,
-            self.reply_to, now_ms(), None, 0, Status.SENT, self.forwarded_from, self.file_id, self.attachment,
+            self.reply_to, now_ms(), None, 0, self.status, self.forwarded_from, self.file_id, self.attachment,
+            self.envelope, self.call,
         )  # fmt: skip
         batch.message_rows.append(message.values())
         batch.client_ids[self.client_pair()] = message
@@ -132,6 +136,7 @@ class MarkRead(Operation):
     reader_id: int
     peer_id: int
     up_to: int
+    tell_peer: bool = True  # False across a block (either way): the peer gets no read receipt
 
     def stream_users(self) -> tuple[int, int]:
         return (self.reader_id, self.peer_id)
@@ -145,15 +150,16 @@ class MarkRead(Operation):
 
     async def apply(self, batch: Batch) -> int:
         changed = 0
+        status = Status.READ if self.tell_peer else Status.READ_QUIETLY
         for message_id in batch.unread_ids.get(self.unread_query(), ()):
             row = batch.messages[message_id]
             if row.status < Status.READ:
-                row.status = Status.READ
-                batch.status_rows.append((Status.READ, message_id, Status.READ))
+                row.status = status
+                batch.status_rows.append((status, message_id, Status.READ))
                 changed += 1
         if not changed:
             return self.up_to
-        if self.peer_id != self.reader_id:
+        if self.peer_id != self.reader_id and self.tell_peer:
             batch.add_update(self.peer_id, UpdateKind.READ_BY_PEER, None, self.up_to, self.reader_id)
         batch.add_update(self.reader_id, UpdateKind.READ_BY_SELF, None, self.up_to, self.peer_id)
         return self.up_to
@@ -184,16 +190,21 @@ def _tell_both(batch: Batch, message: Message, kind: UpdateKind) -> Message:
 
 @dataclass(slots=True)
 class EditMessage(Operation):
+    """New text, or for an encrypted message a new envelope (text "")."""
+
     user_id: int
     message_id: int
     text: str
+    envelope: bytes | None = None
 
     async def apply(self, batch: Batch) -> Message:
         message = await _own_message(batch, self.user_id, self.message_id)
         message.text = self.text
+        message.envelope = self.envelope
         message.edited_at = now_ms()
         await batch.conn.execute(
-            "UPDATE messages SET text = ?, edited_at = ? WHERE id = ?", (message.text, message.edited_at, message.id)
+            "UPDATE messages SET text = ?, envelope = ?, edited_at = ? WHERE id = ?",
+            (message.text, message.envelope, message.edited_at, message.id),
         )
         batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.EDIT)
@@ -209,8 +220,9 @@ class DeleteMessage(Operation):
         message.text = ""
         message.deleted = 1
         message.attachment = None  # the file goes with it (file_id stays: access checks read it)
+        message.envelope = None  # and so does the ciphertext
         await batch.conn.execute(
-            "UPDATE messages SET text = '', deleted = 1, attachment = NULL WHERE id = ?", (message.id,)
+            "UPDATE messages SET text = '', deleted = 1, attachment = NULL, envelope = NULL WHERE id = ?", (message.id,)
         )
         batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.DELETE)

@@ -64,7 +64,7 @@ class RemoveSubscription(Operation):
         return changed > 0
 
 
-class Subscriptions:
+class PushSubscriptions:
     """The subscriptions' reads and writes, over the store's connections and writer."""
 
     def __init__(self, store) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from store.connection import RawConnection
+from store.raw import RawConnection
 from store.rows import MESSAGE_COLUMNS, MESSAGE_KINDS, USER_COLUMNS, Message, Status, Update, User, prefixed
 
 _MESSAGE_M = prefixed(MESSAGE_COLUMNS, "m")
@@ -51,20 +51,24 @@ NOT_HIDDEN = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AN
 
 async def chats_and_unread(
     conn: RawConnection, user_id: int, limit: int
-) -> tuple[list[tuple[User, Message, int]], set[int]]:
-    """(peer, last message, unread count) per chat, most recent first, and the ids of those last
-    messages the user has hidden: three queries, one trip."""
+) -> tuple[list[tuple[User, Message, int, int | None]], set[int]]:
+    """(peer, last message, unread count, first unread id) per chat, most recent first (the `limit` newest
+    and every pinned one), and the ids of those last messages the user has hidden: three queries, one trip."""
     chats, unread, hidden = await conn.fetch_several(
         [
             (
+                # the `limit` most recent chats, and the pinned ones (at most 10) however old
                 f"SELECT {_USER_U}, {_MESSAGE_M} FROM chats c"
                 " JOIN messages m ON m.id = c.last_message_id JOIN users u ON u.id = c.peer_id"
-                " WHERE c.user_id = ? ORDER BY c.last_message_id DESC LIMIT ?",
-                (user_id, limit),
+                " WHERE c.user_id = ? AND (c.last_message_id >= COALESCE((SELECT last_message_id FROM chats"
+                " WHERE user_id = ? ORDER BY last_message_id DESC LIMIT 1 OFFSET ?), 0)"
+                " OR c.peer_id IN (SELECT peer_id FROM chat_settings WHERE user_id = ? AND pinned_at IS NOT NULL))"
+                " ORDER BY c.last_message_id DESC",
+                (user_id, user_id, limit - 1, user_id),
             ),
             (
-                "SELECT sender_id, COUNT(*) FROM messages WHERE recipient_id = ? AND status < ? AND deleted = 0"
-                f" AND {NOT_HIDDEN} AND withheld = 0 GROUP BY sender_id",
+                "SELECT sender_id, COUNT(*), MIN(id) FROM messages WHERE recipient_id = ? AND status < ?"
+                f" AND deleted = 0 AND {NOT_HIDDEN} AND withheld = 0 GROUP BY sender_id",
                 (user_id, Status.READ, user_id),
             ),
             (
@@ -74,8 +78,10 @@ async def chats_and_unread(
             ),
         ]
     )
-    unread_by_peer = dict(unread)
-    rows = [(User(*row[:_USER_WIDTH]), Message(*row[_USER_WIDTH:]), unread_by_peer.get(row[0], 0)) for row in chats]
+    unread_by_peer = {sender_id: (count, first) for sender_id, count, first in unread}
+    rows = [
+        (User(*row[:_USER_WIDTH]), Message(*row[_USER_WIDTH:]), *unread_by_peer.get(row[0], (0, None))) for row in chats
+    ]
     return rows, {row[0] for row in hidden}
 
 
@@ -114,6 +120,28 @@ async def history(conn: RawConnection, user_id: int, peer_id: int, before: int, 
             f" UNION ALL SELECT * FROM ({one_side} AND withheld = 0 ORDER BY id DESC LIMIT ?) AS theirs"
             " ORDER BY id DESC LIMIT ?",
             (user_id, peer_id, before, user_id, limit, peer_id, user_id, before, user_id, limit, limit),
+        )
+    return [Message(*row) for row in rows]
+
+
+async def history_after(
+    conn: RawConnection, user_id: int, peer_id: int, after: int, before: int, limit: int
+) -> list[Message]:
+    """Up to `limit` messages of the chat with after < id < before, oldest first, none the user hid."""
+    one_side = (
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND recipient_id = ? AND id > ? AND id < ?"
+        f" AND {NOT_HIDDEN}"
+    )
+    if user_id == peer_id:
+        rows = await conn.fetch_all(
+            f"{one_side} ORDER BY id LIMIT ?", (user_id, user_id, after, before, user_id, limit)
+        )
+    else:
+        rows = await conn.fetch_all(
+            f"SELECT * FROM ({one_side} ORDER BY id LIMIT ?) AS mine"
+            f" UNION ALL SELECT * FROM ({one_side} AND withheld = 0 ORDER BY id LIMIT ?) AS theirs"
+            " ORDER BY id LIMIT ?",
+            (user_id, peer_id, after, before, user_id, limit, peer_id, user_id, after, before, user_id, limit, limit),
         )
     return [Message(*row) for row in rows]
 

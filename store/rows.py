@@ -17,6 +17,7 @@ class Status:
     SENT = 0
     DELIVERED = 1
     READ = 2
+    READ_QUIETLY = 3  # read across a block: read for the reader, still "delivered" to the sender
 
 
 class UpdateKind(IntEnum):
@@ -29,6 +30,8 @@ class UpdateKind(IntEnum):
     DELETE = 5
     READ_BY_SELF = 6
     HIDE = 7  # the user deleted a message for themselves only (message_id names it)
+    CHAT_SETTINGS = 8  # the user changed their settings of the chat with peer_id (message_id 0)
+    CLEAR = 9  # the user cleared a chat for themselves: every message up to message_id (peer_id names the chat)
 
 
 # Update kinds whose message_id names a message (the read kinds carry a read-up-to id instead).
@@ -36,7 +39,7 @@ MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateK
 
 MESSAGE_COLUMNS = (
     "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from,"
-    " file_id, attachment"
+    " file_id, attachment, envelope, call_record"
 )
 USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen, avatar"
 UPDATE_COLUMNS = "user_id, seq, kind, message_id, peer_id"
@@ -61,6 +64,8 @@ class Message:
     forwarded_from: str | None = None  # the username of the original author of a forwarded message
     file_id: str | None = None  # a file sent with it (media)
     attachment: str | None = None  # that file's object as JSON: files never change
+    envelope: bytes | None = None  # an end-to-end encrypted message's bytes (text is then empty)
+    call: str | None = None  # a call history entry's record as JSON (column call_record)
 
     def values(self) -> tuple:
         """The row in MESSAGE_COLUMNS order, for INSERT."""
@@ -78,6 +83,8 @@ class Message:
             self.forwarded_from,
             self.file_id,
             self.attachment,
+            self.envelope,
+            self.call,
         )
 
     def copy(self) -> Message:
@@ -127,3 +134,4 @@ class Chat:
     peer: User
     last_message: Message
     unread_count: int
+    first_unread_id: int | None = None

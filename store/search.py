@@ -1,7 +1,7 @@
 """Message search: the index kept beside the messages, and the query over it.
 
 SQLite keeps an FTS5 table, PostgreSQL a tsvector column with a GIN index. Both hold what Python
-made of the text (search_text.words), never what a database's own parser makes of it, so a word
+made of the text (folding.words), never what a database's own parser makes of it, so a word
 is the same word on either database and in the query. Each row also names its parties — "u<id>"
 for each person, "c<lo>x<hi>" for the chat — so the index itself narrows a search to the chats of
 the one who asks (the SQL checks the message's people again all the same).
@@ -9,8 +9,9 @@ the one who asks (the SQL checks the message's people again all the same).
 
 from __future__ import annotations
 
-from search_text import words
-from store.connection import RawConnection
+from store.dialects.base import Dialect
+from store.folding import words
+from store.raw import RawConnection
 from store.rows import MESSAGE_COLUMNS, USER_COLUMNS, Message, User, prefixed
 
 MESSAGE_COLUMNS_M = prefixed(MESSAGE_COLUMNS, "m")
@@ -25,24 +26,8 @@ def parties(sender_id: int, recipient_id: int) -> list[str]:
     return [*people, f"c{low}x{high}"]
 
 
-def _sqlite_row(message_id: int, sender_id: int, recipient_id: int, text: str) -> tuple:
-    return (message_id, " ".join(words(text)), " ".join(parties(sender_id, recipient_id)))
-
-
-def _postgres_row(message_id: int, sender_id: int, recipient_id: int, text: str) -> tuple:
-    # "@" never occurs inside a word, so a party cannot be mistaken for one.
-    return (message_id, [*words(text), *(f"@{party}" for party in parties(sender_id, recipient_id))])
-
-
-_ROW = {"sqlite": _sqlite_row, "postgresql": _postgres_row}
-_INSERT = {
-    "sqlite": "INSERT INTO message_search (rowid, words, parties) VALUES (?, ?, ?)",
-    "postgresql": "INSERT INTO message_search (message_id, words) VALUES (?, array_to_tsvector(?::text[]))",
-}
-_DELETE = {
-    "sqlite": "DELETE FROM message_search WHERE rowid = ?",
-    "postgresql": "DELETE FROM message_search WHERE message_id = ?",
-}
+def index_row(dialect: Dialect, message_id: int, sender_id: int, recipient_id: int, text: str) -> tuple:
+    return dialect.search_row(message_id, words(text), parties(sender_id, recipient_id))
 
 
 class SearchRows:
@@ -55,23 +40,24 @@ class SearchRows:
         self._fresh: dict[int, tuple[int, int, str]] = {}  # id -> (sender, recipient, text) to index
 
     def added(self, message: Message) -> None:
-        """A new message."""
+        """A new message; an encrypted one is never indexed (its text is not the server's to read)."""
+        if message.envelope is not None:
+            return
         self._fresh[message.id] = (message.sender_id, message.recipient_id, message.text)
 
     def changed(self, message: Message) -> None:
         """An edited or deleted message: indexed again with its new text, or no longer."""
         self._stale.add(message.id)
         self._fresh.pop(message.id, None)
-        if not message.deleted:
+        if not message.deleted and message.envelope is None:
             self._fresh[message.id] = (message.sender_id, message.recipient_id, message.text)
 
-    def take_steps(self, dialect: str) -> list[tuple[str, list[tuple]]]:
+    def take_steps(self, dialect: Dialect) -> list[tuple[str, list[tuple]]]:
         steps = []
         if self._stale:
-            steps.append((_DELETE[dialect], [(message_id,) for message_id in self._stale]))
+            steps.append((dialect.search_delete, [(message_id,) for message_id in self._stale]))
         if self._fresh:
-            make_row = _ROW[dialect]
-            steps.append((_INSERT[dialect], [make_row(i, *fields) for i, fields in self._fresh.items()]))
+            steps.append((dialect.search_insert, [index_row(dialect, i, *fields) for i, fields in self._fresh.items()]))
         self._stale, self._fresh = set(), {}
         return steps
 
@@ -104,13 +90,12 @@ async def build_index(conn: RawConnection) -> int:
     """Indexes the messages and names stored before search existed, once; returns how many messages."""
     if await conn.fetch_value("SELECT built FROM search_index_state") != 0:
         return 0
-    make_row, insert = _ROW[conn.dialect], _INSERT[conn.dialect]
+    dialect = conn.dialect
     indexed, after = 0, 0
-    lock = " FOR UPDATE" if conn.dialect == "postgresql" else ""
-    await conn.execute("BEGIN")
+    await conn.begin_write()
     try:
         # An instance starting at the same moment waits here for this one, then finds it built.
-        if await conn.fetch_value(f"SELECT built FROM search_index_state{lock}") != 0:
+        if await conn.fetch_value(f"SELECT built FROM search_index_state{dialect.lock_for_update}") != 0:
             await conn.execute("COMMIT")
             return 0
         while True:
@@ -121,7 +106,7 @@ async def build_index(conn: RawConnection) -> int:
             )
             if not rows:
                 break
-            await conn.execute_many(insert, [make_row(*row) for row in rows])
+            await conn.execute_many(dialect.search_insert, [index_row(dialect, *row) for row in rows])
             indexed += len(rows)
             after = rows[-1][0]
         for user_id, display_name in await conn.fetch_all("SELECT id, display_name FROM users"):
@@ -132,17 +117,6 @@ async def build_index(conn: RawConnection) -> int:
         await conn.execute("ROLLBACK")
         raise
     return indexed
-
-
-def _match(dialect: str, query_words: list[str], party: str) -> str:
-    """The full-text condition: the party, every word, the last one as a prefix."""
-    if dialect == "sqlite":
-        terms = [f'words : "{word}"' for word in query_words]
-        terms[-1] += "*"
-        return " AND ".join([f'parties : "{party}"', *terms])
-    terms = [f"'{word}'" for word in query_words]
-    terms[-1] += ":*"
-    return " & ".join([f"'@{party}'", *terms])
 
 
 async def search(
@@ -160,20 +134,15 @@ async def search(
         party = parties(user_id, peer_id)[-1]
         people = "((m.sender_id = ? AND m.recipient_id = ?) OR (m.sender_id = ? AND m.recipient_id = ?))"
         params = (user_id, peer_id, peer_id, user_id)
-    if conn.dialect == "sqlite":
-        source = "message_search s JOIN messages m ON m.id = s.rowid WHERE message_search MATCH ? AND s.rowid < ?"
-        order = "s.rowid"
-    else:
-        source = "message_search s JOIN messages m ON m.id = s.message_id WHERE s.words @@ ?::tsquery"
-        source += " AND s.message_id < ?"
-        order = "s.message_id"
+    dialect = conn.dialect
+    source, order = dialect.search_source, dialect.search_order
     sql = (
         f"SELECT {MESSAGE_COLUMNS_M} FROM {source} AND m.deleted = 0 AND {people}"
         " AND (m.withheld = 0 OR m.sender_id = ?)"  # a message withheld from a blocker is its sender's only
         " AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)"
         f" ORDER BY {order} DESC LIMIT ?"
     )
-    match = _match(conn.dialect, query_words, party)
+    match = dialect.search_match(query_words, party)
     rows = await conn.fetch_all(sql, (match, before, *params, user_id, user_id, limit))
     return [Message(*row) for row in rows]
 

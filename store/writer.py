@@ -19,11 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 from store.allocation import DatabaseAllocator, MemoryAllocator
-from store.batch import Batch
-from store.connection import RawConnection
+from store.batch import Batch, Recent
 from store.errors import StoreError, Unavailable
 from store.operations import Operation
-from store.rows import Committed, Message
+from store.raw import RawConnection
+from store.rows import Committed
 
 log = logging.getLogger("payambar.store")
 
@@ -45,9 +45,9 @@ class Writer:
         self.conn = conn
         self.names = names  # user id -> username, shared with the readers (names never change)
         self.on_commit = on_commit
-        self.allocator = DatabaseAllocator() if conn.dialect == "postgresql" else MemoryAllocator()
-        self.recent_client_ids: dict[tuple[int, str], int] = {}  # (sender, client_id) -> message id
-        self.recent_messages: dict[int, Message] = {}  # message id -> row as committed
+        # Where other instances write too, ids and seqs are taken in the database; alone, in memory.
+        self.allocator = DatabaseAllocator() if conn.dialect.shared else MemoryAllocator()
+        self.recent = Recent()
         self._pending: deque[tuple[Operation, asyncio.Future]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -131,7 +131,7 @@ class Writer:
                 future.set_result(outcome)
 
     async def _transaction(self, operations: list[Operation], careful: bool = False) -> tuple[list, list[Committed]]:
-        batch = Batch(self, careful)
+        batch = Batch(self.conn, self.allocator, self.names, self.recent, careful)
         if not batch.careful and all(operation.in_memory for operation in operations):
             # Reads first (only this connection writes, so nothing changes meanwhile), then
             # one trip to the database thread for the whole transaction.
@@ -148,7 +148,7 @@ class Writer:
     async def _read_write_transaction(self, batch: Batch, operations: list[Operation]) -> list:
         """For batches that must read inside the transaction: edits, deletes, accounts, and
         every batch where other writers share the database."""
-        await self.conn.execute("BEGIN")
+        await self.conn.begin_write()
         try:
             await self.allocator.reserve(batch, sum(operation.new_messages for operation in operations))
             await _prepare(batch, operations)
@@ -173,10 +173,10 @@ class Writer:
         # reads, edits, deletes), so after a commit those copies are what the database holds.
         if self.allocator.shared:
             return  # other writers change rows too: nothing may be trusted from memory
-        self.recent_client_ids.update(batch.new_client_ids)
-        _trim(self.recent_client_ids, RECENT)
-        self.recent_messages.update(batch.messages)
-        _trim(self.recent_messages, RECENT)
+        self.recent.client_ids.update(batch.new_client_ids)
+        _trim(self.recent.client_ids, RECENT)
+        self.recent.messages.update(batch.messages)
+        _trim(self.recent.messages, RECENT)
 
 
 def _is_constraint_error(error: Exception) -> bool:

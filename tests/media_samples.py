@@ -29,6 +29,94 @@ def jpeg_with_gps(width: int = 640, height: int = 480, orientation: int = 1) -> 
     return out.getvalue()
 
 
+SERIAL = "SN-4471-PRIVATE"
+XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    '<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="35,41.37N"'
+    f' exif:GPSLongitude="51,23.33E" exif:BodySerialNumber="{SERIAL}"/></rdf:RDF></x:xmpmeta>'
+).encode()
+# What must never reach anyone who downloads the photo.
+SECRETS = (b"PhoneMaker", SERIAL.encode(), b"GPSLatitude", b"35,41.37N")
+
+
+def revealing_exif(orientation: int = 1) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    exif[0x0112] = orientation
+    exif[0xA431] = SERIAL  # BodySerialNumber
+    exif[GPS_IFD] = {1: "N", 2: (35.0, 41.0, 22.0), 3: "E", 4: (51.0, 23.0, 20.0)}
+    return exif.tobytes()
+
+
+def _frames(count: int, size: tuple[int, int] = (96, 64)) -> list[Image.Image]:
+    return [Image.new("RGBA", size, ((70 * n) % 256, 40, 200 - 30 * n, 255)) for n in range(count)]
+
+
+def mpo_with_gps() -> bytes:
+    """A JPEG with a second image after it (as Ultra HDR photos carry their gain map), EXIF on both."""
+    primary, gain_map = (frame.convert("RGB") for frame in _frames(2, (320, 240)))
+    out = io.BytesIO()
+    primary.save(out, "MPO", save_all=True, append_images=[gain_map], exif=revealing_exif(), xmp=XMP)
+    return out.getvalue()
+
+
+def animated_webp_with_gps() -> bytes:
+    first, *rest = _frames(3)
+    out = io.BytesIO()
+    first.save(out, "WEBP", save_all=True, append_images=rest, duration=120, loop=0, exif=revealing_exif(), xmp=XMP)
+    return out.getvalue()
+
+
+def animated_png_with_gps() -> bytes:
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    text.add_text("Comment", f"camera {SERIAL}")
+    first, *rest = _frames(3)
+    out = io.BytesIO()
+    first.save(out, "PNG", save_all=True, append_images=rest, duration=120, loop=0, exif=revealing_exif(), pnginfo=text)
+    return out.getvalue()
+
+
+def animated_gif_with_comment() -> bytes:
+    first, *rest = (frame.convert("RGB") for frame in _frames(3))
+    out = io.BytesIO()
+    first.save(out, "GIF", save_all=True, append_images=list(rest), duration=120, loop=0, comment=XMP)
+    return out.getvalue()
+
+
+def png_with_gps() -> bytes:
+    from PIL import PngImagePlugin
+
+    text = PngImagePlugin.PngInfo()
+    text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    out = io.BytesIO()
+    _frames(1, (200, 100))[0].save(out, "PNG", exif=revealing_exif(), pnginfo=text)
+    return out.getvalue()
+
+
+def webp_with_gps() -> bytes:
+    out = io.BytesIO()
+    _frames(1, (200, 100))[0].save(out, "WEBP", exif=revealing_exif(), xmp=XMP)
+    return out.getvalue()
+
+
+def jpeg_with_xmp_and_comment() -> bytes:
+    out = io.BytesIO()
+    _frames(1, (200, 100))[0].convert("RGB").save(
+        out, "JPEG", exif=revealing_exif(), xmp=XMP, comment=f"camera {SERIAL}".encode()
+    )
+    return out.getvalue()
+
+
+def black_png(side: int) -> bytes:
+    """A big black photo that compresses to almost nothing (a 7070-pixel square is 142 KiB)."""
+    out = io.BytesIO()
+    Image.new("RGB", (side, side)).save(out, "PNG")
+    return out.getvalue()
+
+
 def png_bomb(width: int = 60_000, height: int = 60_000) -> bytes:
     """A PNG whose header claims billions of pixels (the data is cut short: it is never decoded)."""
 

@@ -15,9 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, procfile_command
 from helpers import Api
-from services import procfile_command
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 

@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 import httpx
-from conftest import Server, make_server
-from services import procfile_command
+from conftest import Server, make_server, procfile_command
 
 
 def start_procfile_server(data_dir: Path, **env: str) -> Server:

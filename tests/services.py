@@ -7,13 +7,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import POSTGRES_SERVER, ROOT, Server, free_port, fresh_postgres_database, make_server
+from tests.conftest import POSTGRES_SERVER, Server, free_port, fresh_postgres_database, make_server
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 
@@ -74,19 +73,7 @@ def redis_server(folder: Path) -> RedisServer:
     return RedisServer(folder).start()
 
 
-def procfile_command() -> list[str]:
-    """The Procfile's web: line as a platform runs it (a shell expands ${…}), on loopback."""
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            command = line[len("web:") :].strip().replace("--host 0.0.0.0", "--host 127.0.0.1")
-            return ["/bin/sh", "-c", f"exec {command}"]
-    raise AssertionError("the Procfile has no web: line")
-
-
 def instance(data_dir: Path, database_url: str, redis_url: str, **env: str) -> Server:
     """One instance as production starts it (not yet started)."""
     server = make_server(data_dir, DATABASE_URL=database_url, REDIS_URL=redis_url, SECRET_KEY="s" * 32, **env)
-    server.env["PORT"] = server.url.rsplit(":", 1)[1]
-    server.env["PATH"] = f"{Path(sys.executable).parent}:{server.env.get('PATH', '')}"
-    server.command = procfile_command()
     return server

@@ -12,15 +12,15 @@ def metadata(**values: str) -> str:
     return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
 
 
-async def create(api, length: int, name: str = "notes.txt", **headers: str):
+async def create(api, length: int, name: str = "notes.txt", encrypted: bool = False, **headers: str):
+    marks = metadata(filename=name, **({"encrypted": "1"} if encrypted else {}))
     return await api.post(
-        "/api/uploads",
-        headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": metadata(filename=name), **headers},
+        "/api/uploads", headers={**TUS, "Upload-Length": str(length), "Upload-Metadata": marks, **headers}
     )
 
 
-async def start(api, length: int, name: str = "notes.txt") -> str:
-    response = await create(api, length, name)
+async def start(api, length: int, name: str = "notes.txt", encrypted: bool = False) -> str:
+    response = await create(api, length, name, encrypted)
     assert response.status_code == 201, response.text
     return response.headers["location"]
 
@@ -35,9 +35,9 @@ async def head(api, location: str):
     return await api.request("HEAD", location, headers=TUS)
 
 
-async def upload(api, data: bytes, name: str = "notes.txt", chunk: int = 256 * 1024) -> dict:
+async def upload(api, data: bytes, name: str = "notes.txt", chunk: int = 256 * 1024, encrypted: bool = False) -> dict:
     """Uploads in chunks; the finished file object."""
-    location = await start(api, len(data), name)
+    location = await start(api, len(data), name, encrypted)
     offset = 0
     while offset < len(data):
         response = await append(api, location, offset, data[offset : offset + chunk])

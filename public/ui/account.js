@@ -4,13 +4,22 @@ import { request } from '/api.js';
 import { locale, t } from '/i18n.js';
 import { logout } from '/session.js';
 import { h } from '/ui/dom.js';
+import { deviceName } from '/ui/useragent.js';
 import { describeApiError } from '/ui/validate.js';
+import { forgetBlocked } from '/ui/blocking.js';
 
 const enc = encodeURIComponent;
 
-export function accountSections() {
-  return [lastSeenSection(), sessionsSection(), tokensSection(), blockedSection(), deleteSection()];
+// Grouped as settings shows them: who sees what, what can act for you, and leaving for good.
+export function privacySections() {
+  return [lastSeenSection(), blockedSection()];
 }
+
+export function securitySections() {
+  return [sessionsSection(), tokensSection()];
+}
+
+export { deleteSection };
 
 function section(name, title, ...children) {
   return h('section', { class: 'settings-section', 'aria-labelledby': `${name}-title`, 'data-testid': `section-${name}` }, h('h2', { id: `${name}-title`, class: 'settings-heading' }, title), ...children);
@@ -43,6 +52,19 @@ function lastSeenSection() {
 
 function sessionsSection() {
   const list = h('ul', { class: 'settings-list', 'data-testid': 'sessions' });
+  // Ending a session asks for the password, so a stolen session cannot throw the owner out.
+  const password = h('input', { id: 'sessions-password', type: 'password', dir: 'ltr', autocomplete: 'current-password', 'data-testid': 'sessions-password' });
+  const note = h('p', { class: 'form-note', role: 'status', 'data-testid': 'session-status' });
+  async function end(session) {
+    note.textContent = '';
+    try {
+      await request('DELETE', `/api/me/sessions/${enc(session.id)}`, { password: password.value });
+      password.value = '';
+      await load();
+    } catch (error) {
+      note.textContent = error.code === 'wrong_password' ? t('err_wrong_password') : problemText(error);
+    }
+  }
   async function load() {
     const { sessions } = await request('GET', '/api/me/sessions');
     list.replaceChildren(
@@ -50,23 +72,30 @@ function sessionsSection() {
         h(
           'li',
           { class: 'settings-item', 'data-testid': 'session' },
-          h('span', { class: 'settings-item-text' }, h('span', { dir: 'ltr' }, session.user_agent || t('unknown_device')), h('small', {}, `${session.address} · ${t('last_active', { time: when(session.last_active) })}`)),
+          h('span', { class: 'settings-item-text' }, h('span', { dir: 'auto', 'data-testid': 'session-device', title: session.user_agent || '' }, deviceName(session.user_agent)), h('small', {}, `${session.address} · ${t('last_active', { time: when(session.last_active) })}`)),
           session.current
             ? h('span', { class: 'settings-badge', 'data-testid': 'session-current' }, t('this_device'))
-            : h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'session-end', onclick: () => request('DELETE', `/api/me/sessions/${enc(session.id)}`).then(load) }, t('end_session')),
+            : h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'session-end', onclick: () => end(session) }, t('end_session')),
         ),
       ),
     );
   }
   load().catch(() => {});
-  return section('sessions', t('sessions'), list);
+  return section('sessions', t('sessions'), list, h('label', { for: 'sessions-password' }, t('password_to_end_session')), password, note);
 }
 
 function tokensSection() {
   const list = h('ul', { class: 'settings-list', 'data-testid': 'tokens' });
   const name = h('input', { id: 'token-name', name: 'token_name', maxlength: '64', dir: 'auto', 'data-testid': 'token-name' });
+  const password = h('input', { id: 'token-password', type: 'password', dir: 'ltr', autocomplete: 'current-password', 'data-testid': 'token-password' });
+  const scopes = ['read', 'send', 'account'].map((scope) => {
+    const box = h('input', { type: 'checkbox', id: `token-scope-${scope}`, value: scope, 'data-testid': `token-scope-${scope}` });
+    box.checked = scope !== 'account'; // managing the account is asked for, never the default
+    return box;
+  });
+  const scopeChoice = h('fieldset', { class: 'settings-scopes' }, h('legend', {}, t('token_scopes')), ...scopes.map((box) => h('label', { for: box.id }, box, t(`scope_${box.value}`))));
   const shown = h('p', { class: 'form-note', role: 'status', 'data-testid': 'token-status' });
-  const form = h('form', { class: 'settings-form', novalidate: true }, h('label', { for: 'token-name' }, t('token_name')), name, h('button', { type: 'submit', class: 'secondary-button', 'data-testid': 'token-create' }, t('token_create')), shown);
+  const form = h('form', { class: 'settings-form', novalidate: true }, h('label', { for: 'token-name' }, t('token_name')), name, scopeChoice, h('label', { for: 'token-password' }, t('password')), password, h('button', { type: 'submit', class: 'secondary-button', 'data-testid': 'token-create' }, t('token_create')), shown);
   async function load() {
     const { tokens } = await request('GET', '/api/me/tokens');
     list.replaceChildren(
@@ -74,7 +103,7 @@ function tokensSection() {
         h(
           'li',
           { class: 'settings-item', 'data-testid': 'token' },
-          h('span', { class: 'settings-item-text' }, h('span', { dir: 'auto' }, token.name), h('small', {}, t('last_active', { time: when(token.last_active) }))),
+          h('span', { class: 'settings-item-text' }, h('span', { dir: 'auto' }, token.name), h('small', { 'data-testid': 'token-scopes' }, `${token.scopes.map((scope) => t(`scope_${scope}`)).join('، ')} · ${t('last_active', { time: when(token.last_active) })}`)),
           h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'token-revoke', onclick: () => request('DELETE', `/api/me/tokens/${enc(token.id)}`).then(load) }, t('token_revoke')),
         ),
       ),
@@ -84,7 +113,9 @@ function tokensSection() {
     event.preventDefault();
     shown.replaceChildren();
     try {
-      const created = await request('POST', '/api/me/tokens', { name: name.value.trim() });
+      const chosen = scopes.filter((box) => box.checked).map((box) => box.value);
+      const created = await request('POST', '/api/me/tokens', { name: name.value.trim(), scopes: chosen, password: password.value });
+      password.value = '';
       const value = h('input', { readonly: true, dir: 'ltr', class: 'token-value', 'data-testid': 'token-value', 'aria-label': t('token_once') });
       value.value = created.token;
       shown.replaceChildren(t('token_once'), value);
@@ -92,7 +123,7 @@ function tokensSection() {
       name.value = '';
       await load();
     } catch (error) {
-      shown.textContent = problemText(error);
+      shown.textContent = error.code === 'wrong_password' ? t('err_wrong_password') : problemText(error);
     }
   });
   load().catch(() => {});
@@ -112,7 +143,7 @@ function blockedSection() {
           'li',
           { class: 'settings-item', 'data-testid': 'blocked-user' },
           h('span', { class: 'settings-item-text' }, h('span', { dir: 'auto' }, user.display_name || user.username), h('small', { dir: 'ltr' }, '@' + user.username)),
-          h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'unblock', onclick: () => request('DELETE', `/api/users/${enc(user.username)}/block`).then(load) }, t('unblock')),
+          h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'unblock', onclick: () => request('DELETE', `/api/users/${enc(user.username)}/block`).then(forgetBlocked).then(load) }, t('unblock')),
         ),
       ),
     );
@@ -123,6 +154,7 @@ function blockedSection() {
     try {
       await request('POST', `/api/users/${enc(who.value.trim().replace(/^@/, ''))}/block`);
       who.value = '';
+      forgetBlocked();
       await load();
     } catch (error) {
       note.textContent = problemText(error);
@@ -132,20 +164,63 @@ function blockedSection() {
   return section('blocked', t('blocked_people'), h('p', { class: 'field-hint' }, t('block_hint')), list, form);
 }
 
+// Deleting asks for the password in a dialog first; that dialog is the one confirmation.
 function deleteSection() {
-  const password = h('input', { id: 'delete-password', type: 'password', dir: 'ltr', autocomplete: 'current-password', 'data-testid': 'delete-password' });
-  const note = h('p', { class: 'form-note', role: 'status', 'data-testid': 'delete-status' });
-  const form = h('form', { class: 'settings-form', novalidate: true }, h('p', { class: 'field-hint' }, t('delete_account_hint')), h('label', { for: 'delete-password' }, t('password')), password, h('button', { type: 'submit', class: 'danger-button', 'data-testid': 'delete-account' }, t('delete_account')), note);
+  const open = h('button', { type: 'button', class: 'danger-button', 'data-testid': 'delete-account', 'aria-haspopup': 'dialog' }, t('delete_account'));
+  open.addEventListener('click', () => askToDelete(open));
+  return section('delete', t('delete_account'), h('p', { class: 'field-hint' }, t('delete_account_hint')), open);
+}
+
+function askToDelete(returnFocus) {
+  const password = h('input', { id: 'delete-password', type: 'password', dir: 'ltr', autocomplete: 'current-password', required: true, 'data-testid': 'delete-password', 'aria-describedby': 'delete-status' });
+  const note = h('p', { class: 'form-error', id: 'delete-status', role: 'alert', 'data-testid': 'delete-status' });
+  const confirmButton = h('button', { type: 'submit', class: 'danger-button', 'data-testid': 'delete-confirm' }, t('delete_account'));
+  const cancel = h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'delete-cancel' }, t('cancel'));
+  const form = h(
+    'form',
+    { class: 'settings-form', novalidate: true },
+    h('p', { class: 'dialog-text', id: 'delete-dialog-text' }, t('delete_account_hint')),
+    h('label', { for: 'delete-password' }, t('password_to_delete')),
+    password,
+    note,
+    h('div', { class: 'dialog-actions' }, confirmButton, cancel),
+  );
+  const dialog = h(
+    'dialog',
+    { class: 'dialog', 'data-testid': 'delete-dialog', 'aria-labelledby': 'delete-dialog-title', 'aria-describedby': 'delete-dialog-text' },
+    h('h2', { class: 'dialog-title', id: 'delete-dialog-title' }, t('delete_account_confirm')),
+    form,
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  password.focus();
+  const close = () => {
+    dialog.close();
+    dialog.remove();
+    returnFocus.focus();
+  };
+  cancel.addEventListener('click', close);
+  dialog.addEventListener('cancel', (event) => {
+    event.preventDefault();
+    close();
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     note.textContent = '';
-    if (!confirm(t('delete_account_confirm'))) return;
+    if (!password.value) {
+      note.textContent = t('err_password_needed');
+      return password.focus();
+    }
+    confirmButton.disabled = true;
     try {
       await request('DELETE', '/api/me', { password: password.value });
+      dialog.remove();
       await logout();
     } catch (error) {
       note.textContent = error.code === 'wrong_password' ? t('err_wrong_password') : problemText(error);
+      password.select();
+    } finally {
+      confirmButton.disabled = false;
     }
   });
-  return section('delete', t('delete_account'), form);
 }

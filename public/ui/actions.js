@@ -19,7 +19,21 @@ export async function confirmDelete(message) {
 
 // Picks one of the chats and sends the message's text there, marked as forwarded.
 export async function forward(message) {
+  const target = await chooseChat();
+  if (target) await forwardTo(target, message);
+  return target;
+}
+
+// Sends one message's text to `target`, marked as forwarded from its first author.
+export function forwardTo(target, message) {
+  return queueMessage(target, message.text, null, null, { of: message.id, from: message.forwarded_from ?? message.sender, file: Boolean(message.attachment), sealed: Boolean(message.envelope) });
+}
+
+// The forward dialog: resolves with the chosen chat's username, or null.
+export async function chooseChat() {
+  const me = model.state.me;
   const chats = model.sortedChats();
+  if (!chats.some((chat) => chat.peer.username === me.username)) chats.unshift({ peer: me }); // Saved Messages
   const dialog = h(
     'dialog',
     { class: 'dialog chooser', 'data-testid': 'forward-dialog', 'aria-labelledby': 'forward-title' },
@@ -35,7 +49,7 @@ export async function forward(message) {
             'button',
             { type: 'button', class: 'chat-item chooser-item', 'data-peer': chat.peer.username, 'data-testid': 'forward-target' },
             avatar(chat.peer),
-            h('span', { class: 'chat-name', dir: 'auto' }, chat.peer.display_name || chat.peer.username),
+            h('span', { class: 'chat-name', dir: 'auto' }, chat.peer.username === me.username ? t('saved_messages') : chat.peer.display_name || chat.peer.username),
           ),
         ),
       ),
@@ -53,7 +67,5 @@ export async function forward(message) {
   });
   dialog.close();
   dialog.remove();
-  if (!target) return null;
-  await queueMessage(target, message.text, null, null, { of: message.id, from: message.forwarded_from ?? message.sender });
   return target;
 }

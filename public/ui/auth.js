@@ -11,7 +11,8 @@ export function renderAuth(root, { onLoggedIn, mode = 'login' }) {
   const displayName = field({ name: 'display_name', label: `${t('display_name')} (${t('optional')})`, autocomplete: 'nickname', validate: displayNameError });
   const formError = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'form-error' });
   const submit = h('button', { type: 'submit', class: 'primary-button', 'data-testid': 'auth-submit' }, mode === 'login' ? t('login') : t('register'));
-  const switchMode = h('button', { type: 'button', class: 'link-button', 'data-testid': 'auth-switch' }, mode === 'login' ? t('to_register') : t('to_login'));
+  // A newcomer lands on log in: signing up is a full button of its own there, not a hint.
+  const switchMode = h('button', { type: 'button', class: mode === 'login' ? 'secondary-button auth-switch' : 'link-button', 'data-testid': 'auth-switch' }, mode === 'login' ? t('to_register') : t('to_login'));
   const langToggle = h('button', { type: 'button', class: 'link-button lang-toggle', 'data-testid': 'lang-toggle', lang: t('lang_switch') === 'English' ? 'en' : 'fa' }, t('lang_switch'));
   const fields = mode === 'login' ? [username, password] : [username, displayName, password];
   const form = h('form', { class: 'auth-form', novalidate: true, 'aria-labelledby': 'auth-title' }, fields.map((item) => item.element), formError, submit);

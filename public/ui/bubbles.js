@@ -2,16 +2,17 @@
 import { t } from '/i18n.js';
 import { canHideForMe, isMine, messageKey } from '/model.js';
 import { h, icon } from '/ui/dom.js';
-import { formatTime, statusMark } from '/ui/format.js';
+import { formatTime, statusMark, withoutOverrides } from '/ui/format.js';
+import { renderCallEntry } from '/ui/callentry.js';
 import { linkify } from '/ui/links.js';
 import { attachmentLabel, attachmentSignature, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
-export function bubbleSignature(message, replied, peerName, forwardedName) {
+export function bubbleSignature(message, replied, peerName, forwardedName, chatEncrypted = null) {
   const sent = message.id != null;
   const failed = message.status === 'failed';
   const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
-  return [sent, failed, message.text, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), ...quote].join('\u0000');
+  return [sent, failed, message.text, message.e2ee, Boolean(message.envelope), encryptionMark(message, chatEncrypted), message.call?.outcome, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), ...quote].join('\u0000');
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -22,7 +23,23 @@ export function updateStatus(element, message) {
   element.querySelector('.meta .status')?.replaceWith(statusMark(message.status));
 }
 
-export function renderBubble(message, { replied, peerName, forwardedName }) {
+// A plaintext message says so: in a chat that is encrypted now it came before that; in a chat
+// with someone without keys nothing is end-to-end encrypted. An encrypted message's file is not yet.
+function encryptionMark(message, chatEncrypted) {
+  if (message.deleted || message.call) return null;
+  if (message.envelope) return message.attachment ? 'file' : null;
+  if (chatEncrypted === true) return message.id != null ? 'before' : null;
+  if (chatEncrypted === false) return 'off';
+  return null;
+}
+
+const MARKS = {
+  before: ['e2ee_before', 'before-encryption'],
+  off: ['e2ee_message_off', 'message-not-encrypted'],
+  file: ['e2ee_file_off', 'file-not-encrypted'],
+};
+
+export function renderBubble(message, { replied, peerName, forwardedName, chatEncrypted = null }) {
   const mine = isMine(message);
   const children = [];
   if (forwardedName && !message.deleted) {
@@ -31,10 +48,18 @@ export function renderBubble(message, { replied, peerName, forwardedName }) {
   if (message.reply_to != null && !message.deleted) children.push(replyQuote(message.reply_to, replied, peerName));
   if (message.deleted) {
     children.push(h('p', { class: 'text deleted', 'data-testid': 'message-text', dir: 'auto' }, t('deleted_message')));
+  } else if (message.call) {
+    children.push(renderCallEntry(message));
+  } else if (message.e2ee === 'failed' || message.e2ee === 'unsupported') {
+    // Never the bytes as text: what failed to open says only that.
+    const failed = message.e2ee === 'failed';
+    children.push(h('p', { class: 'text undecryptable', 'data-testid': failed ? 'message-undecryptable' : 'message-unsupported', dir: 'auto' }, t(failed ? 'e2ee_failed' : 'e2ee_unsupported')));
   } else {
     if (message.attachment) children.push(renderAttachment(message));
-    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(message.text)));
+    if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(withoutOverrides(message.text))));
   }
+  const mark = encryptionMark(message, chatEncrypted);
+  if (mark) children.push(h('p', { class: `e2ee-mark e2ee-mark-${mark}`, 'data-testid': MARKS[mark][1] }, t(MARKS[mark][0])));
   children.push(
     h(
       'span',
@@ -56,6 +81,7 @@ export function renderBubble(message, { replied, peerName, forwardedName }) {
       'data-client-id': message.client_id,
       'data-status': message.status,
       'data-deleted': message.deleted ? 'true' : 'false',
+      'data-encrypted': message.envelope ? 'true' : 'false',
     },
     h('div', { class: 'bubble' }, children),
     actions,
@@ -73,7 +99,7 @@ function replyQuote(replyTo, replied, peerName) {
     'button',
     { type: 'button', class: 'reply-quote', 'data-testid': 'reply-quote', 'data-reply-to': replyTo },
     h('span', { class: 'reply-author', dir: 'auto' }, author),
-    h('span', { class: 'reply-text', dir: 'auto' }, text),
+    h('span', { class: 'reply-text', dir: 'auto' }, withoutOverrides(text)),
   );
 }
 
@@ -81,9 +107,13 @@ function replyQuote(replyTo, replied, peerName) {
 export function openMenu(button, message, choose) {
   closeMenus();
   const sent = message.id != null;
-  const items = sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
-  if (isMine(message) && sent) items.push(['edit', t('edit')]);
+  const unreadable = message.e2ee === 'failed' || message.e2ee === 'unsupported';
+  const items = message.call || unreadable ? [] : sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
+  if (isMine(message) && sent && !message.call && !unreadable) items.push(['edit', t('edit')]);
+  if (sent) items.push(['select', t('select')]);
+  if (isMine(message) && sent && !message.call && !unreadable) items.push(['info', t('message_info')]);
   if (isMine(message) || canHideForMe(message)) items.push(['delete', t('delete')]);
+  if (!items.length) return;
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },

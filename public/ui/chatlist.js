@@ -1,11 +1,15 @@
 // The sidebar's chat list, with search: people (username or name) and messages of all chats.
 import { api } from '/api.js';
+import { mergeHits, searchSealed } from '/localsearch.js';
 import { on } from '/events.js';
-import { locale, t } from '/i18n.js';
+import { t } from '/i18n.js';
 import { ensureChat, isMine, peerOf, sortedChats, state } from '/model.js';
-import { autoDirection, h, icon } from '/ui/dom.js';
-import { avatar, formatListTime, statusMark } from '/ui/format.js';
+import { autoDirection, coalesced, h, icon } from '/ui/dom.js';
+import { avatar, formatListTime, formatNumber, personName, statusMark, withoutOverrides } from '/ui/format.js';
+import { callLabel } from '/ui/callentry.js';
 import { attachmentLabel } from '/ui/media.js';
+import { apiErrorText } from '/ui/validate.js';
+import { change, isMuted, openChatMenu } from '/ui/chatmenu.js';
 
 const MAX_QUERY = 64;
 
@@ -26,32 +30,43 @@ export function renderChatList(container) {
   const peopleHeading = h('h2', { class: 'list-heading', hidden: true }, t('people'));
   const messagesHeading = h('h2', { class: 'list-heading', hidden: true }, t('messages_found'));
   const messageResults = h('ul', { class: 'chat-list', 'data-testid': 'message-results', 'aria-label': t('messages_found'), hidden: true });
-  const empty = h('p', { class: 'empty-note' });
+  const empty = h('p', { class: 'empty-note', 'data-testid': 'chat-list-note' });
+  const newChat = h('button', { type: 'button', class: 'primary-button new-chat', 'data-testid': 'new-chat', hidden: true, onclick: () => search.focus() }, t('new_chat'));
   container.replaceChildren(
     h('header', { class: 'sidebar-header' }, settingsLink, h('div', { class: 'search-box' }, icon('search'), search)),
     h('h1', { class: 'visually-hidden' }, t('chats')),
-    h('div', { class: 'sidebar-body' }, list, peopleHeading, results, messagesHeading, messageResults, empty),
+    h('div', { class: 'sidebar-body' }, list, peopleHeading, results, messagesHeading, messageResults, empty, newChat),
   );
 
   let activePeer = state.openPeer;
   let searchAbort = null;
+  let searchFailure = null;
   let searchTimer = null;
+
+  let showArchived = false;
 
   function renderChats() {
     // A chat opened from search shows up once it has a message or a draft, or while it is open.
     const chats = sortedChats().filter((chat) => chat.last_message || chat.peer.username === activePeer || state.drafts.has(chat.peer.username));
-    list.replaceChildren(...chats.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
+    const archived = chats.filter((chat) => chat.archived);
+    if (!archived.length) showArchived = false;
+    const shown = chats.filter((chat) => Boolean(chat.archived) === showArchived);
+    const me = state.me?.username;
+    const savedEntry = !showArchived && me && !shown.some((chat) => chat.peer.username === me) ? [savedMessagesEntry(me)] : [];
+    list.replaceChildren(...savedEntry, ...(archived.length ? [archivedEntry(archived)] : []), ...shown.map((chat) => chatItem(chat, chat.peer.username === activePeer)));
     const unread = chats.reduce((total, chat) => total + (chat.unread_count || 0), 0);
-    document.title = unread ? `(${unread.toLocaleString(locale())}) ${t('app_name')}` : t('app_name');
+    document.title = unread ? `(${formatNumber(unread)}) ${t('app_name')}` : t('app_name');
     updateEmpty();
   }
 
   function updateEmpty() {
     const searching = list.hidden;
     const found = results.childElementCount + messageResults.childElementCount;
-    const text = searching ? (found ? '' : t('no_results')) : list.childElementCount ? '' : t('no_chats');
+    const hasChats = list.querySelector('[data-testid=chat-item]');
+    const text = searching ? (found ? '' : searchFailure ? unreachableText(searchFailure) : t('no_results')) : hasChats ? '' : t('no_chats');
     empty.textContent = text;
     empty.hidden = !text;
+    newChat.hidden = searching || Boolean(hasChats);
   }
 
   function showResults(users, found) {
@@ -82,10 +97,15 @@ export function renderChatList(container) {
     searchTimer = setTimeout(async () => {
       searchAbort = new AbortController();
       const signal = searchAbort.signal;
-      const [people, found] = await Promise.all([
-        person ? api.searchUsers(person, signal).then((answer) => answer.users, () => []) : [],
-        api.search(query, {}, signal).then((answer) => answer.messages, () => []),
+      let failure = null;
+      const failed = (error) => ((failure ??= error), []);
+      const [people, fromServer] = await Promise.all([
+        person ? api.searchUsers(person, signal).then((answer) => answer.users, failed) : [],
+        api.search(query, {}, signal).then((answer) => answer.messages, failed),
       ]);
+      const sealed = await searchSealed(query, { limit: 20 }).catch(() => []); // never in the server's index: found here
+      const found = mergeHits({ messages: fromServer, has_more: false }, sealed, 20).messages;
+      searchFailure = failure;
       if (!signal.aborted && search.value.trim() === query) showResults(people, found);
     }, 250);
   }
@@ -102,7 +122,7 @@ export function renderChatList(container) {
         'span',
         { class: 'chat-main' },
         h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, name), h('time', { class: 'chat-time', datetime: message.created_at }, formatListTime(message.created_at))),
-        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', message.text || attachmentLabel(message.attachment)),
+        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', withoutOverrides(message.text) || callLabel(message) || attachmentLabel(message.attachment)),
       ),
     );
     link.addEventListener('click', () => {
@@ -127,6 +147,62 @@ export function renderChatList(container) {
     return h('li', {}, link);
   }
 
+  // Saved Messages, the chat with yourself, is always at the top, even before its first note.
+  function savedMessagesEntry(me) {
+    const link = h(
+      'a',
+      { href: `#/chat/${encodeURIComponent(me)}`, class: 'chat-item', 'data-testid': 'saved-messages-entry', 'data-peer': me },
+      avatar(state.me),
+      h('span', { class: 'chat-main' }, h('span', { class: 'chat-name' }, t('saved_messages'))),
+    );
+    link.addEventListener('click', () => ensureChat(state.me));
+    return h('li', {}, link);
+  }
+
+  // The archived chats open in place of the list; the same entry leads back.
+  function archivedEntry(archived) {
+    const unread = archived.filter((chat) => chat.unread_count > 0 || chat.marked_unread).length;
+    const button = h(
+      'button',
+      { type: 'button', class: 'chat-item archived-entry', 'data-testid': 'archived-entry', 'aria-expanded': String(showArchived) },
+      h('span', { class: 'chat-main' }, h('span', { class: 'chat-name' }, showArchived ? t('chat_back_to_chats') : t('chat_archived')), unread && !showArchived ? h('span', { class: 'badge muted' }, formatNumber(unread)) : null),
+    );
+    button.addEventListener('click', () => {
+      showArchived = !showArchived;
+      renderChats();
+    });
+    return h('li', {}, button);
+  }
+
+  // Right click, a long press or the row's menu button open the chat's menu.
+  list.addEventListener('contextmenu', (event) => {
+    const row = event.target.closest('[data-testid=chat-item]');
+    if (!row) return;
+    event.preventDefault();
+    menuOf(row.dataset.peer);
+  });
+  list.addEventListener('click', (event) => {
+    const button = event.target.closest('[data-testid=chat-menu-button]');
+    if (button) {
+      event.preventDefault();
+      return menuOf(button.dataset.peer);
+    }
+    const row = event.target.closest('[data-testid=chat-item]');
+    if (row && state.chats.get(row.dataset.peer)?.marked_unread) change(row.dataset.peer, { marked_unread: false });
+  });
+  let pressTimer = null;
+  list.addEventListener('touchstart', (event) => {
+    const row = event.target.closest('[data-testid=chat-item]');
+    clearTimeout(pressTimer);
+    if (row) pressTimer = setTimeout(() => menuOf(row.dataset.peer), 550);
+  }, { passive: true });
+  for (const type of ['touchend', 'touchmove', 'touchcancel']) list.addEventListener(type, () => clearTimeout(pressTimer), { passive: true });
+
+  function menuOf(peer) {
+    const chat = state.chats.get(peer);
+    if (chat) openChatMenu(chat);
+  }
+
   search.addEventListener('input', runSearch);
   search.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape') return;
@@ -134,7 +210,8 @@ export function renderChatList(container) {
     search.dispatchEvent(new Event('input'));
   });
 
-  const unsubscribe = [on('chats', renderChats), on('presence', renderChats)];
+  const renderSoon = coalesced(renderChats);
+  const unsubscribe = [on('chats', renderSoon), on('presence', renderSoon)];
   renderChats();
   return {
     setActive(peer) {
@@ -148,16 +225,34 @@ export function renderChatList(container) {
   };
 }
 
+function unreachableText(error) {
+  return error.isNetwork ? t('err_search_unreachable') : apiErrorText(error);
+}
+
 function chatItem(chat, active) {
   const last = chat.last_message;
   const peer = chat.peer;
   const online = state.presence.get(peer.username)?.online;
   const draft = active ? null : state.drafts.get(peer.username);
-  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.text || attachmentLabel(last.attachment));
-  const unread = chat.unread_count > 0 ? h('span', { class: 'badge', 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, chat.unread_count.toLocaleString(locale())) : null;
+  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.e2ee === 'failed' ? t('e2ee_failed') : withoutOverrides(last.text) || callLabel(last) || attachmentLabel(last.attachment));
+  const muted = isMuted(chat);
+  const badgeClass = muted ? 'badge muted' : 'badge';
+  const unread =
+    chat.unread_count > 0
+      ? h('span', { class: badgeClass, 'data-testid': 'unread-badge', 'aria-label': t('unread', { count: chat.unread_count }) }, formatNumber(chat.unread_count))
+      : chat.marked_unread
+        ? h('span', { class: `${badgeClass} marked-unread`, 'data-testid': 'marked-unread-badge', 'aria-label': t('chat_marked_unread') })
+        : null;
+  const saved = peer.username === state.me?.username;
+  const name = saved ? t('saved_messages') : personName(peer);
+  const marks = [
+    chat.pinned ? h('span', { class: 'chat-mark', 'data-testid': 'pinned-mark', 'aria-label': t('chat_pinned'), role: 'img' }, '📌') : null,
+    muted ? h('span', { class: 'chat-mark', 'data-testid': 'muted-mark', 'aria-label': t('chat_muted'), role: 'img' }, '🔕') : null,
+  ];
+  const menuButton = h('button', { type: 'button', class: 'icon-button chat-menu-button', 'data-testid': 'chat-menu-button', 'data-peer': peer.username, 'aria-label': t('chat_menu', { name }) }, '⋮');
   return h(
     'li',
-    {},
+    { class: 'chat-row', 'data-pinned': String(Boolean(chat.pinned)), 'data-muted': String(muted) },
     h(
       'a',
       {
@@ -165,15 +260,17 @@ function chatItem(chat, active) {
         class: 'chat-item',
         'data-testid': 'chat-item',
         'data-peer': peer.username,
+        'data-saved': saved ? 'true' : null,
         'aria-current': active ? 'page' : null,
       },
       h('span', { class: 'avatar-wrap' }, avatar(peer), online ? h('span', { class: 'online-dot', 'aria-label': t('online'), role: 'img' }) : null),
       h(
         'span',
         { class: 'chat-main' },
-        h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, peer.display_name || peer.username), last && isMine(last) ? statusMark(last.status) : null, h('time', { class: 'chat-time', datetime: chat.updated_at || null }, formatListTime(chat.updated_at))),
-        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, draft ? h('span', { class: 'draft-label' }, `${t('draft')}: `) : last && isMine(last) ? `${t('you')}: ` : '', preview), unread),
+        h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, name), ...marks, last && isMine(last) ? statusMark(last.status) : null, h('time', { class: 'chat-time', datetime: chat.updated_at || null }, formatListTime(chat.updated_at))),
+        h('span', { class: 'chat-bottom' }, h('span', { class: 'chat-preview', dir: 'auto', 'data-testid': 'chat-preview' }, draft ? h('span', { class: 'draft-label' }, `${t('draft')}: `) : last && isMine(last) && !saved ? `${t('you')}: ` : '', preview), unread),
       ),
     ),
+    menuButton,
   );
 }

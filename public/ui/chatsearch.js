@@ -1,12 +1,14 @@
 // Search inside one chat: a field under the header and a list of matches; picking one jumps
 // to it with its surrounding messages loaded.
 import { api } from '/api.js';
+import { mergeHits, searchSealed } from '/localsearch.js';
 import { t } from '/i18n.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { formatListTime } from '/ui/format.js';
 import { attachmentLabel } from '/ui/media.js';
 
 const DEBOUNCE = 250;
+const PAGE = 20;
 
 export function createChatSearch({ peer, jumpTo, close }) {
   const input = h('input', { type: 'search', class: 'search-input', 'data-testid': 'chat-search-input', placeholder: t('search_chat'), 'aria-label': t('search_chat'), autocomplete: 'off', enterkeyhint: 'search' });
@@ -47,7 +49,10 @@ export function createChatSearch({ peer, jumpTo, close }) {
   async function loadPage(query, before) {
     abort = new AbortController();
     try {
-      const answer = await api.search(query, { peer, before }, abort.signal);
+      const fromServer = await api.search(query, { peer, before, limit: PAGE }, abort.signal);
+      // Sealed messages never reach the server's index: they are found on this device.
+      const answer = mergeHits(fromServer, await searchSealed(query, { peer, before, limit: PAGE + 1 }), PAGE);
+      if (abort.signal.aborted) return;
       results.querySelector('.search-more')?.remove();
       results.append(...answer.messages.map(hit));
       const last = answer.messages.at(-1);

@@ -4,6 +4,7 @@
 import { t } from '/i18n.js';
 import { isMine, setDraft, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
+import { emojiPicker } from '/ui/emoji.js';
 import { attachmentLabel, mediaControls } from '/ui/media.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
@@ -33,7 +34,8 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
   const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
   // Files take the typed text as their caption; a voice note goes alone.
   const media = mediaControls({ input, onFiles: (files) => sendFiles(files, takeCaption()), onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
-  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, tooLong, media.recorderBar, h('div', { class: 'composer-row' }, media.attach, input, media.mic, sendButton), media.picker);
+  const emoji = emojiPicker(input);
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, tooLong, media.recorderBar, emoji.panel, h('div', { class: 'composer-row' }, media.attach, emoji.button, input, media.mic, sendButton), media.picker);
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
@@ -57,6 +59,8 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
 
   function resize() {
     updateDirection();
+    // As in Telegram: the microphone while there is nothing to send, the send button once there is.
+    form.dataset.empty = input.value.trim() ? 'false' : 'true';
     checkLength();
     input.style.height = 'auto';
     input.style.height = `${Math.min(input.scrollHeight, MAX_HEIGHT)}px`;
@@ -107,6 +111,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
 
   form.addEventListener('submit', (event) => {
     event.preventDefault();
+    emoji.close(false);
     submit();
     input.focus();
   });
@@ -141,6 +146,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
   });
 
   input.value = state.drafts.get(peer) ?? '';
+  form.dataset.empty = input.value.trim() ? 'false' : 'true';
   if (input.value) queueMicrotask(resize); // measured once the form is on the page
 
   return {
@@ -153,6 +159,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     startEdit,
     destroy() {
       window.removeEventListener('pagehide', saveDraft);
+      emoji.destroy();
       saveDraft();
     },
     acceptDrops: media.acceptDrops,

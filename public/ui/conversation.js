@@ -2,41 +2,64 @@
 // and history paging, and the composer.
 import { api } from '/api.js';
 import { on } from '/events.js';
-import { locale, t } from '/i18n.js';
+import { t } from '/i18n.js';
 import * as model from '/model.js';
 import { newAttachment } from '/attachments.js';
+import { startCall } from '/call.js';
 import { queueMessage } from '/outbox.js';
 import { acknowledgeLoaded, editMessage, reportRead, sendTyping } from '/session.js';
 import { confirmDelete, forward } from '/ui/actions.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
 import { createChatSearch } from '/ui/chatsearch.js';
 import { createComposer } from '/ui/composer.js';
-import { h, icon, toast } from '/ui/dom.js';
-import { avatar, dayKey, formatDay, formatLastSeen } from '/ui/format.js';
+import { CALL_ICONS } from '/ui/callscreen.js';
+import { coalesced, h, icon, pathIcon, toast } from '/ui/dom.js';
+import { avatar, dayKey, formatDay, formatLastSeen, formatNumber, personName } from '/ui/format.js';
 import { attachGestures } from '/ui/gestures.js';
 import { openPeerSheet } from '/ui/peersheet.js';
+import { blockedBar } from '/ui/blocking.js';
+import { peerState } from '/e2ee.js';
+import { encryptionParts } from '/ui/encryption.js';
 import { createSeenTracker } from '/ui/seen.js';
+import { openMessageInfo } from '/ui/messageinfo.js';
+import { createSelection } from '/ui/selection.js';
+import { unreadElsewhere } from '/ui/incoming.js';
 import { describeApiError } from '/ui/validate.js';
 
 const NEAR_BOTTOM = 120;
 const NEAR_TOP = 200;
+
+// Moves the children of `parent` into the order of `nodes` touching only what changed, so a new
+// message or a page at one end costs a few DOM operations, not the whole list again.
+function placeChildren(parent, nodes) {
+  const wanted = new Set(nodes);
+  for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
+  let current = parent.firstElementChild;
+  for (const node of nodes) {
+    if (current === node) current = current.nextElementSibling;
+    else parent.insertBefore(node, current);
+  }
+}
 
 export function renderConversation(main, peer) {
   const chat = model.state.chats.get(peer);
   let peerUser = chat?.peer ?? { username: peer, display_name: peer };
   const back = h('button', { type: 'button', class: 'icon-button back-button', 'data-testid': 'back-button', 'aria-label': t('back') }, icon('back'));
   const avatarSlot = h('span', { class: 'avatar-slot' }, avatar(peerUser));
-  const title = h('span', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name', id: 'peer-title' }, peerUser.display_name || peer);
+  const title = h('span', { class: 'peer-name', dir: 'auto', 'data-testid': 'peer-name', id: 'peer-title' }, personName(peerUser));
   const status = h('span', { class: 'peer-status', 'data-testid': 'peer-status', 'aria-live': 'polite' });
+  const encryption = encryptionParts(peer, () => peerUser.display_name || peer, { changed: () => renderSoon() });
   const peerButton = h(
     'button',
     { type: 'button', class: 'peer-button', 'data-testid': 'peer-button', 'aria-haspopup': 'dialog', 'aria-describedby': 'peer-hint' },
     avatarSlot,
-    h('span', { class: 'peer-info' }, title, status),
+    h('span', { class: 'peer-info' }, title, status, encryption.badge),
     h('span', { class: 'visually-hidden', id: 'peer-hint' }, t('open_profile')),
   );
   const searchButton = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'chat-search-button', 'aria-label': t('search_chat') }, icon('search'));
-  const header = h('header', { class: 'conversation-header' }, back, peerButton, searchButton);
+  const audioCall = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'call-audio-button', 'aria-label': t('call_audio'), title: t('call_audio'), onclick: () => startCall(peer, 'audio') }, pathIcon('phone', CALL_ICONS.phone));
+  const videoCall = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'call-video-button', 'aria-label': t('call_video'), title: t('call_video'), onclick: () => startCall(peer, 'video') }, pathIcon('video', CALL_ICONS.video));
+  const header = h('header', { class: 'conversation-header' }, back, peerButton, audioCall, videoCall, searchButton);
   const inner = h('div', { class: 'messages-inner' });
   const log = h('div', { class: 'messages', role: 'log', tabindex: '0', 'aria-label': t('messages'), 'data-testid': 'messages' }, inner);
   const unreadBelow = h('span', { class: 'badge to-bottom-count', 'data-testid': 'unread-below', hidden: true });
@@ -46,15 +69,18 @@ export function renderConversation(main, peer) {
   const composer = createComposer({
     peer,
     peerName: () => peerUser.display_name || peer,
-    send: (text, replyTo) => queueMessage(peer, text, replyTo),
-    edit: (message, text) => editMessage(message.id, text).catch(showError),
+    send: (text, replyTo) => (model.showLatest(peer), queueMessage(peer, text, replyTo)),
+    edit: (message, text) => editMessage(message, text).catch(showError),
     typing: () => sendTyping(peer),
-    sendFiles: (files, caption) => files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name))),
+    sendFiles: (files, caption) => (model.showLatest(peer), files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name)))),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
+  const blockBar = blockedBar(peer);
   const chatSearch = createChatSearch({ peer, jumpTo: (id) => jumpTo(id), close: () => searchButton.focus() });
+  const selection = createSelection({ peer, log, header, nameOf: (username) => nameOf(username), onForwarded: (target) => (location.hash = `#/chat/${encodeURIComponent(target)}`) });
+  const elsewhere = unreadElsewhere(peer, back);
   main.replaceChildren(
-    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, chatSearch.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), composer.element),
+    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, selection.element, chatSearch.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), encryption.notices, blockBar.element, composer.element),
   );
   composer.acceptDrops(main.querySelector('.conversation'));
 
@@ -63,21 +89,23 @@ export function renderConversation(main, peer) {
   const unreadDivider = h('div', { class: 'unread-divider', role: 'separator', 'data-testid': 'unread-divider' }, h('span', {}, t('unread_messages')));
   const seen = createSeenTracker(log, (upTo) => reportRead(peer, upTo));
   let positioned = false; // the chat sits where it opens: at the first unread, else at the bottom
+  let pagingNewer = false; // a newer page is coming in below: the view keeps its place
   let firstUnreadId = null;
   let lastNewestKey = null;
 
   function renderMessages() {
     const conv = model.conversation(peer);
+    const shownList = model.shownMessages(peer);
     const byId = new Map(conv.messages.filter((message) => message.id != null).map((message) => [message.id, message]));
     const wasNearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
     const peerName = peerUser.display_name || peer;
-    const anchor = inner.querySelector('.msg');
+    const anchor = visibleBubble();
     const anchorTop = anchor?.getBoundingClientRect().top ?? 0;
     const nodes = [];
     const shown = new Set();
     let lastDay = null;
     let lastSender = null;
-    for (const message of conv.messages) {
+    for (const message of shownList) {
       const day = dayKey(message.created_at);
       if (day !== lastDay) {
         // The first day is what the day bar above the log shows: said once, for screen readers only.
@@ -92,11 +120,12 @@ export function renderConversation(main, peer) {
       const key = model.messageKey(message);
       const replied = message.reply_to != null ? (byId.get(message.reply_to) ?? model.quotedMessage(peer, message.reply_to)) : null;
       const forwardedName = message.forwarded_from ? nameOf(message.forwarded_from) : null;
-      const signature = bubbleSignature(message, replied, peerName, forwardedName);
+      const chatEncrypted = peerState(peer).encrypted;
+      const signature = bubbleSignature(message, replied, peerName, forwardedName, chatEncrypted);
       let entry = bubbles.get(key);
       if (!entry || entry.signature !== signature) {
         if (entry) seen.unwatch(entry.element);
-        entry = { signature, element: renderBubble(message, { replied, peerName, forwardedName }) };
+        entry = { signature, element: renderBubble(message, { replied, peerName, forwardedName, chatEncrypted }) };
         bubbles.set(key, entry);
       } else {
         updateStatus(entry.element, message);
@@ -111,18 +140,29 @@ export function renderConversation(main, peer) {
       seen.unwatch(entry.element);
       bubbles.delete(key);
     }
-    inner.replaceChildren(...nodes);
-    const newest = conv.messages.at(-1);
+    placeChildren(inner, nodes);
+    const newest = shownList.at(-1);
     const justWritten = newest && newest.id == null && model.isMine(newest) && newest.status === 'pending';
-    if (!positioned || wasNearBottom || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
+    const atEnd = !conv.has_newer && !pagingNewer;
+    if ((!positioned && atEnd) || (wasNearBottom && atEnd) || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
     else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     lastNewestKey = newest ? model.messageKey(newest) : null;
-    for (const message of conv.messages) {
+    for (const message of shownList) {
       if (message.id == null || model.isMine(message) || message.status === 'read') continue;
       seen.watch(bubbles.get(model.messageKey(message)).element);
     }
     updateToBottom();
     updateDayBar();
+    if (selection.active) selection.paint();
+  }
+
+  // The first bubble at least partly on screen: what must stay put when pages come and go.
+  function visibleBubble() {
+    const top = log.getBoundingClientRect().top;
+    for (const node of inner.children) {
+      if (node.classList.contains('msg') && node.getBoundingClientRect().bottom > top) return node;
+    }
+    return null;
   }
 
   function nameOf(username) {
@@ -132,11 +172,16 @@ export function renderConversation(main, peer) {
 
   // Opens where reading stopped: the first unread message under an "unread messages" divider.
   async function position() {
+    const unreadFrom = chat?.unread_count ? chat.first_unread_id : null;
     try {
-      acknowledgeLoaded(await model.loadConversation(peer));
-      await model.loadUntilFirstUnread(peer);
+      if (unreadFrom) acknowledgeLoaded(await model.loadAround(peer, unreadFrom));
+      else {
+        acknowledgeLoaded(await model.loadConversation(peer));
+        await model.loadUntilFirstUnread(peer);
+      }
     } catch {
       // offline: the cached pages are all there is
+      if (unreadFrom) await model.loadConversation(peer).catch(() => {});
     }
     if (positioned) return;
     firstUnreadId = model.unreadMessages(peer)[0]?.id ?? null;
@@ -145,6 +190,7 @@ export function renderConversation(main, peer) {
       log.scrollTop += unreadDivider.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
     }
     positioned = true;
+    log.dataset.positioned = 'true'; // scrolling pages in older history from here on
     updateToBottom();
     updateDayBar();
     seen.enable();
@@ -175,11 +221,21 @@ export function renderConversation(main, peer) {
     log.scrollTop = log.scrollHeight;
   }
 
+  // The to-bottom button: to the newest message, bringing the window back there first.
+  async function toLatest() {
+    const loading = model.showLatest(peer);
+    scrollToBottom();
+    if (loading) await loading.catch(() => {});
+    renderMessages();
+    scrollToBottom();
+  }
+
   function updateToBottom() {
-    toBottom.hidden = log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
-    const unread = model.unreadMessages(peer).length;
+    const conv = model.conversation(peer);
+    toBottom.hidden = !conv.has_newer && log.scrollHeight - log.scrollTop - log.clientHeight < NEAR_BOTTOM;
+    const unread = conv.has_newer ? (model.state.chats.get(peer)?.unread_count ?? 0) : model.unreadMessages(peer).length;
     unreadBelow.hidden = !unread;
-    unreadBelow.textContent = unread.toLocaleString(locale());
+    unreadBelow.textContent = formatNumber(unread);
     toBottom.setAttribute('aria-label', unread ? t('to_bottom_unread', { count: unread }) : t('to_bottom'));
   }
 
@@ -208,7 +264,7 @@ export function renderConversation(main, peer) {
     const known = model.state.chats.get(peer)?.peer ?? peerUser;
     const renamed = (known.display_name || peer) !== (peerUser.display_name || peer);
     peerUser = known;
-    title.textContent = peerUser.display_name || peer;
+    title.textContent = personName(peerUser);
     avatarSlot.replaceChildren(avatar(peerUser));
     if (renamed) renderMessages();
   }
@@ -216,9 +272,15 @@ export function renderConversation(main, peer) {
   async function onLogScroll() {
     updateToBottom();
     updateDayBar();
-    if (!positioned || log.scrollTop > NEAR_TOP || model.conversation(peer).loadingOlder) return;
+    if (!positioned) return;
+    const conv = model.conversation(peer);
+    const fromBottom = log.scrollHeight - log.scrollTop - log.clientHeight;
     try {
-      await model.loadOlder(peer);
+      if (log.scrollTop <= NEAR_TOP && !conv.loadingOlder && conv.has_more) await model.loadOlder(peer);
+      else if (fromBottom <= NEAR_TOP && !conv.loadingNewer && conv.has_newer) {
+        pagingNewer = true;
+        await model.loadNewer(peer).finally(() => (pagingNewer = false));
+      }
     } catch {
       // offline: the cached history is all there is for now
     }
@@ -233,6 +295,7 @@ export function renderConversation(main, peer) {
     } catch {
       // offline: only what is loaded can be shown
     }
+    renderMessages();
     const original = inner.querySelector(`.msg[data-id="${CSS.escape(String(id))}"]`);
     if (!loaded || !original) return toast(t('message_unavailable'));
     original.scrollIntoView({ block: 'center' });
@@ -256,9 +319,12 @@ export function renderConversation(main, peer) {
     else if (action === 'delete') confirmDelete(message).catch(showError);
     else if (action === 'forward') forward(message).then((target) => target && (location.hash = `#/chat/${encodeURIComponent(target)}`), showError);
     else if (action === 'copy') navigator.clipboard?.writeText(message.text).catch(() => {});
+    else if (action === 'select') selection.start(message);
+    else if (action === 'info') openMessageInfo(message, () => model.findMessage(peer, model.messageKey(message)));
   }
 
   function menuFor(bubble) {
+    if (selection.active) return selection.toggle(bubble);
     const button = bubble.querySelector('.msg-actions');
     const message = model.findMessage(peer, bubble.dataset.key);
     if (button && message) openMenu(button, message, (action) => runAction(action, message));
@@ -273,7 +339,8 @@ export function renderConversation(main, peer) {
     const bubble = event.target.closest('.msg');
     if (!bubble?.querySelector('.msg-actions') || event.target.closest('a')) return;
     event.preventDefault();
-    if (!bubble.querySelector('.menu')) menuFor(bubble);
+    if (selection.active) selection.toggle(bubble);
+    else if (!bubble.querySelector('.menu')) menuFor(bubble);
   }
 
   back.addEventListener('click', () => {
@@ -286,18 +353,23 @@ export function renderConversation(main, peer) {
   attachGestures(log, {
     longPress: menuFor,
     swipeReply: (bubble) => {
+      if (selection.active) return;
       const message = model.findMessage(peer, bubble.dataset.key);
       if (message?.id != null && !message.deleted) composer.startReply(message);
     },
   });
   peerButton.addEventListener('click', () => openPeerSheet(peer, { search: () => chatSearch.open() }));
   searchButton.addEventListener('click', () => chatSearch.open());
-  toBottom.addEventListener('click', scrollToBottom);
+  toBottom.addEventListener('click', toLatest);
   const onVisible = () => seen.report();
   document.addEventListener('visibilitychange', onVisible);
 
+  const renderSoon = coalesced(() => {
+    renderMessages();
+    askForPresence();
+  });
   const unsubscribe = [
-    on('messages', (changed) => changed === peer && (renderMessages(), askForPresence())),
+    on('messages', (changed) => changed === peer && renderSoon()),
     on('typing', (who) => who === peer && renderStatus()),
     on('presence', renderStatus),
     on('chats', renderPeer),
@@ -318,7 +390,11 @@ export function renderConversation(main, peer) {
     jumpTo,
     destroy() {
       composer.destroy();
+      blockBar.destroy();
+      encryption.destroy();
       chatSearch.destroy();
+      selection.destroy();
+      elsewhere.destroy();
       unsubscribe.forEach((off) => off());
       document.removeEventListener('visibilitychange', onVisible);
       seen.destroy();

@@ -56,3 +56,19 @@ export function toast(text) {
   document.body.append(element);
   setTimeout(() => element.remove(), 4000);
 }
+
+// Runs `work` once before the next frame however often it is asked for meanwhile (a burst of
+// updates draws once); while the page is hidden there are no frames, so it runs on a timer.
+export function coalesced(work) {
+  let pending = false;
+  const run = () => {
+    pending = false;
+    work();
+  };
+  return () => {
+    if (pending) return;
+    pending = true;
+    if (document.visibilityState === 'visible') requestAnimationFrame(run);
+    else setTimeout(run, 0);
+  };
+}

@@ -2,11 +2,28 @@
 import { locale, t } from '/i18n.js';
 import { h, icon } from '/ui/dom.js';
 
+// Making a formatter costs far more than using one: one per language and set of options.
+const formatters = new Map();
+
+function formatter(options) {
+  const key = `${locale()}|${JSON.stringify(options)}`;
+  if (!formatters.has(key)) formatters.set(key, new Intl.DateTimeFormat(locale(), options));
+  return formatters.get(key);
+}
+
+const numberFormats = new Map();
+
+// A count in the interface's digits (۱۲۳ in Persian).
+export function formatNumber(number) {
+  if (!numberFormats.has(locale())) numberFormats.set(locale(), new Intl.NumberFormat(locale()));
+  return numberFormats.get(locale()).format(number);
+}
+
 export function formatTime(iso) {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
   // "5:14 PM", not "05:14 PM"
-  return date.toLocaleTimeString(locale(), { hour: 'numeric', minute: '2-digit' });
+  return formatter({ hour: 'numeric', minute: '2-digit' }).format(date);
 }
 
 function startOfDay(date) {
@@ -24,7 +41,7 @@ export function formatDay(iso) {
   if (days === 1) return t('yesterday');
   const options = { month: 'long', day: 'numeric' };
   if (date.getFullYear() !== new Date().getFullYear()) options.year = 'numeric';
-  return date.toLocaleDateString(locale(), options);
+  return formatter(options).format(date);
 }
 
 // The chat list shows the time today, the weekday this week, else the date.
@@ -33,8 +50,8 @@ export function formatListTime(iso) {
   const date = new Date(iso);
   const days = Math.round((startOfDay(new Date()) - startOfDay(date)) / 86400000);
   if (days === 0) return formatTime(iso);
-  if (days < 7) return date.toLocaleDateString(locale(), { weekday: 'short' });
-  return date.toLocaleDateString(locale(), { month: 'short', day: 'numeric' });
+  if (days < 7) return formatter({ weekday: 'short' }).format(date);
+  return formatter({ month: 'short', day: 'numeric' }).format(date);
 }
 
 export function formatLastSeen(iso) {
@@ -51,6 +68,11 @@ function initials(name) {
 }
 
 const AVATAR_COLOURS = 8;
+
+// The name a person is shown by; an account deleted since says so instead of its old name.
+export function personName(user) {
+  return user.deleted ? t('deleted_account') : user.display_name || user.username;
+}
 
 export function avatar(user, size = '') {
   let hash = 0;
@@ -73,4 +95,13 @@ function statusLabel(status) {
 export function statusMark(status) {
   const glyph = status === 'pending' ? icon('clock') : ({ sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' }[status] ?? '');
   return h('span', { class: `status status-${status}`, 'data-testid': 'status', 'data-status': status, role: 'img', 'aria-label': statusLabel(status) }, glyph);
+}
+
+// The bidi embedding and override characters (U+202A–U+202E) can turn the rest of a line around
+// ("invoice‮fdp.exe" showing as "invoiceexe.pdf"): message text is shown without them. They stay
+// in what is stored and sent; isolates and marks, which cannot reach past their own run, stay too.
+const BIDI_OVERRIDES = /[\u202a-\u202e]/g;
+
+export function withoutOverrides(text) {
+  return (text || '').replace(BIDI_OVERRIDES, '');
 }

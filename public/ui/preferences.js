@@ -40,6 +40,13 @@ export function passwordSection() {
   return form;
 }
 
+// What to say when turning notifications on did not work.
+export function enableProblem(result) {
+  if (result === 'unsupported') return t('notifications_unsupported');
+  if (result === 'no_push') return t('notifications_no_push');
+  return t('notifications_blocked');
+}
+
 function checkbox(name, label, checked, onChange) {
   const input = h('input', { type: 'checkbox', name, 'data-testid': `setting-${name}`, checked });
   input.addEventListener('change', () => onChange(input.checked, input));
@@ -59,7 +66,7 @@ export function notificationSection() {
         const result = await enablePush();
         if (result !== 'granted') {
           input.checked = false;
-          note.textContent = result === 'unsupported' ? t('notifications_unsupported') : t('notifications_blocked');
+          note.textContent = enableProblem(result);
         }
       }
     } catch (error) {

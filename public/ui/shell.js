@@ -1,11 +1,14 @@
 // The logged-in layout: the sidebar (chat list or settings) and the conversation panel.
 // Wide screens show both side by side; phones show one at a time with back navigation.
+import { device, setUpDevice } from '/e2ee.js';
 import { on } from '/events.js';
 import { t } from '/i18n.js';
 import { state } from '/model.js';
 import { connection, tellViewing } from '/session.js';
 import { renderChatList } from '/ui/chatlist.js';
 import { renderConversation } from '/ui/conversation.js';
+import { mountIncomingBanner } from '/ui/incoming.js';
+import { offerNotifications } from '/ui/notifyprompt.js';
 import { h } from '/ui/dom.js';
 import { renderSettings } from '/ui/settings.js';
 
@@ -22,7 +25,10 @@ export function renderShell(root) {
   const main = h('main', { class: 'main' });
   const layout = h('div', { class: 'layout', 'data-view': 'list' }, sidebar, main);
   const banner = connectionBanner();
-  root.replaceChildren(banner.element, layout);
+  const incoming = mountIncomingBanner();
+  const offer = offerNotifications();
+  const keysNotice = deviceNotice();
+  root.replaceChildren(banner.element, keysNotice.element, offer.element, layout);
 
   let sidebarScreen = null;
   let sidebarKind = null;
@@ -63,6 +69,9 @@ export function renderShell(root) {
     destroy() {
       window.removeEventListener('hashchange', show);
       banner.destroy();
+      incoming.destroy();
+      offer.destroy();
+      keysNotice.destroy();
       sidebarScreen?.destroy();
       chatScreen?.destroy();
     },
@@ -75,6 +84,22 @@ function renderPlaceholder(main) {
 }
 
 // A thin bar that says when the app waits for the network or is reconnecting.
+// A person whose other devices hold the keys: this browser waits for their approval, and says so.
+// Its button opens the link screen (a QR code and short code for the other device, or a new identity).
+function deviceNotice() {
+  const start = h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'device-link-start' }, t('link_this_device'));
+  const element = h('div', { class: 'shell-notice', role: 'status', 'data-testid': 'device-approval-banner', hidden: true }, t('e2ee_needs_approval'), ' ', start);
+  start.addEventListener('click', async () => {
+    const linking = await import('/ui/linking.js');
+    const again = () => setUpDevice(state.me);
+    linking.showLinkScreen(await linking.clientForMe(), document.body, { onLinked: again, onReset: again, onLater: () => {} });
+  });
+  const update = () => (element.hidden = device.status !== 'needs_approval');
+  const off = on('e2ee', update);
+  update();
+  return { element, destroy: off };
+}
+
 function connectionBanner() {
   const banner = h('div', { class: 'connection-banner', role: 'status', 'data-testid': 'offline-indicator', hidden: true });
   const update = (connectionState) => {

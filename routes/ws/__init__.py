@@ -1,6 +1,6 @@
 """The WebSocket route: handshake and teardown (`endpoint.py`), the client's commands
-(`commands.py`), the outbox pump with gap filling (`pump.py`)."""
+(`commands.py`); what each client is sent is `live/outgoing.py`."""
 
-from routes.ws.endpoint import LOGGED_OUT, WebSocketEndpoint
+from routes.ws.endpoint import SocketApp
 
-__all__ = ["LOGGED_OUT", "WebSocketEndpoint"]
+__all__ = ["SocketApp"]

@@ -6,81 +6,106 @@ import logging
 
 import orjson
 
-from routes import validate, ws_guard
-from routes.messages import send_operation
-from routes.protocol import error_frame, iso, pong_frame, typing_frame
-from routes.push import viewing_frame
-from routes.ratelimit import too_many
-from routes.responses import ApiError
-from routes.tokens import authenticate
-from routes.ws.connection import Connection
-from store import StoreError
-from store.operations import MarkDelivered, MarkRead
+from auth.tokens import authenticate
+from calls import commands as calls
+from chat.sending import send_operation
+from live import activity
+from live.client import Client
+from store import MarkDelivered, MarkRead, StoreError
+from wire import validate
+from wire.close_codes import NOT_AUTHENTICATED
+from wire.protocol import error_frame, iso, pong_frame, typing_frame
+from wire.responses import ApiError
 
 MAX_IDS_PER_FRAME = 1000
-NOT_AUTHENTICATED = 4001  # the close code of a connection whose token expired
 
 log = logging.getLogger("payambar.ws")
 
 
-async def _send(connection: Connection, frame: dict) -> None:
-    wait = await connection.state.limits.sends_by_user.take(str(connection.user_id), fail_open=True)
-    if wait:
-        raise too_many(wait, f"Too many messages; wait {wait} s.")
+async def _send(client: Client, frame: dict) -> None:
+    await client.state.limits.sends_by_user.check(
+        str(client.user_id), "Too many messages; wait {wait} s.", fail_open=True
+    )
     operation = await send_operation(
-        connection.state,
-        connection.user_id,
+        client.state,
+        client.user_id,
         frame,
-        lambda name: connection.user_id_of(name, "to"),
-        origin=connection.subscriber.id,
+        lambda name: client.user_id_of(name, "to"),
+        origin=client.subscriber.id,
         ref=frame.get("ref"),
     )
-    connection.submit(operation, frame.get("ref"))
+    client.submit(operation, frame.get("ref"))
 
 
-async def _delivered(connection: Connection, frame: dict) -> None:
+async def _delivered(client: Client, frame: dict) -> None:
     ids = frame.get("ids")
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_IDS_PER_FRAME:
         raise validate.invalid("ids", f"ids is a list of 1 to {MAX_IDS_PER_FRAME} message ids.")
-    operation = MarkDelivered(connection.user_id, [validate.positive_id(i, "ids") for i in ids])
-    connection.submit(operation, frame.get("ref"))
+    operation = MarkDelivered(client.user_id, [validate.positive_id(i, "ids") for i in ids])
+    client.submit(operation, frame.get("ref"))
 
 
-async def _read(connection: Connection, frame: dict) -> None:
+async def _read(client: Client, frame: dict) -> None:
     up_to = validate.positive_id(frame.get("up_to"), "up_to")
-    peer_id = await connection.user_id_of(frame.get("peer"), "peer")
-    connection.submit(MarkRead(connection.user_id, peer_id, up_to), frame.get("ref"))
+    peer_id = await client.user_id_of(frame.get("peer"), "peer")
+    tell_peer = not await activity.apart(client.state.accounts, client.user_id, peer_id)
+    client.submit(MarkRead(client.user_id, peer_id, up_to, tell_peer), frame.get("ref"))
 
 
-async def _typing(connection: Connection, frame: dict) -> None:
-    if not connection.typing_limit.allow():
+async def _typing(client: Client, frame: dict) -> None:
+    if not client.typing_limit.allow():
         return  # a flood is dropped here, never forwarded
-    peer_id = await connection.user_id_of(frame.get("to"), "to")
-    if not await ws_guard.may_see_activity(connection.state, peer_id, connection.user_id, presence=False):
+    peer_id = await client.user_id_of(frame.get("to"), "to")
+    if not await activity.may_see_activity(client.state.accounts, peer_id, client.user_id, presence=False):
         return  # typing goes only to people both sides have written to, and never past a block
-    me = connection.store.names.get(connection.user_id)
+    me = client.store.names.get(client.user_id)
     if me is not None:
-        connection.state.broadcaster.send(peer_id, typing_frame(me))
+        client.state.broadcaster.send(peer_id, typing_frame(me))
 
 
-async def _resume(connection: Connection, frame: dict) -> None:
-    connection.resume_from = validate.cursor(frame.get("after"))
-    connection.subscriber.wake()
+async def _resume(client: Client, frame: dict) -> None:
+    client.resume_from = validate.cursor(frame.get("after"))
+    client.subscriber.wake()
 
 
-async def _ping(connection: Connection, frame: dict) -> None:
-    connection.reply(pong_frame(frame.get("ref")))
+async def _ping(client: Client, frame: dict) -> None:
+    client.reply(pong_frame(frame.get("ref")))
 
 
-async def _auth_again(connection: Connection, frame: dict) -> None:
-    """A fresh token for this connection, so it outlives the one it opened with."""
+async def _auth_again(client: Client, frame: dict) -> None:
+    """A fresh token for this client, so it outlives the one it opened with."""
     token = frame.get("token")
-    claims = await authenticate(connection.state, token if isinstance(token, str) else None)
-    if claims is None or claims[0] != connection.user_id:
-        raise ApiError(401, "unauthorized", "A valid token of this user is needed.")
-    connection.expires_at(claims[2], NOT_AUTHENTICATED)
+    claims = await authenticate(client.state, token if isinstance(token, str) else None)
+    if claims is None or claims[0] != client.user_id or claims[3] != client.scopes:
+        raise ApiError(401, "unauthorized", "A valid token of this user, with the same scopes, is needed.")
+    client.expires_at(claims[2], NOT_AUTHENTICATED)
     renewed = {"type": "renewed", "ref": frame.get("ref"), "expires_at": iso(int(claims[2]) * 1000)}
-    connection.reply(orjson.dumps(renewed).decode())
+    client.reply(orjson.dumps(renewed).decode())
+
+
+async def viewing_frame(client, frame: dict) -> None:
+    """{"type": "viewing", "peer": username or null}: no answer."""
+    peer = frame.get("peer")
+    if peer is not None:
+        validate.username(peer, "peer")
+    await client.state.viewing.set(client.user_id, client.subscriber, peer)
+
+
+# Frames that change something, which an API token may send only with the send scope.
+SENDING = frozenset({"send", "delivered", "read", "typing", "viewing"})
+
+
+async def _call_invite(client: Client, frame: dict) -> None:
+    await calls.invite(client.state, client.user_id, frame, frame.get("ref"))
+
+
+def _call_command(action):
+    """A call frame: its answer is the `call` frames the change sends both people."""
+
+    async def handle_call(client: Client, frame: dict) -> None:
+        await action(client.state, client.user_id, frame)
+
+    return handle_call
 
 
 HANDLERS = {
@@ -92,17 +117,19 @@ HANDLERS = {
     "ping": _ping,
     "auth": _auth_again,
     "viewing": viewing_frame,
+    "call_invite": _call_invite,
+    **{f"call_{name}": _call_command(action) for name, action in calls.ACTIONS.items()},
 }
 
 
-async def handle(connection: Connection, text: str) -> None:
+async def handle(client: Client, text: str) -> None:
     """Runs one client frame; whatever is wrong with it is answered with an error frame."""
     try:
         frame = orjson.loads(text)
     except orjson.JSONDecodeError:
         frame = None
     if not isinstance(frame, dict):
-        connection.reply(error_frame("bad_json", "A frame must be a JSON object."))
+        client.reply(error_frame("bad_json", "A frame must be a JSON object."))
         return
     ref = frame.get("ref")
     if not isinstance(ref, str | int | float | type(None)) or isinstance(ref, bool):
@@ -110,15 +137,18 @@ async def handle(connection: Connection, text: str) -> None:
     kind = frame.get("type")
     handler = HANDLERS.get(kind) if isinstance(kind, str) else None
     if handler is None:
-        connection.reply(error_frame("bad_request", "Unknown frame type.", ref))
+        client.reply(error_frame("bad_request", "Unknown frame type.", ref))
         return
-    connection.touch()
+    if kind in SENDING and not client.may("send"):
+        client.reply(error_frame("insufficient_scope", "This API token may not do that: it needs the send scope.", ref))
+        return
+    client.touch()
     try:
-        await handler(connection, frame)
+        await handler(client, frame)
     except ApiError as error:
-        connection.reply(error_frame(error.code, error.message, ref, error.field))
+        client.reply(error_frame(error.code, error.message, ref, error.field))
     except StoreError as error:
-        connection.reply(error_frame(error.code, error.message, ref, error.field))
-    except Exception:  # whatever the frame held, the connection stays open
+        client.reply(error_frame(error.code, error.message, ref, error.field))
+    except Exception:  # whatever the frame held, the client stays open
         log.exception("a %s frame failed", kind)
-        connection.reply(error_frame("bad_request", "The frame could not be handled.", ref))
+        client.reply(error_frame("bad_request", "The frame could not be handled.", ref))

@@ -1,7 +1,7 @@
 """/ws: authenticate with the first frame, then the update stream live, and client commands.
 
-One task reads frames (`commands.py`); another writes everything the connection is sent, in
-order, from its outbox (`pump.py`).
+One task reads frames (`commands.py`); another writes everything the client is sent, in
+order, from its send queue (`live/outgoing.py`).
 """
 
 from __future__ import annotations
@@ -12,46 +12,47 @@ import logging
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from routes import validate, ws_guard
-from routes.protocol import error_frame, ready_frame
-from routes.responses import ApiError
-from routes.tokens import authenticate
+from auth.limits import clean_host
+from auth.tokens import authenticate
+from live import activity
+from live.client import Client
+from live.outgoing import send_out
+from live.transport import Disconnected, Transport
 from routes.ws import commands
-from routes.ws.connection import Connection
-from routes.ws.pump import pump
-from routes.ws.transport import Disconnected, Transport
 from store import StoreError
+from wire import validate
+from wire.close_codes import NOT_AUTHENTICATED, POLICY_VIOLATION, TOO_FAR_BEHIND, TRY_AGAIN_LATER
+from wire.protocol import error_frame, ready_frame
+from wire.responses import ApiError
 
 log = logging.getLogger("payambar.ws")
 
 AUTH_TIMEOUT_SECONDS = 5.0
-NOT_AUTHENTICATED, LOGGED_OUT, TOO_FAR_BEHIND = 4001, 4003, 4008
-TRY_AGAIN_LATER = 1013  # the database is away: the client comes back after a pause
 
 
-class WebSocketEndpoint:
+class SocketApp:
     """The ASGI app at /ws."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         transport = Transport(receive, send)
-        if not ws_guard.origin_allowed(scope, scope["app"].state.settings.cors_origins):
+        if not activity.origin_allowed(scope, scope["app"].state.services.settings.cors_origins):
             await receive()  # the connect
-            await send({"type": "websocket.close", "code": 1008})  # refused before the handshake: 403
+            await send({"type": "websocket.close", "code": POLICY_VIOLATION})  # refused before the handshake: 403
             return
         try:
             await transport.accept()
-            client = scope.get("client")
-            await _serve(transport, scope["app"].state, client[0] if client else "")
+            peer = scope.get("client")
+            await _serve(transport, scope["app"].state.services, clean_host(peer[0] if peer else ""))
         except (Disconnected, OSError, RuntimeError):
             pass  # the client went away; nothing is owed to it
         except StoreError as error:
-            log.warning("a connection ended: %s", error.code)
+            log.warning("a client ended: %s", error.code)
             await _close_quickly(transport, TRY_AGAIN_LATER, error.code)
 
 
-async def _authenticate(transport: Transport, state) -> tuple[int, str, int | None, bool, float] | None:
-    """(user id, session id, cursor or None, batch, token expiry) from the first frame, or None
-    after closing."""
+async def _authenticate(transport: Transport, state) -> tuple | None:
+    """(user id, session id, cursor or None, batch, token expiry, scopes) from the first frame,
+    or None after closing."""
     try:
         text = await asyncio.wait_for(transport.receive(), AUTH_TIMEOUT_SECONDS)
     except TimeoutError:
@@ -69,6 +70,9 @@ async def _authenticate(transport: Transport, state) -> tuple[int, str, int | No
     if claims is None:
         await transport.close(NOT_AUTHENTICATED, "invalid or expired token")
         return None
+    if claims[3] is not None and "read" not in claims[3]:
+        await transport.close(NOT_AUTHENTICATED, "this API token lacks the read scope")
+        return None
     after = frame.get("after")
     if after is not None:
         try:
@@ -76,35 +80,36 @@ async def _authenticate(transport: Transport, state) -> tuple[int, str, int | No
         except ApiError:
             await transport.close(NOT_AUTHENTICATED, "after must be a cursor")
             return None
-    return claims[0], claims[1], after, frame.get("batch") is True, claims[2]
+    return claims[0], claims[1], after, frame.get("batch") is True, claims[2], claims[3]
 
 
-async def _read_loop(connection: Connection) -> None:
-    transport = connection.transport
+async def _read_loop(client: Client) -> None:
+    transport = client.transport
     while True:
         try:
             text = await transport.receive()
         except Disconnected:
             return
         if not isinstance(text, str):
-            connection.reply(error_frame("bad_request", "Frames are JSON text, not binary."))
+            client.reply(error_frame("bad_request", "Frames are JSON text, not binary."))
             continue
-        await commands.handle(connection, text)
+        await commands.handle(client, text)
 
 
 async def _serve(transport: Transport, state, address: str) -> None:
     identity = await _authenticate(transport, state)
     if identity is None:
         return
-    user_id, session_id, after, batch, expires_at = identity
+    user_id, session_id, after, batch, expires_at, scopes = identity
     store, broadcaster = state.store, state.broadcaster
-    subscriber = broadcaster.new_subscriber(user_id, session_id, state.settings.outbox_limit)
-    connection = Connection(transport, state, user_id, session_id, subscriber, address)
-    connection.batch = batch
-    connection.touch()
-    connection.expires_at(expires_at, NOT_AUTHENTICATED)
+    subscriber = broadcaster.new_subscriber(user_id, session_id, state.settings.send_queue_limit)
+    client = Client(transport, state, user_id, session_id, subscriber, address)
+    client.batch = batch
+    client.scopes = scopes
+    client.touch()
+    client.expires_at(expires_at, NOT_AUTHENTICATED)
     peer_ids = await store.peer_ids(user_id)
-    # Subscribed before the cursor is read: whatever commits from here on is in the outbox.
+    # Subscribed before the cursor is read: whatever commits from here on is in the send queue.
     await state.presence.connected(subscriber, peer_ids)
     tasks: list[asyncio.Task] = []
     try:
@@ -112,35 +117,35 @@ async def _serve(transport: Transport, state, address: str) -> None:
         await transport.send_text(ready_frame(user, cursor))
         # The client has everything up to its cursor (clamped to the stream's end); the rest is
         # replayed first, and live updates carry on from there.
-        connection.last_seq = cursor if after is None else min(after, cursor)
+        client.last_seq = cursor if after is None else min(after, cursor)
         if after is not None:
-            connection.resume_from = connection.last_seq
-        visible = [p for p in peer_ids if await ws_guard.may_see_activity(state, user_id, p)]
+            client.resume_from = client.last_seq
+        visible = [p for p in peer_ids if await activity.may_see_activity(state.accounts, user_id, p)]
         for frame in await state.presence.online_peers(visible):
-            connection.reply(frame)
-        writer = asyncio.create_task(pump(connection))
-        reader = asyncio.create_task(_read_loop(connection))
+            client.reply(frame)
+        writer = asyncio.create_task(send_out(client))
+        reader = asyncio.create_task(_read_loop(client))
         tasks = [writer, reader]
-        # A client that stops reading blocks the writer inside a send; the outbox overflowing
-        # then ends the connection from here, since no close frame could get through.
+        # A client that stops reading blocks the writer inside a send; the send queue overflowing
+        # then ends the client from here, since no close frame could get through.
         subscriber.on_overflow = writer.cancel
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     except (Disconnected, OSError, RuntimeError):
         pass
     finally:
-        await _teardown(connection, tasks)
+        await _teardown(client, tasks)
 
 
-async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
-    subscriber = connection.subscriber
+async def _teardown(client: Client, tasks: list[asyncio.Task]) -> None:
+    subscriber = client.subscriber
     kicked = subscriber.kicked
-    if connection.expiry is not None:
-        connection.expiry.cancel()
-    await connection.state.viewing.forget(connection.user_id, subscriber)
+    if client.expiry is not None:
+        client.expiry.cancel()
+    await client.state.viewing.forget(client.user_id, subscriber)
     try:
-        await connection.state.presence.disconnected(subscriber)
+        await client.state.presence.disconnected(subscriber)
     except Exception as error:
-        log.warning("counting a connection out failed: %s", error)
+        log.warning("counting a client out failed: %s", error)
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -149,15 +154,15 @@ async def _teardown(connection: Connection, tasks: list[asyncio.Task]) -> None:
         except (asyncio.CancelledError, Disconnected, OSError, RuntimeError):
             pass
         except StoreError as error:  # the database away (or full): one line, no traceback
-            log.warning("a connection's task ended: %s", error.code)
+            log.warning("a client's task ended: %s", error.code)
         except Exception:
-            log.exception("a connection's task failed")
+            log.exception("a client's task failed")
     if kicked is not None:
-        await _close_quickly(connection.transport, kicked, "session ended")
+        await _close_quickly(client.transport, kicked, "session ended")
     elif subscriber.overflowed:
-        await _close_quickly(connection.transport, TOO_FAR_BEHIND, "too far behind; resume from your cursor")
+        await _close_quickly(client.transport, TOO_FAR_BEHIND, "too far behind; resume from your cursor")
     else:
-        await _close_quickly(connection.transport, 1000, "")
+        await _close_quickly(client.transport, 1000, "")
 
 
 async def _close_quickly(transport: Transport, code: int, reason: str) -> None:

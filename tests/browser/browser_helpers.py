@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 PASSWORD = "correct horse battery"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -99,15 +102,110 @@ def token_of(page: Page) -> str:
     return page.evaluate("JSON.parse(localStorage.getItem('payambar.session')).token")
 
 
+SEND_FROM_PAGE = """async ([to, text, clientId, replyTo]) => {
+  const e2ee = await import('/e2ee.js');
+  const inner = e2ee.textInner(text, { replyTo });
+  const fields = await e2ee.sealSend(to, inner, clientId, { text, reply_to: replyTo });
+  const token = JSON.parse(localStorage.getItem('payambar.session')).token;
+  const response = await fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ to, client_id: clientId, ...fields }),
+  });
+  return { ok: response.ok, body: await response.json() };
+}"""
+
+
 def send_by_api(page: Page, to: str, text: str, reply_to: int | None = None) -> dict:
-    """Sends as the person logged in on `page`, through the HTTP API (no UI involved)."""
+    """Sends as the person logged in on `page`, through the HTTP API (no UI involved), sealed by
+    the page's own keys where the chat is end-to-end encrypted (the server refuses plaintext there)."""
+    answer = page.evaluate(SEND_FROM_PAGE, [to, text, uuid.uuid4().hex, reply_to])
+    assert answer["ok"], answer["body"]
+    return answer["body"]
+
+
+READ_FROM_PAGE = """async ([peer, limit]) => {
+  const e2ee = await import('/e2ee.js');
+  const token = JSON.parse(localStorage.getItem('payambar.session')).token;
+  const response = await fetch(`/api/conversations/${encodeURIComponent(peer)}/messages?limit=${limit}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const page = await response.json();
+  return await e2ee.openMessages(page.messages);
+}"""
+
+
+def history_as_read(page: Page, peer: str, limit: int = 100) -> list[dict]:
+    """The chat's history from the server, each envelope opened by the device on `page`."""
+    return page.evaluate(READ_FROM_PAGE, [peer, limit])
+
+
+def send_plaintext_by_api(page: Page, to: str, text: str, token: str | None = None) -> dict:
+    """A plaintext send with the page's token, or another (for chats with someone without keys)."""
     response = page.request.post(
         "/api/messages",
-        headers={"authorization": f"Bearer {token_of(page)}"},
-        data={"to": to, "text": text, "client_id": uuid.uuid4().hex, "reply_to": reply_to},
+        headers={"authorization": f"Bearer {token or token_of(page)}"},
+        data={"to": to, "text": text, "client_id": uuid.uuid4().hex},
     )
     assert response.ok, response.text()
     return response.json()
+
+
+IDENTITY_SEED = """async () => {
+  const { E2eeClient } = await import('/crypto/client.js');
+  const { b64 } = await import('/crypto/bytes.js');
+  const user = JSON.parse(localStorage.getItem('payambar.session')).user;
+  const client = await E2eeClient.open({ id: user.id, username: user.username });
+  return b64((await client.store.load()).identitySeed);
+}"""
+
+NEW_DEVICE_CARD = """async (seed) => {
+  const { E2eeClient } = await import('/crypto/client.js');
+  const { b64, unb64 } = await import('/crypto/bytes.js');
+  const user = JSON.parse(localStorage.getItem('payambar.session')).user;
+  const client = await E2eeClient.open({ id: user.id, username: user.username });
+  await client.setUpDevice({ identitySeed: unb64(seed) });
+  const card = await client.deviceCard();
+  return [b64(card.deviceId), b64(card.deviceKey)];
+}"""
+
+APPROVE = """async ([deviceId, deviceKey]) => {
+  const { E2eeClient } = await import('/crypto/client.js');
+  const { unb64 } = await import('/crypto/bytes.js');
+  const user = JSON.parse(localStorage.getItem('payambar.session')).user;
+  const client = await E2eeClient.open({ id: user.id, username: user.username });
+  await client.approve({ deviceId: unb64(deviceId), deviceKey: unb64(deviceKey) });
+}"""
+
+PUBLISH = """async () => {
+  const { E2eeClient } = await import('/crypto/client.js');
+  const user = JSON.parse(localStorage.getItem('payambar.session')).user;
+  const client = await E2eeClient.open({ id: user.id, username: user.username });
+  await client.publishPrekeys();
+}"""
+
+
+def link_device(approving: Page, new: Page) -> None:
+    """Makes the browser on `new` (logged in, waiting for approval) a device of the person on
+    `approving`, as the link of docs/e2ee.md §9 would (its screens are not built yet): the
+    identity seed goes over from one page to the other, the approving device signs the new list.
+    The new device reads what is sent after this, not before."""
+    expect(new.get_by_test_id("device-approval-banner")).to_be_visible()
+    card = new.evaluate(NEW_DEVICE_CARD, approving.evaluate(IDENTITY_SEED))
+    approving.evaluate(APPROVE, card)
+    new.evaluate(PUBLISH)
+    new.reload()
+    expect(new.get_by_test_id("search-input")).to_be_visible()
+    expect(new.get_by_test_id("device-approval-banner")).to_be_hidden()
+
+
+def register_without_keys(page: Page, prefix: str) -> tuple[str, str]:
+    """(username, token) of an account made through the JSON API: a script with no keys, whose
+    chats stay plaintext."""
+    username = unique_name(prefix)
+    created = page.request.post("/api/auth/register", data={"username": username, "password": PASSWORD})
+    assert created.ok, created.text()
+    return username, created.json()["token"]
 
 
 def log_in(page: Page, username: str) -> None:
@@ -132,3 +230,17 @@ def mark_read_by_api(page: Page, peer: str, up_to: int) -> None:
         data={"up_to": up_to},
     )
     assert response.ok, response.text()
+
+
+def launched_chromium(*extra_args: str) -> Iterator[Browser]:
+    """Debian's Chromium, headless, with the suite's flags and any others; never a download."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"Chromium is missing at {CHROMIUM}")
+        pytest.skip(f"Chromium is missing at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+        )
+        yield chromium
+        chromium.close()

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, People
-from playwright.sync_api import Browser, sync_playwright
+from browser_helpers import People, launched_chromium
+from playwright.sync_api import Browser
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 
@@ -18,14 +17,7 @@ SCREENSHOTS = Path(__file__).parent / "screenshots"
 # tests of the other rooms need none to be running when they start.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}")
-        pytest.skip(f"Chromium is missing at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium()
 
 
 @pytest.fixture

@@ -84,3 +84,54 @@ def test_new_screens_have_no_serious_accessibility_violations_in_dark_on_a_phone
     page.emulate_media(color_scheme="light")
     assert serious_violations(page) == []
     screenshot(page, "settings")
+
+
+def test_selection_emoji_message_info_and_offers_have_no_violations_in_light_and_dark(people, screenshot):
+    from browser_helpers import PHONE, message_with_text, open_chat_from_list, send_by_api
+
+    omid_page, omid = people.register("omid")
+    leila_page, _ = people.register("leila")
+    for scheme, options in (("light", {"viewport": {"width": 1440, "height": 900}}), ("dark", PHONE)):
+        page, sara = people.register("sara", color_scheme=scheme, **options)
+        expect(page.get_by_test_id("notify-offer")).to_be_visible()
+        send_by_api(omid_page, sara, "first")
+        open_chat_from_list(page, omid)
+        page.get_by_test_id("composer").fill("mine")
+        page.get_by_test_id("send-button").click()
+        expect(message_with_text(page, "mine")).not_to_have_attribute("data-status", "pending")
+        assert serious_violations(page) == [], scheme  # the offer bar, the emoji and microphone buttons
+
+        page.get_by_test_id("emoji-button").click()
+        expect(page.get_by_test_id("emoji-panel")).to_be_visible()
+        assert serious_violations(page) == [], scheme
+        page.keyboard.press("Escape")
+
+        actions = message_with_text(page, "mine").get_by_test_id("message-actions")
+        actions.focus()
+        page.keyboard.press("Enter")
+        page.locator("[data-action=info]").click()
+        expect(page.get_by_test_id("message-info")).to_be_visible()
+        assert serious_violations(page) == [], scheme
+        page.get_by_test_id("message-info-close").click()
+
+        actions.focus()
+        page.keyboard.press("Enter")
+        page.locator("[data-action=select]").click()
+        message_with_text(page, "first").click()
+        expect(page.get_by_test_id("selection-bar")).to_be_visible()
+        assert serious_violations(page) == [], scheme
+        screenshot(page, f"selection-{scheme}")
+        page.get_by_test_id("selection-cancel").click()
+
+        if scheme == "dark":
+            send_by_api(leila_page, sara, "a third person")
+            expect(page.get_by_test_id("incoming-banner")).to_be_visible()
+            expect(page.get_by_test_id("back-unread")).to_be_visible()
+            assert serious_violations(page) == [], scheme
+
+        page.evaluate("location.hash = '#/settings'")
+        page.get_by_test_id("delete-account").click()
+        expect(page.get_by_test_id("delete-dialog")).to_be_visible()
+        assert serious_violations(page) == [], scheme
+        page.get_by_test_id("delete-cancel").click()
+        assert serious_violations(page) == [], scheme

@@ -1,6 +1,7 @@
 """The settings that guard an account, in Persian and English: last-seen privacy, devices,
 API tokens, blocked people and deleting the account."""
 
+import pytest
 from browser_helpers import PASSWORD
 from playwright.sync_api import expect
 
@@ -22,6 +23,11 @@ def test_privacy_devices_tokens_blocks_and_deletion_from_settings(people, screen
     expect(page.get_by_test_id("session-current")).to_have_text("همین دستگاه")
 
     page.get_by_test_id("token-name").fill("پشتیبان‌گیری")
+    page.get_by_test_id("token-password").fill("not my password")
+    page.get_by_test_id("token-create").click()
+    expect(page.get_by_test_id("token-status")).to_have_text("گذرواژه نادرست است.")
+    expect(page.get_by_test_id("token-scope-account")).not_to_be_checked()  # asked for, never the default
+    page.get_by_test_id("token-password").fill(PASSWORD)
     page.get_by_test_id("token-create").click()
     value = page.get_by_test_id("token-value")
     expect(value).to_be_visible()
@@ -29,6 +35,10 @@ def test_privacy_devices_tokens_blocks_and_deletion_from_settings(people, screen
     assert page.request.get("/api/me", headers={"authorization": f"Bearer {api_token}"}).ok
     expect(page.get_by_test_id("token")).to_have_count(1)
     expect(page.get_by_test_id("token")).to_contain_text("پشتیبان‌گیری")
+    expect(page.get_by_test_id("token-scopes")).to_contain_text("فرستادن پیام")
+    assert (
+        page.request.patch("/api/me", data={"bio": "x"}, headers={"authorization": f"Bearer {api_token}"}).status == 403
+    )
     screenshot(page, "fa")
     page.get_by_test_id("token-revoke").click()
     expect(page.get_by_test_id("token")).to_have_count(0)
@@ -48,12 +58,21 @@ def test_privacy_devices_tokens_blocks_and_deletion_from_settings(people, screen
     expect(page.get_by_test_id("section-tokens")).to_contain_text("API tokens")
     screenshot(page, "en")
 
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_test_id("delete-password").fill("not my password")
+    # The password is asked in the app's own dialog, never the browser's confirm().
+    page.on("dialog", lambda dialog: pytest.fail(f"a browser dialog: {dialog.message}"))
     page.get_by_test_id("delete-account").click()
-    expect(page.get_by_test_id("delete-status")).to_have_text("The password is wrong.")
-    page.once("dialog", lambda dialog: dialog.accept())
+    dialog = page.get_by_test_id("delete-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_test_id("delete-confirm").click()
+    expect(dialog.get_by_test_id("delete-status")).to_have_text("Enter your password.")
+    dialog.get_by_test_id("delete-password").fill("not my password")
+    dialog.get_by_test_id("delete-confirm").click()
+    expect(dialog.get_by_test_id("delete-status")).to_have_text("The password is wrong.")
+    dialog.get_by_test_id("delete-cancel").click()
+    expect(dialog).to_have_count(0)
+    assert page.request.get(f"/api/users/{sara}").ok
+    page.get_by_test_id("delete-account").click()
     page.get_by_test_id("delete-password").fill(PASSWORD)
-    page.get_by_test_id("delete-account").click()
+    page.get_by_test_id("delete-password").press("Enter")
     expect(page.get_by_test_id("auth-submit")).to_be_visible()
     assert page.request.get(f"/api/users/{sara}").status == 404

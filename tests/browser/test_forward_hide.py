@@ -1,6 +1,6 @@
 """Forwarding a message to another chat, and deleting a message for yourself only."""
 
-from browser_helpers import log_in, message_with_text, messages, open_chat_from_list, send_by_api
+from browser_helpers import link_device, log_in, message_with_text, messages, open_chat_from_list, send_by_api
 from playwright.sync_api import expect
 
 
@@ -29,11 +29,12 @@ def test_a_forwarded_message_reaches_the_other_chat_marked_forwarded(people):
 def test_delete_for_me_hides_a_message_on_all_my_devices_and_nowhere_else(people):
     omid_page, omid = people.register("omid")
     page, sara = people.register("sara")
-    send_by_api(omid_page, sara, "keep it or not")
-    send_by_api(omid_page, sara, "stays")
     other_device = people.open()
     other_device.goto("/")
     log_in(other_device, sara)
+    link_device(page, other_device)  # a device reads what is sent after it joined
+    send_by_api(omid_page, sara, "keep it or not")
+    send_by_api(omid_page, sara, "stays")
     for device in (page, other_device):
         open_chat_from_list(device, omid)
         expect(messages(device)).to_have_count(2)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, People, open_chat, token_of
+from browser_helpers import People, launched_chromium, open_chat, token_of
 from PIL import Image
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 CHUNK = 256 * 1024
 FAKE_AUDIO = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
@@ -20,12 +20,7 @@ FAKE_AUDIO = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-str
 @pytest.fixture(scope="module")
 def browser():
     """Chromium with a fake microphone (a beeping tone) that needs no permission prompt."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is missing at {CHROMIUM}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + FAKE_AUDIO)
-        yield chromium
-        chromium.close()
+    yield from launched_chromium(*FAKE_AUDIO)
 
 
 def noisy_jpeg(path: Path, width: int, height: int) -> int:

@@ -58,3 +58,30 @@ def test_offline_messages_survive_reload_and_arrive_in_order_exactly_once(people
     assert "/index.html" in cached and "/app.js" in cached
     assert not [path for path in cached if path.startswith("/api/")], "private API answers never go to the cache"
     screenshot(omid_page)
+
+
+def test_api_requests_never_wake_the_service_worker(people):
+    page, _ = people.register("sara")
+    wait_for_service_worker(page)
+    matched = page.evaluate(
+        """async () => {
+            const entries = () => performance.getEntriesByType('resource');
+            const pick = (path) => entries().filter((e) => new URL(e.name).pathname === path).pop();
+            performance.clearResourceTimings();  // the shell's modules fill the buffer
+            await (await fetch('/health')).text();  // an entry is added once the body is read
+            const token = JSON.parse(localStorage.getItem('payambar.session')).token;
+            const me = await fetch('/api/me', { headers: { authorization: 'Bearer ' + token } });
+            await me.text();
+            await (await fetch('/manifest.webmanifest')).text();
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            return {
+                health: pick('/health').workerMatchedSourceType,
+                api: pick('/api/me').workerMatchedSourceType,
+                shell: pick('/manifest.webmanifest').workerMatchedSourceType,
+            };
+        }"""
+    )
+    # Static routes send the API straight to the network; the shell still goes through the worker.
+    assert matched["health"] == "network"
+    assert matched["api"] == "network"
+    assert matched["shell"] != "network"

@@ -10,7 +10,7 @@ import base64
 import time
 
 import pytest
-from browser_helpers import People, send_by_api, wait_for_service_worker
+from browser_helpers import People, register_without_keys, send_plaintext_by_api, wait_for_service_worker
 from playwright.sync_api import expect
 from push_service import Browser, verified_vapid_claims
 from test_notifications import Pusher, wait_for
@@ -47,8 +47,9 @@ def b64_standard(base64url: str) -> str:
 
 
 def test_the_switch_subscribes_the_server_pushes_and_the_service_worker_shows_it(crowd, push_service):
-    omid_page, omid = crowd.register("omid")
     page, sara = crowd.register("sara", permissions=["notifications"])
+    # A sender without keys: a plaintext chat, whose pushes carry the text (sealed chats' carry ids only).
+    omid, omid_token = register_without_keys(page, "omid")
     wait_for_service_worker(page)
     keys = Browser()
     endpoint = push_service.url()
@@ -63,7 +64,7 @@ def test_the_switch_subscribes_the_server_pushes_and_the_service_worker_shows_it
     calls = page.evaluate("window.pushCalls")
     assert calls == [{"userVisibleOnly": True, "key": b64_standard(server_key)}]
 
-    send_by_api(omid_page, sara, "are you free tonight?")
+    send_plaintext_by_api(page, sara, "are you free tonight?", token=omid_token)
     deadline = time.monotonic() + 10
     while not push_service.at(endpoint) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -94,6 +95,6 @@ def test_the_switch_subscribes_the_server_pushes_and_the_service_worker_shows_it
         page.get_by_test_id("setting-notifications").uncheck()
     assert answer.value.status == 204
     assert "unsubscribe" in page.evaluate("window.pushCalls")
-    send_by_api(omid_page, sara, "and now?")
+    send_plaintext_by_api(page, sara, "and now?", token=omid_token)
     time.sleep(1)
     assert len(push_service.at(endpoint)) == 1, "a push after the subscription ended"

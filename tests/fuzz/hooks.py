@@ -3,6 +3,7 @@ marks with formats JSON Schema cannot express, and short long-polls."""
 
 from __future__ import annotations
 
+import base64
 import os
 
 import requests
@@ -17,6 +18,14 @@ _shown = st.characters(categories=["L", "N", "P", "S"])
 schemathesis.openapi.format("visible-text", st.text(alphabet=_shown, min_size=1, max_size=24))
 # A tus PATCH body is bytes; a few of them are enough to be refused or appended.
 schemathesis.openapi.media_type("application/offset+octet-stream", st.binary(max_size=256))
+# An envelope with a well-formed layout (docs/e2ee.md §7.1: one ratchet entry); the server never
+# opens one, so the rest may be any bytes.
+_ENVELOPE_HEAD = b"\x01" + b"\x01" * 8 + (1).to_bytes(8, "big") + b"\x01"
+_ENTRY = b"\x02" * 8 + b"\x00" + b"\x03" * 32 + b"\x00" * 8 + b"\x04" * 48
+_envelope = st.binary(min_size=60, max_size=120).map(
+    lambda tail: base64.urlsafe_b64encode(_ENVELOPE_HEAD + _ENTRY + tail).rstrip(b"=").decode()
+)
+schemathesis.openapi.format("e2ee-envelope", _envelope)
 schemathesis.openapi.format("plain-text", st.text(alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"])))
 
 

@@ -1,0 +1,509 @@
+// End-to-end encrypted chats for the PWA: the browser's payambar/client/client.py + directory.py,
+// on top of api.js `request()`. No UI here; the UI shows what these calls return or throw.
+//
+//   const e2ee = await E2eeClient.open(user)        // user: {id, username} of the signed-in person
+//   await e2ee.setUpDevice()    // 'loaded' | 'created' (first device: new identity, keys published)
+//                               // throws LinkRequired when the person has devices and this is not one;
+//                               // setUpDevice({ reset: true }) then starts a new identity (peers are told)
+//   const { envelope, newDevices } = await e2ee.seal(peer, textInner('سلام'), clientId)
+//   await e2ee.sendText(peer, 'سلام', { replyTo })  // seal + POST /api/messages → the message object
+//   await e2ee.editText(message, 'new text')         // seal (kind edit, same client_id) + PATCH
+//   await e2ee.forward(peer, text, fromUsername, originalSentAt)
+//   const read = await e2ee.open(message)  // {kind, text, inner, encrypted, …} or throws DecryptError
+//                                          // (an ApiError with isNetwork when offline: try again later)
+//   await e2ee.safetyNumber(peer)          // {number, grouped, qr, verified}
+//   e2ee.keysChanged(username)             // on a `keys` frame: forget the cached directory answer
+//   e2ee.onNewDevices(({username, devices, firstContact}) => …)   // "new device" in that chat
+//   await e2ee.acceptIdentity(peer)        // after IdentityChanged, when the person accepts it
+//   await e2ee.removeDevice(deviceIdB64), e2ee.deviceCard(), e2ee.approve(card), e2ee.maintain()
+//
+// Errors: DecryptError ("could not be decrypted", never text; `cause` holds an IdentityChanged or
+// KeysRejected met while opening), IdentityChanged (a peer's identity key
+// differs from the pinned one: sending is blocked until acceptIdentity), KeysRejected (a forged or
+// rolled-back list or bundle), PeerNotEncrypted (the person has no keys), LinkRequired, ApiError.
+import { ApiError, request as apiRequest } from '../api.js';
+import { DecryptError, b64, equal, hex, unb64 } from './bytes.js';
+import { DeviceStore, Keystore, Pin } from './device.js';
+import { BadKeys, listedDeviceKey, parseBundle, parseDeviceList, parseOneTime, bundleJson } from './keys.js';
+import { sha256 } from './primitives.js';
+import { grouped, qrText, safetyNumber } from './safety.js';
+import { recipient } from './session.js';
+
+export { DecryptError };
+
+export const KEYS_FRESH_MS = 30_000; // a checked directory answer is reused this long to open messages
+export const REFILL_BELOW = 20;
+
+export class KeysRejected extends Error {
+  get name() {
+    return 'KeysRejected';
+  }
+}
+
+export class IdentityChanged extends Error {
+  constructor(userId, username, oldKey, newKey) {
+    super(`the identity key of ${username || userId} changed`);
+    this.userId = userId;
+    this.username = username;
+    this.oldKey = oldKey;
+    this.newKey = newKey;
+  }
+
+  get name() {
+    return 'IdentityChanged';
+  }
+}
+
+export class PeerNotEncrypted extends Error {
+  get name() {
+    return 'PeerNotEncrypted';
+  }
+}
+
+// The person already has devices and this browser is not one of them: link it from one (§9).
+export class LinkRequired extends Error {
+  get name() {
+    return 'LinkRequired';
+  }
+}
+
+const enc = encodeURIComponent;
+
+export function textInner(text, { replyTo = null, preview = null, sentAt = Date.now() } = {}) {
+  const inner = { v: 1, kind: 'text', text, sent_at: sentAt };
+  if (replyTo != null) inner.reply_to = replyTo;
+  if (preview) inner.preview = preview;
+  return inner;
+}
+
+export function editInner(text, { preview = null, sentAt = Date.now() } = {}) {
+  const inner = { v: 1, kind: 'edit', text, sent_at: sentAt };
+  if (preview) inner.preview = preview;
+  return inner;
+}
+
+export function forwardInner(text, forwardedFrom, { originalSentAt = null, sentAt = Date.now() } = {}) {
+  const inner = { v: 1, kind: 'forward', text, forwarded_from: forwardedFrom, sent_at: sentAt };
+  if (originalSentAt != null) inner.original_sent_at = originalSentAt;
+  return inner;
+}
+
+export function reactionInner(target, emoji, { sentAt = Date.now() } = {}) {
+  return { v: 1, kind: 'reaction', target, emoji, sent_at: sentAt };
+}
+
+function newClientId() {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+// The checked keys of GET /api/users/{username}/keys (directory.verify): every signature, the
+// owner, no rollback, the pinned identity. Updates the pin only when all is well.
+export function verify(keystore, answer, username = null) {
+  let list;
+  try {
+    list = parseDeviceList(answer?.device_list);
+  } catch (error) {
+    throw new KeysRejected(`device list: ${error.message}`);
+  }
+  const userId = list.userId;
+  if (answer.user_id !== userId) throw new KeysRejected('the device list names another person');
+  if (userId === keystore.device.userId && !equal(list.identityKey, keystore.identityKey)) {
+    throw new IdentityChanged(userId, username, keystore.identityKey, list.identityKey);
+  }
+  let pin = keystore.pins.get(userId);
+  if (pin && !equal(pin.identityKey, list.identityKey)) {
+    throw new IdentityChanged(userId, username, pin.identityKey, list.identityKey);
+  }
+  if (pin && list.version < pin.version) {
+    throw new KeysRejected(`the device list went back from version ${pin.version} to ${list.version}`);
+  }
+  const bundles = new Map();
+  for (const body of answer.bundles || []) {
+    try {
+      const deviceKey = listedDeviceKey(list, unb64(body.device_id));
+      if (!deviceKey) continue; // a bundle of a device no longer listed is never used
+      bundles.set(body.device_id, parseBundle(body, userId, deviceKey));
+    } catch (error) {
+      throw new KeysRejected(`bundle: ${error.message}`);
+    }
+  }
+  pin = pin || new Pin(list.identityKey, 0);
+  const newDevices = [...bundles.keys()].filter((id) => !pin.seenDevices.has(id));
+  pin.version = list.version;
+  for (const [id, bundle] of bundles) pin.seenDevices.set(id, bundle.identityDh);
+  keystore.pins.set(userId, pin);
+  return { userId, username, deviceList: list, bundles, newDevices };
+}
+
+export class E2eeClient {
+  constructor(user, store, { request = apiRequest } = {}) {
+    this.user = user;
+    this.store = store;
+    this.request = request;
+    this.directory = new Map(); // lower-case username -> {at, peer}
+    this.userIds = new Map([[user.username.toLowerCase(), user.id]]);
+    this.newDeviceListeners = new Set();
+  }
+
+  // listener({username, userId, devices (base64url ids), firstContact}) whenever a checked list
+  // names devices this device has not seen before; the chat shows "new device" unless firstContact.
+  onNewDevices(listener) {
+    this.newDeviceListeners.add(listener);
+    return () => this.newDeviceListeners.delete(listener);
+  }
+
+  static async open(user, options = {}) {
+    return new E2eeClient(user, await DeviceStore.open(user.id), options);
+  }
+
+  // Runs work(keystore) alone across tabs, then saves the keystore. When work fails the keystore
+  // is not saved and is read again next time, so the checked keys cached with it go too.
+  async withKeys(work, { save = true } = {}) {
+    return this.store.exclusive(async () => {
+      const keystore = await this.store.load();
+      if (!keystore) throw new LinkRequired('this browser has no device keys for the account');
+      let result;
+      try {
+        result = await work(keystore);
+      } catch (error) {
+        this.directory.clear();
+        throw error;
+      }
+      if (save) await this.store.save(keystore);
+      return result;
+    });
+  }
+
+  async hasDevice() {
+    return (await this.store.load()) !== null;
+  }
+
+  // Loads this device's keys, or makes them: a new identity whose list holds this device alone
+  // when the person has no keys yet. With identitySeed (from an approving device over the link
+  // channel) it makes keys for `approve` and publishes nothing until `publishPrekeys`.
+  // reset: true starts a new identity although the person has devices elsewhere (§9, "identity
+  // reset": their devices stop reading, every peer is shown an identity change).
+  async setUpDevice({ identitySeed = null, reset = false } = {}) {
+    return this.store.exclusive(async () => {
+      let keystore = await this.store.load();
+      if (keystore && reset) {
+        keystore = null;
+        await this.store.clearMessages();
+      }
+      if (keystore) {
+        try {
+          await this.maintainWith(keystore);
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error; // offline or refused: next time
+        }
+        await this.store.save(keystore);
+        return 'loaded';
+      }
+      const published = identitySeed ? null : await this.publishedOwnKeys();
+      if (published && !reset) throw new LinkRequired('the person has devices: approve this one from one of them');
+      keystore = Keystore.newDevice(this.user.id, identitySeed);
+      await this.store.save(keystore);
+      globalThis.navigator?.storage?.persist?.().catch(() => {}); // ask the browser not to evict the keys
+      if (!identitySeed) {
+        await this.publishList(keystore, [this.cardOf(keystore)], Boolean(published));
+        await this.publishPrekeysWith(keystore);
+        await this.store.save(keystore);
+      }
+      return 'created';
+    });
+  }
+
+  async publishedOwnKeys() {
+    try {
+      return await this.request('GET', `/api/users/${enc(this.user.username)}/keys`);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'no_keys') return null;
+      throw error;
+    }
+  }
+
+  cardOf(keystore) {
+    return { deviceId: keystore.device.deviceId, deviceKey: keystore.deviceKey };
+  }
+
+  // {deviceId, deviceKey} (bytes): what a new device shows the device that approves it.
+  async deviceCard() {
+    return this.withKeys(async (keystore) => this.cardOf(keystore), { save: false });
+  }
+
+  async publishList(keystore, devices, reset = false) {
+    const published = await this.publishedOwnKeys();
+    let version = 0;
+    if (published && reset) version = parseDeviceList(published.device_list).version; // another identity's
+    else if (published) version = verify(keystore, published, this.user.username).deviceList.version;
+    const list = keystore.signDeviceList(devices, version);
+    await this.store.save(keystore);
+    await this.request('PUT', '/api/keys/device-list', { ...list, reset });
+    this.directory.clear();
+    return list;
+  }
+
+  async publishPrekeys() {
+    return this.withKeys((keystore) => this.publishPrekeysWith(keystore));
+  }
+
+  // This device's bundle, and one-time prekeys topped up.
+  async publishPrekeysWith(keystore) {
+    const deviceId = b64(keystore.device.deviceId);
+    await this.request('PUT', `/api/keys/devices/${deviceId}`, bundleJson(keystore.bundle()));
+    await this.topUp(keystore);
+  }
+
+  async topUp(keystore) {
+    const deviceId = b64(keystore.device.deviceId);
+    const status = await this.request('GET', `/api/keys/devices/${deviceId}`);
+    if (status.one_time_prekeys < REFILL_BELOW) {
+      const batch = keystore.newOneTimePrekeys();
+      await this.store.save(keystore);
+      await this.request('POST', `/api/keys/devices/${deviceId}/one-time-prekeys`, { prekeys: batch });
+    }
+  }
+
+  // Rotates the prekeys when due (7 days) and tops one-time prekeys up; call now and then.
+  async maintain() {
+    return this.withKeys((keystore) => this.maintainWith(keystore));
+  }
+
+  async maintainWith(keystore) {
+    if (keystore.prekeysDue()) {
+      keystore.rotatePrekeys();
+      await this.publishPrekeysWith(keystore);
+    } else {
+      await this.topUp(keystore);
+    }
+  }
+
+  // Adds a new device of this person to the signed list (after the person compared its code).
+  async approve(card) {
+    return this.withKeys(async (keystore) => {
+      const own = await this.keysOfWith(keystore, this.user.username, true);
+      const devices = own.deviceList.devices.filter((d) => !equal(d.deviceId, card.deviceId));
+      await this.publishList(keystore, [...devices, card]);
+    });
+  }
+
+  // A new list without the device (deviceId: base64url or bytes); senders stop sealing to it.
+  async removeDevice(deviceId) {
+    const id = typeof deviceId === 'string' ? unb64(deviceId) : deviceId;
+    return this.withKeys(async (keystore) => {
+      const own = await this.keysOfWith(keystore, this.user.username, true);
+      await this.publishList(keystore, own.deviceList.devices.filter((d) => !equal(d.deviceId, id)));
+    });
+  }
+
+  // Accepts a person's new identity key (after IdentityChanged): their old pin and sessions go.
+  async acceptIdentity(usernameOrId) {
+    const userId = typeof usernameOrId === 'number' ? usernameOrId : this.userIds.get(usernameOrId.toLowerCase());
+    await this.withKeys(async (keystore) => {
+      keystore.pins.delete(userId);
+      for (const key of [...keystore.device.sessions.keys()]) {
+        if (key.startsWith(`${userId}:`)) keystore.device.sessions.delete(key);
+      }
+    });
+    this.directory.clear();
+  }
+
+  // A `keys` frame or update said this person's device list changed.
+  keysChanged(username) {
+    if (username) this.directory.delete(username.toLowerCase());
+    else this.directory.clear();
+  }
+
+  async safetyNumber(username) {
+    return this.withKeys(async (keystore) => {
+      const peer = await this.keysOfWith(keystore, username);
+      const pin = keystore.pins.get(peer.userId);
+      const number = await safetyNumber(this.user.id, keystore.identityKey, peer.userId, pin.identityKey);
+      return { number, grouped: grouped(number), qr: qrText(number), verified: pin.verified };
+    });
+  }
+
+  // Marks the chat verified on this device (the person compared or scanned the number).
+  async markVerified(username, verified = true) {
+    return this.withKeys(async (keystore) => {
+      const peer = await this.keysOfWith(keystore, username);
+      keystore.pins.get(peer.userId).verified = verified;
+    });
+  }
+
+  // A person's checked keys: {userId, deviceList, bundles (b64 id -> bundle), newDevices}.
+  async keysOf(username, { fresh = false } = {}) {
+    return this.withKeys((keystore) => this.keysOfWith(keystore, username, fresh));
+  }
+
+  async keysOfWith(keystore, username, fresh = false) {
+    const name = username.toLowerCase();
+    const cached = this.directory.get(name);
+    const usable = cached && keystore.pins.has(cached.peer.userId);
+    if (usable && !fresh && Date.now() - cached.at < KEYS_FRESH_MS) return cached.peer;
+    let answer;
+    try {
+      answer = await this.request('GET', `/api/users/${enc(username)}/keys`);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'no_keys') {
+        throw new PeerNotEncrypted(`${username} has no end-to-end encryption keys`);
+      }
+      throw error;
+    }
+    const known = keystore.pins.has(answer?.user_id);
+    const peer = verify(keystore, answer, username);
+    this.directory.set(name, { at: Date.now(), peer });
+    this.userIds.set(name, peer.userId);
+    if (peer.newDevices.length) {
+      const event = { username, userId: peer.userId, devices: peer.newDevices, firstContact: !known };
+      for (const listener of this.newDeviceListeners) listener(event);
+    }
+    return peer;
+  }
+
+  async recipientsFor(keystore, username, peer) {
+    const isSelf = username.toLowerCase() === this.user.username.toLowerCase();
+    const own = isSelf ? peer : await this.keysOfWith(keystore, this.user.username, true);
+    const targets = isSelf ? [[username, peer]] : [[username, peer], [this.user.username, own]];
+    const recipients = [];
+    for (const [name, person] of targets) {
+      for (const [id] of person.bundles) {
+        const deviceId = unb64(id);
+        if (equal(deviceId, keystore.device.deviceId)) continue;
+        if (keystore.device.hasSession(person.userId, deviceId)) {
+          recipients.push(recipient(person.userId, deviceId));
+          continue;
+        }
+        const claimed = await this.request('POST', `/api/users/${enc(name)}/keys/${id}/claim`);
+        const deviceKey = listedDeviceKey(person.deviceList, deviceId);
+        let bundle;
+        let oneTime = null;
+        try {
+          bundle = parseBundle(claimed.bundle, person.userId, deviceKey);
+          if (!equal(bundle.deviceId, deviceId)) throw new BadKeys('the claimed bundle is another device');
+          if (claimed.one_time_prekey) oneTime = parseOneTime(claimed.one_time_prekey, person.userId, deviceId, deviceKey);
+        } catch (error) {
+          throw new KeysRejected(`claimed keys: ${error.message}`);
+        }
+        recipients.push(recipient(person.userId, deviceId, bundle, oneTime));
+      }
+    }
+    return recipients;
+  }
+
+  // {envelope (base64url), clientId, newDevices} of inner for every device of the person and every
+  // other device of ours. Fetches the keys anew: IdentityChanged / KeysRejected stop it.
+  async seal(username, inner, clientId = newClientId()) {
+    return this.withKeys(async (keystore) => {
+      const peer = await this.keysOfWith(keystore, username, true);
+      const recipients = await this.recipientsFor(keystore, username, peer);
+      // A note to yourself with no other device is sealed for nobody: only this device's copy opens it.
+      if (!recipients.length && peer.userId !== this.user.id) throw new KeysRejected(`${username} has no device with a published bundle`);
+      const data = await keystore.device.seal(peer.userId, recipients, inner, clientId);
+      await this.store.putSent(clientId, inner);
+      return { envelope: b64(data), clientId, newDevices: peer.newDevices };
+    });
+  }
+
+  async send(username, inner, clientId = newClientId()) {
+    const { envelope } = await this.seal(username, inner, clientId);
+    return this.request('POST', '/api/messages', { to: username, client_id: clientId, envelope });
+  }
+
+  async sendText(username, text, options = {}) {
+    return this.send(username, textInner(text, options));
+  }
+
+  async forward(username, text, forwardedFrom, originalSentAt = null) {
+    return this.send(username, forwardInner(text, forwardedFrom, { originalSentAt }));
+  }
+
+  // A new envelope for one of our messages (kind edit, the message's own client_id).
+  async sealEdit(message, text, options = {}) {
+    return this.seal(message.recipient, editInner(text, options), message.client_id);
+  }
+
+  async editText(message, text, options = {}) {
+    const { envelope } = await this.sealEdit(message, text, options);
+    return this.request('PATCH', `/api/messages/${message.id}`, { envelope });
+  }
+
+  // A message object as this device reads it: {kind, text, inner, encrypted, id, sender,
+  // recipient, clientId}. An envelope that does not open throws DecryptError (its `cause` says why).
+  async open(message) {
+    const base = {
+      id: message.id,
+      sender: message.sender,
+      recipient: message.recipient,
+      clientId: message.client_id,
+    };
+    if (!message.envelope) {
+      const inner = message.deleted ? null : { v: 1, kind: 'text', text: message.text };
+      return { ...base, encrypted: false, inner, kind: inner?.kind ?? null, text: inner?.text ?? null };
+    }
+    let inner;
+    try {
+      inner = await this.openEnvelope(message, unb64(message.envelope));
+    } catch (error) {
+      if (error instanceof DecryptError || (error instanceof ApiError && error.isNetwork)) throw error;
+      throw new DecryptError(`could not be decrypted: ${error.message}`, { cause: error });
+    }
+    const text = typeof inner.text === 'string' ? inner.text : null;
+    return { ...base, encrypted: true, inner, kind: inner.kind, text };
+  }
+
+  async openEnvelope(message, data) {
+    const cacheKey = `${message.id}:${hex((await sha256(data)).slice(0, 12))}`;
+    const known = await this.store.getOpened(cacheKey);
+    if (known) return known;
+    return this.withKeys(async (keystore) => {
+      const again = await this.store.getOpened(cacheKey); // another tab may have opened it meanwhile
+      if (again) return again;
+      let senderKeys = await this.keysOfWith(keystore, message.sender);
+      const recipientId = await this.userIdWith(keystore, message.recipient);
+      const senderDevice = data.slice(1, 9);
+      if (senderKeys.userId === this.user.id && equal(senderDevice, keystore.device.deviceId)) {
+        const sent = await this.store.getSent(message.client_id);
+        if (!sent) throw new DecryptError('sent from this device, but not kept here');
+        return sent;
+      }
+      let senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
+      if (!senderDh) {
+        // a device listed since we last looked?
+        senderKeys = await this.keysOfWith(keystore, message.sender, true);
+        senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
+      }
+      let opened;
+      try {
+        if (!senderDh) throw new DecryptError('sent by a device never listed by its person');
+        opened = await keystore.device.open(data, senderKeys.userId, recipientId, message.client_id, senderDh);
+      } catch (error) {
+        // the sessions are as they were; the keys checked on the way are kept
+        if (error instanceof DecryptError) await this.store.save(keystore);
+        throw error;
+      }
+      await this.store.putOpened(cacheKey, opened.inner);
+      return opened.inner;
+    });
+  }
+
+  async userIdWith(keystore, username) {
+    const known = this.userIds.get(username.toLowerCase());
+    return known ?? (await this.keysOfWith(keystore, username)).userId;
+  }
+
+  // The messages of a chat as this device reads them; each {…, error} when it could not be opened.
+  async history(username, { limit = 100 } = {}) {
+    const page = await this.request('GET', `/api/conversations/${enc(username)}/messages?limit=${limit}`);
+    const read = [];
+    for (const message of page.messages) {
+      try {
+        read.push(await this.open(message));
+      } catch (error) {
+        if (!(error instanceof DecryptError)) throw error;
+        read.push({ id: message.id, sender: message.sender, encrypted: true, inner: null, kind: null, text: null, error });
+      }
+    }
+    return read;
+  }
+}

@@ -1,0 +1,300 @@
+// End-to-end encryption in the app: this device's keys, whether each chat is encrypted, sealing
+// what the outbox sends and opening what arrives. Opened text stays on this device (memory and
+// IndexedDB); nothing opened is ever sent back. The protocol itself lives in /crypto/.
+import { request } from '/api.js';
+import * as db from '/db.js';
+import { emit } from '/events.js';
+
+// 'starting', 'ready' (this device seals and opens), 'needs_approval' (the person has devices,
+// this browser is not one of them yet) or 'unavailable' (the keys could not be made or loaded).
+export const device = { status: 'starting', error: null };
+
+// peer username -> {encrypted: true | false | null (not known yet), identityChanged, newDevice, verified}
+const peers = new Map();
+const opened = new Map(); // "<id>:<digest>" -> inner (or a failure) for this page's life
+let client = null;
+let protocol = null; // the /crypto/client.js module
+let me = null;
+let chain = Promise.resolve();
+let settingUp = Promise.resolve();
+let localKeys = Promise.resolve(true); // whether this browser had keys already (known early in setting up)
+
+export class SendBlocked extends Error {
+  constructor(reason, peer) {
+    super(reason);
+    this.code = reason; // 'identity_changed', 'device_not_ready', 'keys_rejected', 'keys_unavailable'
+    this.peer = peer;
+  }
+}
+
+// Every use of the ratchets waits its turn: two opens at once would race for the same state.
+function serial(work) {
+  const run = chain.then(work, work);
+  chain = run.catch(() => {});
+  return run;
+}
+
+export function peerState(peer) {
+  if (!peers.has(peer)) peers.set(peer, { encrypted: null, identityChanged: false, newDevice: false, verified: false });
+  return peers.get(peer);
+}
+
+function changed(peer) {
+  emit('e2ee', peer);
+}
+
+// After log in: loads this device's keys, or makes a new identity for a person's first device.
+// Sealing and opening wait for it; the screens do not.
+export function setUpDevice(user) {
+  let known;
+  localKeys = new Promise((resolve) => (known = resolve));
+  settingUp = setUp(user, known);
+  return settingUp;
+}
+
+// A browser that makes its first keys (sign up, or a person's first log in) waits for them to be
+// published before the app shows: the people it writes to see them at once.
+export async function untilFirstKeys() {
+  if (!(await localKeys)) await settingUp;
+}
+
+async function setUp(user, known) {
+  me = user;
+  device.status = 'starting';
+  try {
+    protocol = await import('/crypto/client.js');
+    client = await protocol.E2eeClient.open({ id: user.id, username: user.username });
+    known(await client.hasDevice());
+    // However the keys were checked (sending, opening), a device not seen before is told in its chat.
+    client.onNewDevices(({ username, firstContact }) => {
+      if (firstContact || !username || username === me?.username) return;
+      peerState(username).newDevice = true;
+      changed(username);
+    });
+    await client.setUpDevice();
+    device.status = 'ready';
+  } catch (error) {
+    device.error = error;
+    if (protocol && error instanceof protocol.LinkRequired) device.status = 'needs_approval';
+    else {
+      client = null;
+      device.status = 'unavailable';
+    }
+  }
+  known(true);
+  for (const [key, value] of await db.kvWithPrefix('e2ee-peer:')) Object.assign(peerState(key.slice(10)), value, { encrypted: value.encrypted ?? null });
+  emit('e2ee', null);
+  return device.status;
+}
+
+// A `keys` frame: that person's device list changed (a new device, a new identity key).
+export function keysChanged(peer) {
+  client?.keysChanged(peer);
+  return refreshPeer(peer);
+}
+
+export function forgetDevice() {
+  client = null;
+  me = null;
+  peers.clear();
+  opened.clear();
+  device.status = 'starting';
+}
+
+function remember(peer) {
+  const { encrypted, verified, identityChanged } = peerState(peer);
+  db.kvSet(`e2ee-peer:${peer}`, { encrypted, verified, identityChanged });
+}
+
+// Fetches and checks a person's keys: whether the chat is encrypted, a changed identity, a new device.
+export async function refreshPeer(peer) {
+  await settingUp;
+  const known = peerState(peer);
+  if (!client || device.status !== 'ready') return refreshWithoutKeys(peer, known);
+  const before = known.encrypted;
+  try {
+    const keys = await serial(() => client.keysOf(peer, { fresh: true }));
+    known.encrypted = true;
+    known.userId = keys.userId;
+    known.rejected = false;
+    // The first look at someone's keys finds every device new; later ones only those added since.
+    if (keys.newDevices?.length && before === true && peer !== me?.username) known.newDevice = true;
+  } catch (error) {
+    if (error instanceof protocol.PeerNotEncrypted) {
+      // Someone who once had keys never goes back to plaintext: the server is not to be believed.
+      if (before === true) known.identityChanged = true;
+      else known.encrypted = false;
+    } else if (error instanceof protocol.IdentityChanged) {
+      known.encrypted = true;
+      known.identityChanged = true;
+      known.userId = error.userId;
+      known.verified = false;
+    } else if (error instanceof protocol.KeysRejected) {
+      known.rejected = true;
+    } else {
+      return known; // offline, or the server failed: nothing learned
+    }
+  }
+  remember(peer);
+  changed(peer);
+  return known;
+}
+
+// Without keys of its own this device still learns whether a chat is plaintext (and so may be
+// written to): the person has no device list at all.
+async function refreshWithoutKeys(peer, known) {
+  try {
+    await request('GET', `/api/users/${encodeURIComponent(peer)}/keys`);
+    known.encrypted = true;
+  } catch (error) {
+    if (error.code === 'no_keys' && known.encrypted !== true) known.encrypted = false;
+  }
+  remember(peer);
+  changed(peer);
+  return known;
+}
+
+// The person accepted the peer's new identity key: old pins and sessions go, sending resumes.
+export async function acceptIdentity(peer) {
+  const known = peerState(peer);
+  if (client) await serial(() => client.acceptIdentity(known.userId ?? peer));
+  known.identityChanged = false;
+  known.verified = false;
+  remember(peer);
+  await refreshPeer(peer);
+}
+
+export function dismissNewDevice(peer) {
+  peerState(peer).newDevice = false;
+  changed(peer);
+}
+
+// The 60 digits both people see; null where the chat is not encrypted (or its key is in question).
+export async function safetyNumber(peer) {
+  await settingUp;
+  const known = peerState(peer);
+  if (!client || device.status !== 'ready' || known.encrypted !== true || known.identityChanged) return null;
+  const answer = await serial(() => client.safetyNumber(peer));
+  known.verified = answer.verified;
+  return answer.number;
+}
+
+export async function markVerified(peer, verified = true) {
+  const known = peerState(peer);
+  if (client) await serial(() => client.markVerified(peer, verified));
+  known.verified = verified;
+  remember(peer);
+  changed(peer);
+}
+
+// ---- sending ---------------------------------------------------------------------------------
+
+// The fields of a send for `peer`: an envelope where the chat is encrypted, else the plaintext.
+// `inner` is the protocol's inner message; `plain` the plaintext fields for a key-less peer.
+export async function sealSend(peer, inner, clientId, plain) {
+  await settingUp;
+  if (device.status === 'needs_approval' || device.status === 'starting') throw new SendBlocked('device_not_ready', peer);
+  const known = await refreshPeer(peer);
+  if (known.identityChanged) throw new SendBlocked('identity_changed', peer);
+  if (device.status !== 'ready') {
+    if (known.encrypted) throw new SendBlocked('keys_unavailable', peer);
+    return plain;
+  }
+  if (known.encrypted === false) return plain;
+  if (known.encrypted !== true || known.rejected) throw new SendBlocked('keys_rejected', peer);
+  try {
+    const { envelope } = await serial(() => client.seal(peer, inner, clientId));
+    if (known.unsealable) setUnsealable(peer, false);
+    return { envelope };
+  } catch (error) {
+    if (error instanceof protocol.IdentityChanged) {
+      await refreshPeer(peer);
+      throw new SendBlocked('identity_changed', peer);
+    }
+    if (error instanceof protocol.KeysRejected) {
+      // No device to seal for (notes to yourself with one device), or keys that do not check out.
+      setUnsealable(peer, true);
+      throw new SendBlocked('keys_rejected', peer);
+    }
+    throw error;
+  }
+}
+
+function setUnsealable(peer, unsealable) {
+  peerState(peer).unsealable = unsealable;
+  changed(peer);
+}
+
+export function textInner(text, { replyTo = null, forwardedFrom = null, edit = false } = {}) {
+  const inner = { v: 1, kind: edit ? 'edit' : forwardedFrom ? 'forward' : 'text', text, sent_at: Date.now() };
+  if (replyTo != null) inner.reply_to = replyTo;
+  if (forwardedFrom) inner.forwarded_from = forwardedFrom;
+  return inner;
+}
+
+// ---- receiving -------------------------------------------------------------------------------
+
+async function digest(envelope) {
+  const bytes = new TextEncoder().encode(envelope);
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return [...hash.slice(0, 12)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+// A message as this device reads it: an envelope opened into `text` (and its reply and forward),
+// `e2ee` 'opened', 'failed' or 'unsupported'; a plaintext message as it came.
+export async function openMessage(message) {
+  if (!message?.envelope || message.deleted) return message;
+  sawEnvelope(message);
+  const key = `${message.id}:${await digest(message.envelope)}`;
+  let inner = opened.get(key);
+  if (inner === undefined) {
+    inner = await openFresh(message);
+    if (!inner.failed) opened.set(key, inner);
+  }
+  return reading(message, inner);
+}
+
+// An envelope in a chat: it is encrypted, whatever was known before.
+function sawEnvelope(message) {
+  if (!me) return;
+  const peer = message.sender === me.username ? message.recipient : message.sender;
+  const known = peerState(peer);
+  if (known.encrypted === true) return;
+  known.encrypted = true;
+  remember(peer);
+  changed(peer);
+}
+
+// Opened by the protocol client (which keeps what it opened and what this device sealed, sealed
+// itself in its own database); any failure is a failure, never text.
+async function openFresh(message) {
+  await settingUp;
+  if (!client || device.status !== 'ready') return { failed: true, reason: 'no keys on this device' };
+  try {
+    return (await serial(() => client.open(message))).inner;
+  } catch (error) {
+    return { failed: true, offline: Boolean(error?.isNetwork), reason: String(error?.message ?? error) };
+  }
+}
+
+function reading(message, inner) {
+  if (inner.failed) return { ...message, text: '', e2ee: 'failed' };
+  if (!['text', 'edit', 'forward'].includes(inner.kind) || typeof inner.text !== 'string') return { ...message, text: '', e2ee: 'unsupported' };
+  const result = { ...message, text: inner.text, e2ee: 'opened' };
+  if (inner.reply_to != null) result.reply_to = inner.reply_to;
+  if (inner.forwarded_from) result.forwarded_from = inner.forwarded_from;
+  return result;
+}
+
+// Messages in order (a ratchet must see them in the order they came).
+export async function openMessages(messages) {
+  const result = [];
+  for (const message of messages) result.push(await openMessage(message));
+  return result;
+}
+
+// An update from the stream, with its message opened.
+export async function openUpdate(update) {
+  if (!update?.message) return update;
+  return { ...update, message: await openMessage(update.message) };
+}
