@@ -46,11 +46,11 @@ PG_PASS_SKIPS := $(addprefix --ignore=tests/,broadcast/test_scale_out.py broadca
 # The browser tests run in a pytest process of their own: Playwright's driver and the asyncio
 # tests each want the main thread's event loop.
 test: install-dev chromium
-	$(BIN)/python -m pytest -q --ignore=tests/browser
+	$(BIN)/python -m pytest -q --reruns 1 --ignore=tests/browser
 	$(BIN)/python -m pytest -q --reruns 1 tests/browser
 	@if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || [ -n "$$CI" ]; then \
 	  echo "== the server tests again on PostgreSQL"; \
-	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q tests --ignore=tests/browser \
+	  TEST_POSTGRES_SERVER=$(POSTGRES_TEST_SERVER) $(BIN)/python -m pytest -q --reruns 1 tests --ignore=tests/browser \
 	    $(PG_PASS_SKIPS); \
 	else echo "== PostgreSQL not running here: its pass is left out (CI runs it)"; fi
 
