@@ -11,6 +11,7 @@ waiter's place, and the waiter is refused.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import math
@@ -53,8 +54,7 @@ class FairPool:
         self._executor = ThreadPoolExecutor(
             max_workers=threads,
             thread_name_prefix="fairpool",
-            initializer=_lower_priority if nice else None,
-            initargs=(nice,) if nice else (),
+            initializer=functools.partial(_lower_priority, nice) if nice else None,
         )
         self._free = threads
         self._waiting: list[list] = []  # heap of [usage, order, key, future]

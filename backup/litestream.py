@@ -17,6 +17,7 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from backup.bucket import DATABASE
 from backup.settings import BackupSettings
@@ -33,7 +34,7 @@ def binary() -> str:
 
 
 def _replica(settings: BackupSettings, identity_only: bool) -> dict:
-    replica = {
+    replica: dict[str, Any] = {
         "type": "s3",
         "bucket": settings.bucket,
         "path": f"{settings.prefix}/{DATABASE}" if settings.prefix else DATABASE,

@@ -104,10 +104,10 @@ class Replication:
                 self.files_pending += 1
                 self._finished.put(path)
             while not self._stopping.is_set():
-                path = self._finished.get()
-                if path is None:
+                finished = self._finished.get()
+                if finished is None:
                     return
-                self._send_file(bucket, present, path, Path(scratch))
+                self._send_file(bucket, present, finished, Path(scratch))
                 self.files_pending -= 1
 
     def _stored_files(self) -> list[Path]:
@@ -121,9 +121,12 @@ class Replication:
             return
         if not path.is_file():
             return  # swept away before its turn
-        sent = self._retrying(
-            f"sending {path.name[:12]}…", lambda: bucket.put_encrypted_file(path, key, scratch) or True
-        )
+
+        def send() -> bool:
+            bucket.put_encrypted_file(path, key, scratch)
+            return True
+
+        sent = self._retrying(f"sending {path.name[:12]}…", send)
         if sent:
             present.add(key)
             self.files_uploaded += 1

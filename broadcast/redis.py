@@ -46,7 +46,7 @@ class RedisBackend:
             url, decode_responses=True, socket_timeout=COMMAND_TIMEOUT_SECONDS, socket_connect_timeout=2.0
         )
         self._listener_client: aioredis.Redis | None = None
-        self._pubsub = None
+        self._pubsub: aioredis.client.PubSub | None = None
         self._channels: set[str] = set()
         self._broken = False
         self._live_instances: set[str] = {self.instance}
@@ -67,11 +67,11 @@ class RedisBackend:
         self._listener_client = aioredis.from_url(
             self.url, decode_responses=True, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
         )
-        self._pubsub = self._listener_client.pubsub()
+        self._pubsub = pubsub = self._listener_client.pubsub()
         if self._channels:
-            await self._pubsub.subscribe(*(PREFIX + channel for channel in self._channels))
+            await pubsub.subscribe(*(PREFIX + channel for channel in self._channels))
         else:
-            await self._pubsub.subscribe(f"{PREFIX}noop")
+            await pubsub.subscribe(f"{PREFIX}noop")
 
     async def _close_pubsub(self) -> None:
         pubsub, client = self._pubsub, self._listener_client

@@ -65,7 +65,7 @@ async def public_addresses(host: str, port: int) -> list[str]:
             )
         except (OSError, TimeoutError, UnicodeError):
             raise EndpointRefused("endpoint's host does not resolve") from None
-        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses or not all(is_public(address) for address in addresses):
         raise EndpointRefused("endpoint must be on a public address")
     return addresses

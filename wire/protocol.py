@@ -102,14 +102,17 @@ def user_object(user: User, private: bool = False) -> dict[str, Any]:
 def update_object(update: Update, names: dict[int, str]) -> dict[str, Any]:
     if update.kind == UpdateKind.HIDE:
         return {"type": "hide", "seq": update.seq, "message_id": update.message_id}
+    peer_id = update.peer_id if update.peer_id is not None else -1  # set on every kind that names a peer
     if update.kind == UpdateKind.CHAT_SETTINGS:
-        return {"type": "chat_settings", "seq": update.seq, "peer": names[update.peer_id]}
+        return {"type": "chat_settings", "seq": update.seq, "peer": names[peer_id]}
     if update.kind == UpdateKind.CLEAR:
-        return {"type": "clear", "seq": update.seq, "peer": names[update.peer_id], "up_to": update.message_id}
+        return {"type": "clear", "seq": update.seq, "peer": names[peer_id], "up_to": update.message_id}
     if update.kind in (UpdateKind.READ_BY_PEER, UpdateKind.READ_BY_SELF):
-        peer = names[update.peer_id]
+        peer = names[peer_id]
         reader = peer if update.kind == UpdateKind.READ_BY_PEER else names[update.user_id]
         return {"type": "read", "seq": update.seq, "peer": peer, "reader": reader, "up_to": update.message_id}
+    if update.message is None:
+        raise ValueError(f"update {update.seq} ({update.kind}) carries no message")
     message = message_object(update.message, names, update.user_id)
     return {"type": UPDATE_TYPES[update.kind], "seq": update.seq, "message": message}
 
