@@ -89,6 +89,11 @@ export function renderConversation(main, peer) {
   const unreadDivider = h('div', { class: 'unread-divider', role: 'separator', 'data-testid': 'unread-divider' }, h('span', {}, t('unread_messages')));
   const seen = createSeenTracker(log, (upTo) => reportRead(peer, upTo));
   let positioned = false; // the chat sits where it opens: at the first unread, else at the bottom
+  let readerMoved = false; // the reader scrolled before it settled: their place wins
+  const moved = () => {
+    if (!positioned) readerMoved = true;
+  };
+  for (const kind of ['wheel', 'touchmove', 'keydown']) log.addEventListener(kind, moved, { passive: true });
   let pagingNewer = false; // a newer page is coming in below: the view keeps its place
   let firstUnreadId = null;
   let lastNewestKey = null;
@@ -144,7 +149,7 @@ export function renderConversation(main, peer) {
     const newest = shownList.at(-1);
     const justWritten = newest && newest.id == null && model.isMine(newest) && newest.status === 'pending';
     const atEnd = !conv.has_newer && !pagingNewer;
-    if ((!positioned && atEnd) || (wasNearBottom && atEnd) || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
+    if ((!positioned && !readerMoved && atEnd) || (wasNearBottom && atEnd) || (justWritten && model.messageKey(newest) !== lastNewestKey)) scrollToBottom();
     else if (anchor?.isConnected) log.scrollTop += anchor.getBoundingClientRect().top - anchorTop;
     lastNewestKey = newest ? model.messageKey(newest) : null;
     for (const message of shownList) {
@@ -186,7 +191,7 @@ export function renderConversation(main, peer) {
     if (positioned) return;
     firstUnreadId = model.unreadMessages(peer)[0]?.id ?? null;
     renderMessages();
-    if (firstUnreadId != null) {
+    if (firstUnreadId != null && !readerMoved) {
       log.scrollTop += unreadDivider.getBoundingClientRect().top - log.getBoundingClientRect().top - 8;
     }
     positioned = true;

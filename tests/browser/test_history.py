@@ -63,3 +63,34 @@ def test_a_reply_quotes_the_message_it_answers_on_both_sides(people, screenshot)
     message_with_text(page, "Thursday").get_by_test_id("reply-quote").click()
     expect(message_with_text(page, "which day works?")).to_have_class(re.compile(r"\bhighlight\b"))
     screenshot(page)
+
+
+def test_a_scroll_up_before_the_chat_settles_is_kept(people):
+    page, sara = people.register("sara")
+    omid_page, omid = people.register("omid")
+    for number in range(1, 61):
+        last = send_by_api(omid_page, sara, f"early {number}")
+    mark_read_by_api(page, omid, last["id"])
+    chat = page.locator(f'[data-testid=chat-item][data-peer="{omid}"]')
+    expect(chat).to_contain_text("early 60")
+    chat.click()
+    log = page.get_by_test_id("messages")
+    expect(log).to_have_attribute("data-positioned", "true")
+    page.go_back()
+
+    # The chat's newest page answers late: the cached messages show at once and the reader scrolls
+    # up among them before it arrives; its arrival must not pull them back to the bottom.
+    def late(route):
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.context.route(re.compile(r"/api/conversations/[^/]+/messages"), late)
+    page.locator(f'[data-testid=chat-item][data-peer="{omid}"]').click()
+    expect(message_with_text(page, "early 60")).to_be_in_viewport()
+    expect(log).not_to_have_attribute("data-positioned", "true")
+    log.hover()
+    page.mouse.wheel(0, -3000)
+    expect(log).to_have_attribute("data-positioned", "true", timeout=15_000)
+    page.wait_for_timeout(300)
+    from_bottom = log.evaluate("log => log.scrollHeight - log.scrollTop - log.clientHeight")
+    assert from_bottom > 1000, f"snapped back to the bottom ({from_bottom} px from it)"
