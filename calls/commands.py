@@ -12,7 +12,7 @@ from calls.turn import ice_servers
 from live import activity
 from wire.responses import ApiError, invalid
 
-MAX_SIGNAL_CHARS = 16_384  # an SDP with audio, video and a few dozen candidates stays far below
+MAX_SIGNAL_CHARS = 32_768  # a sealed offer: an SDP (≈ 6 KB) in an envelope with prekey entries for a few devices
 DEVICE = re.compile(r"[A-Za-z0-9_-]{8,64}")
 CALL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -1,7 +1,9 @@
 // Calls (docs/calls.md): one RTCPeerConnection per call, signalled through the server's `call`
-// frames. The server judges the call's state; this module follows it, carries the opaque
-// signals (offer, answer, candidates, ICE restarts) and reports what the screen shows.
+// frames. The server judges the call's state; this module follows it, carries the signals
+// (offer, answer, candidates, ICE restarts) sealed end to end for the other person's device
+// (a signal that does not open is never used) and reports what the screen shows.
 import { request } from '/api.js';
+import { openSignal, sealSignal } from '/e2ee.js';
 import { emit } from '/events.js';
 
 const RESTART_AFTER = 2000; // ms a connection may stay "disconnected" before an ICE restart
@@ -36,12 +38,49 @@ async function act(call, action, fields = {}) {
   await request('POST', `/api/calls/${enc(call.id)}/${action}`, fields);
 }
 
-function sendSignal(call, payload) {
-  return act(call, 'signal', { device, signal: JSON.stringify(payload) }).catch(() => {});
+// A signal sealed for the other person's device in the call (every device of theirs until one
+// has answered); `fresh` checks their keys anew (a call's first signal). Throws SendBlocked when it
+// cannot be sealed: then nothing is sent.
+function seal(call, payload, fresh = false) {
+  return sealSignal(call.peer, call.id, payload, { devices: call.peerDevice ? [call.peerDevice] : null, fresh });
 }
 
-// Every `call` frame, live or fetched; each handled once, in order, a gap filled from the server.
-export async function handleCallFrame(frame) {
+// Signals go out in the order they were made (a ratchet and the ICE agent both want that).
+function sendSignal(call, payload) {
+  call.sending = call.sending.then(async () => act(call, 'signal', { device, signal: await seal(call, payload) })).catch(() => {});
+  return call.sending;
+}
+
+// A signal of this call from the other person, opened and checked: {payload, from} or null when it
+// does not open, belongs to another call, or comes from a device other than the one in the call.
+// The offer is the one signal without a call id (the server names the call when it takes it).
+async function openedSignal(call, text, { offer = false } = {}) {
+  try {
+    const { inner, device: from } = await openSignal(call.peer, text);
+    if (offer ? inner.call_id !== null : inner.call_id !== call.id) throw new Error('a signal of another call');
+    if (call.peerDevice && call.peerDevice !== from) throw new Error('a signal from another device');
+    return { payload: inner.signal, from };
+  } catch (error) {
+    console.warn('a call signal was not used:', error?.message ?? error);
+    return null;
+  }
+}
+
+// Every `call` frame, live or fetched; each handled once, in order (opening a signal takes a
+// moment, and the next frame waits for it), a gap filled from the server.
+let frames = Promise.resolve();
+
+function inOrder(work) {
+  const run = frames.then(work, work);
+  frames = run.catch(() => {});
+  return run;
+}
+
+export function handleCallFrame(frame) {
+  return inOrder(() => follow(frame));
+}
+
+async function follow(frame) {
   const seen = lastSeen.get(frame.call_id) ?? 0;
   if (frame.n <= seen) return;
   if (frame.n > seen + 1) return catchUp(frame.call_id, seen);
@@ -52,21 +91,23 @@ export async function handleCallFrame(frame) {
 async function catchUp(callId, after) {
   try {
     const answer = await request('GET', `/api/calls/${enc(callId)}?after=${after}`);
-    for (const frame of answer.events) await handleCallFrame(frame);
+    for (const frame of answer.events) await follow(frame);
   } catch {
     // the call is gone from the server: nothing to follow
   }
 }
 
 // After (re)connecting: the calls the server says this person is in, and how ours stands.
-export async function resumeCalls() {
-  try {
-    const answer = await request('GET', '/api/calls');
-    for (const { events } of answer.calls) for (const frame of events) await handleCallFrame(frame);
-    if (current && !answer.calls.some(({ call }) => call.call_id === current.id)) await catchUp(current.id, lastSeen.get(current.id) ?? 0);
-  } catch {
-    // offline: the next connection tries again
-  }
+export function resumeCalls() {
+  return inOrder(async () => {
+    try {
+      const answer = await request('GET', '/api/calls');
+      for (const { events } of answer.calls) for (const frame of events) await follow(frame);
+      if (current && !answer.calls.some(({ call }) => call.call_id === current.id)) await catchUp(current.id, lastSeen.get(current.id) ?? 0);
+    } catch {
+      // offline: the next connection tries again
+    }
+  });
 }
 
 async function apply(frame) {
@@ -83,9 +124,11 @@ async function apply(frame) {
       return;
     case 'answered':
       return answered(call, frame);
-    case 'signal':
-      if (call) return received(call, JSON.parse(frame.signal));
+    case 'signal': {
+      const signal = call && (await openedSignal(call, frame.signal));
+      if (signal) return received(call, signal.payload);
       return;
+    }
     case 'ended':
       return ended(call, frame);
   }
@@ -96,7 +139,7 @@ async function apply(frame) {
 function newCall(fields) {
   return {
     id: null, peer: null, media: 'audio', role: 'caller', state: 'idle', reason: null,
-    pc: null, local: null, remote: new MediaStream(), queued: [], early: [], offer: null,
+    pc: null, local: null, remote: new MediaStream(), queued: [], early: [], offer: null, peerDevice: null, sending: Promise.resolve(),
     answeredAt: null, muted: false, cameraOff: false, code: null, relayed: null, restarting: null, brokeAt: null,
     ...fields,
   }; // prettier-ignore
@@ -148,21 +191,40 @@ export async function startCall(peer, media = 'audio') {
     if (current !== call) return stopMedia(call);
     const pc = connect(call, configuration);
     await pc.setLocalDescription(await pc.createOffer());
-    const answer = await request('POST', '/api/calls', { to: peer, media, device, signal: JSON.stringify({ sdp: pc.localDescription.toJSON() }) });
+    const offer = await seal(call, { sdp: pc.localDescription.toJSON() }, true);
+    if (current !== call) return stopMedia(call);
+    const answer = await request('POST', '/api/calls', { to: peer, media, device, signal: offer });
     call.id = answer.call.call_id;
     for (const frame of answer.events) await handleCallFrame(frame);
     for (const payload of call.early.splice(0)) sendSignal(call, payload);
   } catch (error) {
-    failLocally(call, error.code === 'call_not_allowed' ? 'not_allowed' : error.code === 'already_in_call' ? 'busy' : 'failed');
+    failLocally(call, notStarted(error));
   }
   return call;
 }
 
-function ring(frame) {
+// Why a call could not start, as the screen says it.
+function notStarted(error) {
+  if (error?.code === 'call_not_allowed') return 'not_allowed';
+  if (error?.code === 'already_in_call') return 'busy';
+  if (error?.code === 'identity_changed') return 'identity_changed';
+  if (['not_encrypted', 'keys_rejected', 'keys_unavailable', 'device_not_ready'].includes(error?.code)) return 'not_encrypted';
+  return 'failed';
+}
+
+async function ring(frame) {
   if (frame.state !== 'ringing' || incoming.has(frame.call_id) || current?.id === frame.call_id) return;
-  const call = newCall({ id: frame.call_id, peer: frame.from, media: frame.media, role: 'callee', state: 'incoming', offer: JSON.parse(frame.signal) });
+  const call = newCall({ id: frame.call_id, peer: frame.from, media: frame.media, role: 'callee', state: 'incoming' });
+  // An offer that does not open here (not sealed for this device, not sealed at all) does not ring.
+  const offer = await openedSignal(call, frame.signal, { offer: true });
+  if (offer?.payload.sdp?.type !== 'offer') return;
+  call.offer = offer.payload;
+  call.peerDevice = offer.from;
   incoming.set(call.id, call);
-  if (autoAnswer === call.id) return acceptCall(call);
+  if (autoAnswer === call.id) {
+    acceptCall(call);
+    return;
+  }
   // While calling this same person the glare rule decides; while in another call, it waits.
   if (current) return;
   current = call;
@@ -183,7 +245,7 @@ export async function acceptCall(call = current) {
     await pc.setRemoteDescription(call.offer.sdp);
     await pc.setLocalDescription(await pc.createAnswer());
     for (const payload of call.queued.splice(0)) await received(call, payload);
-    await act(call, 'answer', { device, signal: JSON.stringify({ sdp: pc.localDescription.toJSON() }) });
+    await act(call, 'answer', { device, signal: await seal(call, { sdp: pc.localDescription.toJSON() }, true) });
     for (const payload of call.early.splice(0)) sendSignal(call, payload);
   } catch (error) {
     if (error.code === 'answered_elsewhere' || error.code === 'call_over') return dropLocally(call);
@@ -213,9 +275,12 @@ async function answered(call, frame) {
     if (call === current) finish(call, 'answered_elsewhere');
     return;
   }
+  const answer = await openedSignal(call, frame.signal);
+  if (answer?.payload.sdp?.type !== 'answer') return hangUp(call, true);
+  call.peerDevice = answer.from; // from now on every signal is sealed for the device that answered
   call.answeredAt = Date.now();
   setState(call, 'connecting');
-  await call.pc.setRemoteDescription(JSON.parse(frame.signal).sdp);
+  await call.pc.setRemoteDescription(answer.payload.sdp);
   for (const payload of call.queued.splice(0)) await received(call, payload);
 }
 

@@ -232,6 +232,36 @@ export function textInner(text, { replyTo = null, forwardedFrom = null, edit = f
   return inner;
 }
 
+// ---- call signals ----------------------------------------------------------------------------
+
+// A call's signal sealed for the peer (docs/calls.md, "Signals are envelopes"): for `devices`
+// (base64url ids; null = every device of theirs). Never in the clear: a peer this device cannot
+// seal for is not called (SendBlocked 'not_encrypted', 'identity_changed', 'keys_rejected', …).
+export async function sealSignal(peer, callId, signal, { devices = null, fresh = false } = {}) {
+  await settingUp;
+  if (device.status !== 'ready' || !client) throw new SendBlocked('device_not_ready', peer);
+  if (peerState(peer).identityChanged) throw new SendBlocked('identity_changed', peer);
+  try {
+    return await serial(() => client.sealSignal(peer, protocol.signalInner(callId, signal), { only: devices, fresh }));
+  } catch (error) {
+    if (error instanceof protocol.IdentityChanged) {
+      await refreshPeer(peer);
+      throw new SendBlocked('identity_changed', peer);
+    }
+    if (error instanceof protocol.PeerNotEncrypted) throw new SendBlocked('not_encrypted', peer);
+    if (error instanceof protocol.KeysRejected) throw new SendBlocked('keys_rejected', peer);
+    throw error;
+  }
+}
+
+// A call frame's signal from `peer`, opened: {inner: {call_id, signal, …}, device}. Throws for
+// anything that does not open (the call code treats the signal as never sent).
+export async function openSignal(peer, text) {
+  await settingUp;
+  if (device.status !== 'ready' || !client) throw new SendBlocked('device_not_ready', peer);
+  return serial(() => client.openSignal(peer, text));
+}
+
 // ---- receiving -------------------------------------------------------------------------------
 
 async function digest(envelope) {

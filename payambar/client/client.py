@@ -10,12 +10,14 @@ for message in await client.history("sara"):
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import orjson
 
 from payambar.client import linking
 from payambar.client import media as files
@@ -29,6 +31,7 @@ from payambar.e2ee.session import Recipient
 
 KEYS_FRESH_SECONDS = 30  # how long a checked directory answer is reused to open messages (sending fetches anew)
 REFILL_BELOW = 20
+SIGNAL_CLIENT_ID = re.compile(r"call-[0-9a-f]{32}")  # a call signal's client_id: never a message's
 
 __all__ = ["Client", "ApiFailed", "IdentityChanged", "KeysRejected", "LinkRefused", "PeerNotEncrypted", "Received"]
 
@@ -188,20 +191,27 @@ class Client(linking.Linking):
         targets = [(username, peer)] + ([(self.username, own)] if own is not peer else [])
         recipients = []
         for name, person in targets:
-            for device_id, bundle in person.bundles.items():
-                if device_id == self.keystore.device.device_id:
-                    continue
-                if self.keystore.device.has_session(person.user_id, device_id):
-                    recipients.append(Recipient(person.user_id, device_id))
-                    continue
-                claimed = await self._call("POST", f"/api/users/{name}/keys/{b64(device_id)}/claim")
-                device_key = person.device_list.device_key(device_id)
-                try:
-                    bundle = keys.parse_bundle(claimed["bundle"], person.user_id, device_key)
-                except keys.BadKeys as error:
-                    raise KeysRejected(f"claimed bundle: {error}") from None
-                one_time = one_time_prekey(claimed["one_time_prekey"], person.user_id, device_id, device_key)
-                recipients.append(Recipient(person.user_id, device_id, bundle, one_time))
+            recipients += await self._devices_of(name, person)
+        return recipients
+
+    async def _devices_of(self, name: str, person: PeerKeys, only: list[bytes] | None = None) -> list[Recipient]:
+        """A recipient for every device of the person with a bundle but this one (a prekey bundle
+        claimed for those without a session); `only` narrows them."""
+        recipients = []
+        for device_id in person.bundles:
+            if device_id == self.keystore.device.device_id or (only is not None and device_id not in only):
+                continue
+            if self.keystore.device.has_session(person.user_id, device_id):
+                recipients.append(Recipient(person.user_id, device_id))
+                continue
+            claimed = await self._call("POST", f"/api/users/{name}/keys/{b64(device_id)}/claim")
+            device_key = person.device_list.device_key(device_id)
+            try:
+                bundle = keys.parse_bundle(claimed["bundle"], person.user_id, device_key)
+            except keys.BadKeys as error:
+                raise KeysRejected(f"claimed bundle: {error}") from None
+            one_time = one_time_prekey(claimed["one_time_prekey"], person.user_id, device_id, device_key)
+            recipients.append(Recipient(person.user_id, device_id, bundle, one_time))
         return recipients
 
     # ---- sending -----------------------------------------------------------------------------
@@ -239,6 +249,54 @@ class Client(linking.Linking):
         self.keystore.sent[client_id] = inner
         self.keystore.save()
         return b64(data)
+
+    # ---- call signals (docs/calls.md, "Signals are envelopes") --------------------------------
+
+    async def seal_signal(
+        self, username: str, call_id: str | None, signal: dict, only: list[bytes] | None = None
+    ) -> str:
+        """A call signal sealed for the person's devices (`only`: device ids; None: all of them),
+        for none of ours and not kept as sent: the text a call frame's `signal` carries."""
+        peer = await self.keys_of(username)
+        if peer.user_id == self.user_id:
+            raise KeysRejected("a call is between two people")
+        recipients = await self._devices_of(username, peer, only)
+        if not recipients:
+            raise KeysRejected(f"{username} has no device to seal the call for")
+        client_id = f"call-{uuid.uuid4().hex}"
+        sent_at = int(time.time() * 1000)
+        inner = {"v": 1, "kind": "call-signal", "call_id": call_id, "signal": signal, "sent_at": sent_at}
+        data = self.keystore.device.seal(peer.user_id, recipients, inner, client_id)
+        self.keystore.save()
+        return orjson.dumps({"v": 1, "client_id": client_id, "envelope": b64(data)}).decode()
+
+    async def open_signal(self, username: str, text: str) -> tuple[dict, bytes]:
+        """A call frame's signal from `username`, opened: (inner, the sending device's id).
+        DecryptError for anything that is not a call-signal envelope for this device."""
+        try:
+            wrapper = orjson.loads(text)
+            client_id, data = wrapper["client_id"], unb64(wrapper["envelope"])
+            if wrapper.get("v") != 1 or not SIGNAL_CLIENT_ID.fullmatch(client_id) or len(data) < 9:
+                raise ValueError("not a signal")
+        except (ValueError, TypeError, KeyError) as error:
+            raise DecryptError(f"the signal is not an envelope ({error})") from None
+        cache_key = f"signal:{sha256(data)[:12].hex()}"
+        if cache_key in self.keystore.opened:
+            return self.keystore.opened[cache_key], data[1:9]
+        sender = await self.keys_of(username)
+        sender_dh = self.keystore.pins[sender.user_id].seen_devices.get(data[1:9])
+        if sender_dh is None:
+            sender = await self.keys_of(username, fresh=True)
+            sender_dh = self.keystore.pins[sender.user_id].seen_devices.get(data[1:9])
+        if sender_dh is None or sender.user_id == self.user_id:
+            raise DecryptError("not sent by a listed device of the other person")
+        opened = self.keystore.device.open(data, sender.user_id, self.user_id, client_id, sender_dh)
+        if opened.inner.get("kind") != "call-signal" or not isinstance(opened.inner.get("signal"), dict):
+            self.keystore.save()
+            raise DecryptError("the envelope is not a call signal")
+        self.keystore.opened[cache_key] = opened.inner
+        self.keystore.save()
+        return opened.inner, data[1:9]
 
     async def edit_text(self, message: dict, text: str) -> dict:
         """A new envelope for one of our messages (same client_id, kind edit)."""

@@ -92,6 +92,14 @@ export function reactionInner(target, emoji, { sentAt = Date.now() } = {}) {
   return { v: 1, kind: 'reaction', target, emoji, sent_at: sentAt };
 }
 
+// A call's signal (docs/calls.md, "Signals are envelopes"): `signal` is {sdp}, {candidate} or
+// {restart}; `callId` is null in the offer (the server names the call when it takes the offer).
+export function signalInner(callId, signal, { sentAt = Date.now() } = {}) {
+  return { v: 1, kind: 'call-signal', call_id: callId, signal, sent_at: sentAt };
+}
+
+const SIGNAL_CLIENT_ID = /^call-[0-9a-f]{32}$/;
+
 function newClientId() {
   return hex(crypto.getRandomValues(new Uint8Array(16)));
 }
@@ -366,29 +374,95 @@ export class E2eeClient {
     const own = isSelf ? peer : await this.keysOfWith(keystore, this.user.username, true);
     const targets = isSelf ? [[username, peer]] : [[username, peer], [this.user.username, own]];
     const recipients = [];
-    for (const [name, person] of targets) {
-      for (const [id] of person.bundles) {
-        const deviceId = unb64(id);
-        if (equal(deviceId, keystore.device.deviceId)) continue;
-        if (keystore.device.hasSession(person.userId, deviceId)) {
-          recipients.push(recipient(person.userId, deviceId));
-          continue;
-        }
-        const claimed = await this.request('POST', `/api/users/${enc(name)}/keys/${id}/claim`);
-        const deviceKey = listedDeviceKey(person.deviceList, deviceId);
-        let bundle;
-        let oneTime = null;
-        try {
-          bundle = parseBundle(claimed.bundle, person.userId, deviceKey);
-          if (!equal(bundle.deviceId, deviceId)) throw new BadKeys('the claimed bundle is another device');
-          if (claimed.one_time_prekey) oneTime = parseOneTime(claimed.one_time_prekey, person.userId, deviceId, deviceKey);
-        } catch (error) {
-          throw new KeysRejected(`claimed keys: ${error.message}`);
-        }
-        recipients.push(recipient(person.userId, deviceId, bundle, oneTime));
+    for (const [name, person] of targets) recipients.push(...(await this.devicesOf(keystore, name, person)));
+    return recipients;
+  }
+
+  // The recipients for every listed device of a person with a bundle (claiming a prekey bundle for
+  // those without a session), this device left out; `only` (base64url ids) narrows them.
+  async devicesOf(keystore, name, person, only = null) {
+    const recipients = [];
+    for (const [id] of person.bundles) {
+      const deviceId = unb64(id);
+      if (equal(deviceId, keystore.device.deviceId)) continue;
+      if (only && !only.includes(id)) continue;
+      if (keystore.device.hasSession(person.userId, deviceId)) {
+        recipients.push(recipient(person.userId, deviceId));
+        continue;
       }
+      const claimed = await this.request('POST', `/api/users/${enc(name)}/keys/${id}/claim`);
+      const deviceKey = listedDeviceKey(person.deviceList, deviceId);
+      let bundle;
+      let oneTime = null;
+      try {
+        bundle = parseBundle(claimed.bundle, person.userId, deviceKey);
+        if (!equal(bundle.deviceId, deviceId)) throw new BadKeys('the claimed bundle is another device');
+        if (claimed.one_time_prekey) oneTime = parseOneTime(claimed.one_time_prekey, person.userId, deviceId, deviceKey);
+      } catch (error) {
+        throw new KeysRejected(`claimed keys: ${error.message}`);
+      }
+      recipients.push(recipient(person.userId, deviceId, bundle, oneTime));
     }
     return recipients;
+  }
+
+  // A call signal sealed for the person's devices (`only`: base64url ids; null: every device of
+  // theirs), for none of ours, and not kept as a sent message: {v, client_id, envelope} as text,
+  // which is all the call frames carry. `fresh` fetches the person's keys anew (a call's first signal).
+  async sealSignal(username, inner, { only = null, fresh = false } = {}) {
+    return this.withKeys(async (keystore) => {
+      const peer = await this.keysOfWith(keystore, username, fresh);
+      if (peer.userId === this.user.id) throw new KeysRejected('a call is between two people');
+      const recipients = await this.devicesOf(keystore, username, peer, only);
+      if (!recipients.length) throw new KeysRejected(`${username} has no device to seal the call for`);
+      const clientId = `call-${newClientId()}`;
+      const data = await keystore.device.seal(peer.userId, recipients, inner, clientId);
+      return JSON.stringify({ v: 1, client_id: clientId, envelope: b64(data) });
+    });
+  }
+
+  // The signal text of a call frame sent by `username`, opened: {inner, device (the sending device's
+  // base64url id)}. Anything that is not an envelope for this device throws DecryptError; a signal
+  // opened before (another tab, a reload, the same frame read again) comes from the opened store.
+  async openSignal(username, text) {
+    let wrapper = null;
+    let data = null;
+    try {
+      wrapper = JSON.parse(text);
+      if (wrapper?.v === 1 && SIGNAL_CLIENT_ID.test(wrapper.client_id) && typeof wrapper.envelope === 'string') data = unb64(wrapper.envelope);
+    } catch {
+      data = null;
+    }
+    if (!data || data.length < 9) throw new DecryptError('the signal is not an envelope');
+    const cacheKey = `signal:${hex((await sha256(data)).slice(0, 12))}`;
+    const known = await this.store.getOpened(cacheKey);
+    if (known) return known;
+    return this.withKeys(async (keystore) => {
+      const again = await this.store.getOpened(cacheKey);
+      if (again) return again;
+      const senderDevice = data.slice(1, 9);
+      let sender = await this.keysOfWith(keystore, username);
+      if (sender.userId === this.user.id) throw new DecryptError('a call signal from oneself');
+      let senderDh = keystore.pins.get(sender.userId).seenDevices.get(b64(senderDevice));
+      if (!senderDh) {
+        sender = await this.keysOfWith(keystore, username, true);
+        senderDh = keystore.pins.get(sender.userId).seenDevices.get(b64(senderDevice));
+      }
+      let opened;
+      try {
+        if (!senderDh) throw new DecryptError('sent by a device never listed by its person');
+        opened = await keystore.device.open(data, sender.userId, this.user.id, wrapper.client_id, senderDh);
+        if (opened.inner.kind !== 'call-signal' || typeof opened.inner.signal !== 'object' || !opened.inner.signal) {
+          throw new DecryptError('the envelope is not a call signal');
+        }
+      } catch (error) {
+        if (error instanceof DecryptError) await this.store.save(keystore);
+        throw error;
+      }
+      const result = { inner: opened.inner, device: b64(senderDevice) };
+      await this.store.putOpened(cacheKey, result);
+      return result;
+    });
   }
 
   // {envelope (base64url), clientId, newDevices} of inner for every device of the person and every

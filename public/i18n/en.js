@@ -233,6 +233,8 @@ export default {
   call_ended_failed: 'Call failed',
   call_ended_answered_elsewhere: 'Answered on another device',
   call_ended_not_allowed: 'You can call people you have both written to',
+  call_ended_not_encrypted: 'This call cannot be end-to-end encrypted',
+  call_ended_identity_changed: 'Their security key changed: check it in the chat before calling',
   call_outgoing: 'Outgoing call',
   call_incoming: 'Incoming call',
   call_missed: 'Missed call',

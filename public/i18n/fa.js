@@ -233,6 +233,8 @@ export default {
   call_ended_failed: 'تماس برقرار نشد',
   call_ended_answered_elsewhere: 'روی دستگاه دیگری پاسخ داده شد',
   call_ended_not_allowed: 'با کسانی می‌توانید تماس بگیرید که هر دو به هم پیام داده‌اید',
+  call_ended_not_encrypted: 'این تماس را نمی‌توان سرتاسری رمز کرد',
+  call_ended_identity_changed: 'کلید امنیتی او عوض شده است: پیش از تماس، آن را در گفتگو بررسی کنید',
   call_outgoing: 'تماس خروجی',
   call_incoming: 'تماس ورودی',
   call_missed: 'تماس بی‌پاسخ',

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from payambar.client import Client
 
 PASSWORD = "correct horse battery"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -244,3 +248,30 @@ def launched_chromium(*extra_args: str) -> Iterator[Browser]:
         )
         yield chromium
         chromium.close()
+
+
+class Script:
+    """Runs the async Python client on a loop of its own (sync Playwright holds this thread's)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.clients: list[Client] = []
+
+    def run(self, coroutine, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def client(self, url: str, keys_path) -> Client:
+        async def make():
+            return Client(url, keys_path)
+
+        made = self.run(make())
+        self.clients.append(made)
+        return made
+
+    def close(self) -> None:
+        for client in self.clients:
+            self.run(client.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)

@@ -5,14 +5,19 @@ survived by an ICE restart, and a closed app rings through Web Push."""
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import time
 from pathlib import Path
 
 import pytest
 from browser_helpers import (
+    PASSWORD,
     People,
+    Script,
     launched_chromium,
+    link_device,
     log_in,
     open_chat,
     register,
@@ -26,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from push_service import Browser as PushKeys
 from turn_server import TurnServer
 
+from payambar.e2ee.primitives import DecryptError, b64, unb64
 from tests.conftest import make_server
 
 RING_TIMEOUT = 5
@@ -182,6 +188,7 @@ def test_a_video_call_through_turn_carries_media_both_ways_and_hangs_up_on_both(
 def test_every_device_rings_and_the_one_not_answering_is_told_answered_elsewhere(people):
     caller, _, laptop, callee_name = friends(people)
     phone, _ = person(people, "", callee_name, phone=True)
+    link_device(laptop, phone)  # an offer is sealed for the person's devices: the phone must be one
     caller.get_by_test_id("call-audio-button").click()
     for device in (laptop, phone):
         expect(screen(device)).to_have_attribute("data-state", "incoming")
@@ -287,3 +294,125 @@ def test_a_call_to_a_closed_app_rings_through_web_push_and_opens_the_call_screen
     expect(screen(caller)).to_have_attribute("data-reason", "hangup")
     stopped = wait_until(lambda: push_service.at(endpoint)[1:], timeout=10)
     assert keys.decrypt(stopped[0].body) == {"type": "call_stopped", "call_id": payload["call_id"]}
+
+
+# ---- signals are envelopes (docs/calls.md, "Signals are envelopes") -------------------------------
+
+CLEAR_SDP = ("v=0", "a=fingerprint", "candidate:", "a=ice-ufrag", "m=audio")
+
+
+def call_events(page: Page, call_id: str) -> list[dict]:
+    answer = page.request.get(f"/api/calls/{call_id}", headers={"authorization": f"Bearer {token_of(page)}"})
+    assert answer.ok, answer.text()
+    return answer.json()["events"]
+
+
+def assert_sealed(signal: str) -> None:
+    wrapper = json.loads(signal)
+    assert set(wrapper) == {"v", "client_id", "envelope"} and wrapper["v"] == 1, wrapper.keys()
+    assert re.fullmatch(r"call-[0-9a-f]{32}", wrapper["client_id"]), wrapper["client_id"]
+    assert not any(part in signal for part in CLEAR_SDP), signal[:200]
+
+
+def test_every_signal_the_server_relays_is_an_envelope_and_the_call_still_connects(people):
+    caller, _, callee, _ = friends(people)
+    ring_and_answer(caller, callee)
+    call_id = caller.evaluate("() => window.__payambarCalls.currentCall().id")
+    assert_media_rises([caller, callee], ("audio",), seconds=2.0)
+    for page in (caller, callee):
+        signals = [event["signal"] for event in call_events(page, call_id) if "signal" in event]
+        # the callee reads the offer and the caller's candidates, the caller the answer and the callee's
+        assert len(signals) >= 2, signals
+        for signal in signals:
+            assert_sealed(signal)
+    caller.get_by_test_id("call-hangup").click()
+    ended_alike([caller, callee], "hangup")
+
+
+OFFER_FROM_PAGE = """async () => {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver('audio');
+  const offer = await pc.createOffer();
+  pc.close();
+  return { type: offer.type, sdp: offer.sdp };
+}"""
+
+
+def test_a_script_device_and_the_browser_seal_and_open_each_others_signals_and_a_clear_offer_never_rings(
+    people, call_server, tmp_path
+):
+    script = Script()
+    try:
+        callee, callee_name = person(people, "callee")
+        bot_name = unique_name("bot")
+        bot = script.client(call_server.url, tmp_path / "bot.keys")
+        script.run(bot.register(bot_name, PASSWORD))
+        script.run(bot.set_up_device())
+        script.run(bot.send_text(callee_name, "call me"))
+        send_by_api(callee, bot_name, "ok")
+        offer = callee.evaluate(OFFER_FROM_PAGE)
+
+        async def invite(signal: str) -> dict:
+            answer = await bot.http.post(
+                "/api/calls",
+                json={"to": callee_name, "media": "audio", "device": "script-device-1", "signal": signal},
+                headers={"authorization": f"Bearer {bot.token}"},
+            )
+            assert answer.status_code == 201, answer.text
+            return answer.json()["call"]
+
+        async def hang_up(call_id: str) -> None:
+            answer = await bot.http.post(
+                f"/api/calls/{call_id}/hangup",
+                json={"device": "script-device-1", "failed": False},
+                headers={"authorization": f"Bearer {bot.token}"},
+            )
+            assert answer.status_code == 200, answer.text
+
+        # An offer in the clear (what a server forging a call would send) never rings the browser.
+        clear = script.run(invite(json.dumps({"sdp": offer})))
+        time.sleep(3)
+        expect(screen(callee)).to_have_count(0)
+        script.run(hang_up(clear["call_id"]))
+
+        # A sealed offer rings; the browser's answer is sealed for the script's device and opens there.
+        sealed = script.run(invite_sealed(bot, callee_name, offer, invite))
+        expect(screen(callee)).to_have_attribute("data-state", "incoming")
+        callee.get_by_test_id("call-accept").click()
+
+        def answered():
+            events = script.run(bot_events(bot, sealed["call_id"]))
+            return next((event for event in events if event["event"] == "answered" and event.get("signal")), None)
+
+        event = wait_until(answered)
+        assert_sealed(event["signal"])
+        inner, sender_device = script.run(bot.open_signal(callee_name, event["signal"]))
+        assert inner["kind"] == "call-signal" and inner["call_id"] == sealed["call_id"], inner
+        assert inner["signal"]["sdp"]["type"] == "answer" and "a=fingerprint" in inner["signal"]["sdp"]["sdp"]
+        assert len(sender_device) == 8
+        # the same signal opened again (a reload reads the call's frames anew) gives the same inner
+        assert script.run(bot.open_signal(callee_name, event["signal"]))[0] == inner
+        # a signal that is not an envelope, or one changed by a byte, does not open
+        for broken in ('{"sdp": {}}', tampered(event["signal"])):
+            with pytest.raises(DecryptError):
+                script.run(bot.open_signal(callee_name, broken))
+        script.run(hang_up(sealed["call_id"]))
+        expect(screen(callee)).to_have_attribute("data-state", "ended")
+    finally:
+        script.close()
+
+
+async def invite_sealed(bot, callee_name: str, offer: dict, invite) -> dict:
+    return await invite(await bot.seal_signal(callee_name, None, {"sdp": offer}))
+
+
+async def bot_events(bot, call_id: str) -> list[dict]:
+    answer = await bot.http.get(f"/api/calls/{call_id}", headers={"authorization": f"Bearer {bot.token}"})
+    return answer.json()["events"]
+
+
+def tampered(signal: str) -> str:
+    wrapper = json.loads(signal)
+    data = bytearray(unb64(wrapper["envelope"]))
+    data[-20] ^= 1
+    return json.dumps({**wrapper, "envelope": b64(bytes(data))})

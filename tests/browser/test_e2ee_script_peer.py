@@ -5,40 +5,8 @@ implementations seal and open each other's envelopes; a second device of the scr
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
-from browser_helpers import PASSWORD, message_with_text, open_chat, send, send_plaintext_by_api, unique_name
+from browser_helpers import PASSWORD, Script, message_with_text, open_chat, send, send_plaintext_by_api, unique_name
 from playwright.sync_api import expect
-
-from payambar.client import Client
-
-
-class Script:
-    """Runs the async Python client on a loop of its own (sync Playwright holds this thread's)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.clients: list[Client] = []
-
-    def run(self, coroutine, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def client(self, url: str, keys_path) -> Client:
-        async def make():
-            return Client(url, keys_path)
-
-        made = self.run(make())
-        self.clients.append(made)
-        return made
-
-    def close(self) -> None:
-        for client in self.clients:
-            self.run(client.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 def test_a_script_that_gets_keys_turns_the_chat_encrypted_and_both_clients_read_each_other(

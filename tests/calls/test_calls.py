@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from calls.commands import MAX_SIGNAL_CHARS
 from tests.checks import assert_error
 from tests.conftest import make_server
 from tests.helpers import PASSWORD, Api, Socket, register
@@ -330,7 +331,7 @@ async def test_a_call_is_visible_only_to_its_two_people(server):
 
 async def test_signals_are_size_limited_and_invites_rate_limited(server):
     caller, callee = await friends(server)
-    big = "x" * 16_385
+    big = "x" * (MAX_SIGNAL_CHARS + 1)
     assert_error(await caller.post("/api/calls", json={"to": callee.username, "device": device(), "signal": big}), 413)
     socket = await Socket.open(server, caller.token)
     await socket.send_frame({"type": "call_invite", "to": callee.username, "device": device(), "signal": big})
