@@ -16,8 +16,9 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
     forward_of = validate.optional_id(body.get("forward_of"), "forward_of")
     raw_envelope = body.get("envelope")
     forwarded_from = None
+    sealed_file = None
     if forward_of is None:
-        file_id, attachment = await attached_file(state, user_id, body.get("file_id"))
+        file_id, attachment, sealed_file = await attached_file(state, user_id, body.get("file_id"))
         text = body.get("text")
         if raw_envelope is not None or (file_id is not None and text in (None, "")):
             text = ""  # an envelope holds its own text; a file may go without a caption
@@ -40,6 +41,8 @@ async def send_operation(state, user_id: int, body: dict, resolve_peer, origin=N
         raise ApiError(404, "user_not_found", "No such user.", "to")
     writes_text = forward_of is not None or body.get("text") not in (None, "")
     envelope = await envelope_or_plaintext(state, user_id, recipient_id, raw_envelope, writes_text)
+    if sealed_file is not None and sealed_file != (envelope is not None):
+        raise _file_mismatch(envelope is not None)
     if reply_to is not None and not await state.store.message_in_chat(reply_to, user_id, recipient_id):
         # not a message this conversation has: as absent as a message that never existed
         raise ApiError(404, "message_not_found", "reply_to is not a message of this conversation.", "reply_to")
@@ -65,13 +68,31 @@ async def _forwarded(state, user_id: int, message_id: int, text) -> tuple[Messag
     return original, original.forwarded_from or state.store.names[original.sender_id]
 
 
-async def attached_file(state, user_id: int, file_id) -> tuple[str | None, str | None]:
-    """(file id, the file object as JSON) of a file the sender uploaded; (None, None) without one."""
+def _file_mismatch(encrypted_chat: bool) -> ApiError:
+    """A file that the chat's people could not open, or that the server could read in a sealed chat."""
+    if encrypted_chat:
+        return ApiError(
+            409,
+            "file_not_encrypted",
+            "In an end-to-end encrypted chat a file goes up sealed by its sender (tus metadata `encrypted 1`).",
+            "file_id",
+        )
+    return ApiError(
+        409,
+        "file_encrypted",
+        "A sealed file goes with an envelope; in a plaintext chat nobody could open it.",
+        "file_id",
+    )
+
+
+async def attached_file(state, user_id: int, file_id) -> tuple[str | None, str | None, bool | None]:
+    """(file id, the file object as JSON, whether it is sealed) of a file the sender uploaded;
+    (None, None, None) without one."""
     if file_id is None:
-        return None, None
+        return None, None, None
     if not isinstance(file_id, str) or not UPLOAD_ID.fullmatch(file_id):
         raise validate.invalid("file_id", "file_id must be the id of a file you uploaded.")
     found = await state.files.file(file_id)
     if found is None or found.owner_id != user_id:
         raise ApiError(404, "file_not_found", "No such file.")
-    return file_id, dumps(found.as_dict())
+    return file_id, dumps(found.as_dict()), found.encrypted

@@ -11,8 +11,10 @@ export const UPLOAD_REFUSALS = new Set(['unsupported_type', 'file_too_large', 'q
 
 const running = new Map(); // client id -> {controller, sent, total}
 
+// `sealed` is filled when the chat is end to end encrypted: the cleaned, sealed copy that goes up
+// ({blob, key, digest, size, mime, details}), kept here so a reload resumes the same upload.
 export function newAttachment(blob, name) {
-  return { blob, name: name || 'file', mime: blob.type || 'application/octet-stream', size: blob.size, location: null, file_id: null };
+  return { blob, name: name || 'file', mime: blob.type || 'application/octet-stream', size: blob.size, location: null, file_id: null, sealed: null };
 }
 
 // What a bubble shows for a message still in the outbox.
@@ -30,12 +32,16 @@ export function uploadProgress(clientId) {
 export async function uploadAttachment(item) {
   const attachment = item.attachment;
   if (attachment.file_id) return attachment.file_id;
-  const progress = { controller: new AbortController(), sent: 0, total: attachment.size };
+  // A file of an encrypted chat goes up as its ciphertext, under the name every sealed upload has.
+  const sealed = attachment.sealed ?? null;
+  const blob = sealed ? sealed.blob : attachment.blob;
+  const progress = { controller: new AbortController(), sent: 0, total: blob.size };
   running.set(item.client_id, progress);
   try {
     attachment.file_id = await uploadBlob({
-      blob: attachment.blob,
-      name: attachment.name,
+      blob,
+      name: sealed ? 'file' : attachment.name,
+      encrypted: Boolean(sealed),
       location: attachment.location,
       signal: progress.controller.signal,
       onLocation: (location) => {

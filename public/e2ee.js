@@ -14,6 +14,7 @@ const peers = new Map();
 const opened = new Map(); // "<id>:<digest>" -> inner (or a failure) for this page's life
 let client = null;
 let protocol = null; // the /crypto/client.js module
+let mediaProtocol = null; // the /crypto/media.js module
 let me = null;
 let chain = Promise.resolve();
 let settingUp = Promise.resolve();
@@ -63,6 +64,7 @@ async function setUp(user, known) {
   device.status = 'starting';
   try {
     protocol = await import('/crypto/client.js');
+    mediaProtocol = await import('/crypto/media.js');
     client = await protocol.E2eeClient.open({ id: user.id, username: user.username });
     known(await client.hasDevice());
     // However the keys were checked (sending, opening), a device not seen before is told in its chat.
@@ -192,16 +194,8 @@ export async function markVerified(peer, verified = true) {
 // The fields of a send for `peer`: an envelope where the chat is encrypted, else the plaintext.
 // `inner` is the protocol's inner message; `plain` the plaintext fields for a key-less peer.
 export async function sealSend(peer, inner, clientId, plain) {
-  await settingUp;
-  if (device.status === 'needs_approval' || device.status === 'starting') throw new SendBlocked('device_not_ready', peer);
-  const known = await refreshPeer(peer);
-  if (known.identityChanged) throw new SendBlocked('identity_changed', peer);
-  if (device.status !== 'ready') {
-    if (known.encrypted) throw new SendBlocked('keys_unavailable', peer);
-    return plain;
-  }
-  if (known.encrypted === false) return plain;
-  if (known.encrypted !== true || known.rejected) throw new SendBlocked('keys_rejected', peer);
+  if (!(await willSeal(peer))) return plain;
+  const known = peerState(peer);
   try {
     const { envelope } = await serial(() => client.seal(peer, inner, clientId));
     if (known.unsealable) setUnsealable(peer, false);
@@ -220,6 +214,22 @@ export async function sealSend(peer, inner, clientId, plain) {
   }
 }
 
+// Whether what is sent to `peer` now is sealed (true) or goes in the clear to a person without
+// keys (false); SendBlocked when neither may happen yet (a changed identity, keys not ready).
+export async function willSeal(peer) {
+  await settingUp;
+  if (device.status === 'needs_approval' || device.status === 'starting') throw new SendBlocked('device_not_ready', peer);
+  const known = await refreshPeer(peer);
+  if (known.identityChanged) throw new SendBlocked('identity_changed', peer);
+  if (device.status !== 'ready') {
+    if (known.encrypted) throw new SendBlocked('keys_unavailable', peer);
+    return false;
+  }
+  if (known.encrypted === false) return false;
+  if (known.encrypted !== true || known.rejected) throw new SendBlocked('keys_rejected', peer);
+  return true;
+}
+
 function setUnsealable(peer, unsealable) {
   peerState(peer).unsealable = unsealable;
   changed(peer);
@@ -229,6 +239,14 @@ export function textInner(text, { replyTo = null, forwardedFrom = null, edit = f
   const inner = { v: 1, kind: edit ? 'edit' : forwardedFrom ? 'forward' : 'text', text, sent_at: Date.now() };
   if (replyTo != null) inner.reply_to = replyTo;
   if (forwardedFrom) inner.forwarded_from = forwardedFrom;
+  return inner;
+}
+
+// A file's message (docs/e2ee.md §7.6, kind media): `attachment` the fields for its sealed upload.
+export function mediaInner(text, attachment, { replyTo = null } = {}) {
+  const inner = { v: 1, kind: 'media', attachment, sent_at: Date.now() };
+  if (text) inner.text = text;
+  if (replyTo != null) inner.reply_to = replyTo;
   return inner;
 }
 
@@ -309,10 +327,39 @@ async function openFresh(message) {
 
 function reading(message, inner) {
   if (inner.failed) return { ...message, text: '', e2ee: 'failed' };
+  if (inner.kind === 'media') return readingMedia(message, inner);
   if (!['text', 'edit', 'forward'].includes(inner.kind) || typeof inner.text !== 'string') return { ...message, text: '', e2ee: 'unsupported' };
   const result = { ...message, text: inner.text, e2ee: 'opened' };
   if (inner.reply_to != null) result.reply_to = inner.reply_to;
   if (inner.forwarded_from) result.forwarded_from = inner.forwarded_from;
+  return result;
+}
+
+// A file's message: the attachment as the bubble shows it, from the envelope (its key, name, kind,
+// size, thumbnail), fetched and opened on this device only when shown. The server's file must be
+// the one the envelope names; anything else could not be decrypted.
+function readingMedia(message, inner) {
+  let found;
+  try {
+    found = mediaProtocol.attachmentOf(inner);
+    if (message.attachment?.id !== found.file_id) throw new Error('the envelope names another file');
+  } catch {
+    return { ...message, text: '', e2ee: 'failed' };
+  }
+  const attachment = {
+    id: found.file_id,
+    sealed: { key: found.key, digest: found.digest, size: found.size },
+    type: found.type,
+    name: found.name,
+    mime: found.mime,
+    size: found.size,
+  };
+  for (const field of ['width', 'height', 'duration_ms']) if (Number.isSafeInteger(found[field]) && found[field] > 0) attachment[field] = found[field];
+  if (Array.isArray(found.waveform) && found.waveform.every((level) => Number.isFinite(level))) attachment.waveform = found.waveform.slice(0, 128);
+  const preview = found.thumbnail;
+  if (preview && typeof preview.data === 'string' && preview.data.length <= 6000 && /^image\/(jpeg|webp|png)$/.test(preview.mime)) attachment.preview = { mime: preview.mime, data: preview.data };
+  const result = { ...message, text: typeof inner.text === 'string' ? inner.text : '', attachment, e2ee: 'opened' };
+  if (inner.reply_to != null) result.reply_to = inner.reply_to;
   return result;
 }
 

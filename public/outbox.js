@@ -3,7 +3,8 @@
 import { api } from '/api.js';
 import { localAttachment, UPLOAD_REFUSALS, uploadAttachment } from '/attachments.js';
 import * as db from '/db.js';
-import { openMessage, SendBlocked, sealSend, textInner } from '/e2ee.js';
+import { mediaInner, openMessage, SendBlocked, sealSend, textInner, willSeal } from '/e2ee.js';
+import { prepareFile } from '/prepare.js';
 import { removeMessage, state, upsertMessage } from '/model.js';
 
 const RETRY_AFTER = 3000;
@@ -116,11 +117,35 @@ async function wireFields(item) {
   return { to: item.to, client_id: item.client_id, ...fields };
 }
 
+// A file for an encrypted chat (docs/e2ee.md §7.6): cleaned and measured here (prepare.js), sealed
+// under a key of its own, uploaded as ciphertext under a neutral name, then announced by an
+// envelope (kind media) that carries the key, the real name and the thumbnail. The sealed copy is
+// made once and kept with the outbox item, so a reload resumes the same upload.
+async function sealedFileFields(item) {
+  const attachment = item.attachment;
+  const crypto = await import('/crypto/media.js');
+  if (!attachment.sealed) {
+    const prepared = await prepareFile(attachment.blob, attachment.mime);
+    const sealed = await crypto.sealFile(prepared.blob);
+    attachment.sealed = { blob: sealed.blob, key: sealed.key, digest: sealed.digest, size: sealed.size, mime: prepared.mime, details: prepared.details };
+    attachment.location = null; // an upload in the clear begun before (the chat was plaintext then) is not this one
+    attachment.file_id = null;
+    await db.outboxAdd(item);
+  }
+  const fileId = await uploadAttachment(item);
+  const { sealed } = attachment;
+  const described = crypto.attachmentFields(fileId, sealed, attachment.name, sealed.mime, sealed.details);
+  const fields = await sealSend(item.to, mediaInner(item.text, described, { replyTo: item.reply_to }), item.client_id, null);
+  if (!fields?.envelope) throw new SendBlocked('keys_rejected', item.to); // never a sealed file without its envelope
+  return { to: item.to, client_id: item.client_id, envelope: fields.envelope, file_id: fileId };
+}
+
 // true when done with (sent, or failed for good), false to try again later, 'blocked' to hold the chat.
 async function sendOne(item) {
   try {
-    const fields = await wireFields(item);
-    if (item.attachment) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
+    const sealedFile = item.attachment && !item.forward_of && (await willSeal(item.to));
+    const fields = sealedFile ? await sealedFileFields(item) : await wireFields(item);
+    if (item.attachment && !sealedFile) fields.file_id = await uploadAttachment(item); // a file goes up first, in its turn
     const message = connection?.socketReady ? (await connection.sendMessage(fields)).message : await api.send(fields);
     await db.outboxRemove(item.client_id);
     upsertMessage(await openMessage(message));

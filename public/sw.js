@@ -1,7 +1,7 @@
 // Service worker: precaches the app shell under a versioned cache (never API answers) and shows
 // pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v15';
+const VERSION = 'v16';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -29,6 +29,7 @@ const SHELL = [
   '/e2ee.js',
   '/localsearch.js',
   '/folding.js',
+  '/prepare.js',
   '/session.js',
   '/socket.js',
   '/ui/account.js',
@@ -70,6 +71,7 @@ const SHELL = [
   '/crypto/handshake.js',
   '/crypto/keys.js',
   '/crypto/link.js',
+  '/crypto/media.js',
   '/crypto/primitives.js',
   '/crypto/ratchet.js',
   '/crypto/safety.js',

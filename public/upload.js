@@ -33,8 +33,10 @@ async function call(method, url, headers = {}, body, signal) {
   }
 }
 
-export async function createUpload(blob, name, signal) {
-  const response = await call('POST', '/api/uploads', { 'Upload-Length': String(blob.size), 'Upload-Metadata': `filename ${base64(name)}` }, undefined, signal);
+// `encrypted`: the bytes are sealed end to end (docs/e2ee.md §7.6); the server keeps them unread.
+export async function createUpload(blob, name, signal, encrypted = false) {
+  const metadata = `filename ${base64(name)}${encrypted ? `,encrypted ${base64('1')}` : ''}`;
+  const response = await call('POST', '/api/uploads', { 'Upload-Length': String(blob.size), 'Upload-Metadata': metadata }, undefined, signal);
   if (response.status !== 201) throw await errorOf(response);
   return response.headers.get('location');
 }
@@ -78,12 +80,12 @@ function patch(location, offset, chunk, onBytes, signal) {
 
 // Sends the Blob (resuming at `location` when given); returns the file id. `onLocation` is told
 // the address as soon as it exists, so the caller can keep it for a resume after a reload.
-export async function uploadBlob({ blob, name, location = null, onLocation, onProgress, signal }) {
+export async function uploadBlob({ blob, name, encrypted = false, location = null, onLocation, onProgress, signal }) {
   const known = location ? await uploadState(location, signal) : null;
   if (known && known.offset === known.length) return location.slice(location.lastIndexOf('/') + 1); // done before a reload
   let offset = known?.offset ?? null;
   if (offset == null) {
-    location = await createUpload(blob, name, signal);
+    location = await createUpload(blob, name, signal, encrypted);
     await onLocation?.(location);
     offset = 0;
   }

@@ -315,6 +315,7 @@ export default {
   e2ee_before: 'Sent before encryption',
   e2ee_file_off: 'The file is not end-to-end encrypted',
   e2ee_failed: 'This message could not be decrypted',
+  e2ee_file_failed: 'This file could not be decrypted',
   e2ee_unsupported: 'Unsupported message',
   e2ee_identity_changed: "{name}'s security code changed. Messages wait until you accept the new key; compare the safety number with them first.",
   e2ee_accept_identity: 'Accept new key',

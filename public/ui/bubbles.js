@@ -24,10 +24,11 @@ export function updateStatus(element, message) {
 }
 
 // A plaintext message says so: in a chat that is encrypted now it came before that; in a chat
-// with someone without keys nothing is end-to-end encrypted. An encrypted message's file is not yet.
+// with someone without keys nothing is end-to-end encrypted. An encrypted message's file that went
+// up in the clear (sent before files were sealed) says so.
 function encryptionMark(message, chatEncrypted) {
   if (message.deleted || message.call) return null;
-  if (message.envelope) return message.attachment ? 'file' : null;
+  if (message.envelope) return message.attachment && !message.attachment.sealed ? 'file' : null;
   if (chatEncrypted === true) return message.id != null ? 'before' : null;
   if (chatEncrypted === false) return 'off';
   return null;

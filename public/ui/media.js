@@ -1,8 +1,10 @@
 // Photos, files and voice notes in the chat: what a bubble shows for an attachment, the photo
 // viewer, the attach / record controls of the composer, and the profile photo picker.
-// Files are fetched with the bearer token (never put in a URL) and shown from blob: URLs.
+// Files are fetched with the bearer token (never put in a URL) and shown from blob: URLs; a sealed
+// file (an encrypted chat's) is checked against its envelope and opened on this device first.
 import { currentSession, request, updateSessionUser } from '/api.js';
 import { cancelAttachment, uploadProgress } from '/attachments.js';
+import { unb64 } from '/crypto/bytes.js';
 import { on } from '/events.js';
 import { locale, t } from '/i18n.js';
 import { blurhashCanvas } from '/ui/blurhash.js';
@@ -58,6 +60,40 @@ export function objectUrl(url) {
   return objectUrls.get(url);
 }
 
+// What a sealed file may be shown as; anything else opens as bytes to save, never as a page.
+const SHOWN_TYPES = /^(image\/(jpeg|png|webp|gif|avif)|audio\/(ogg|webm|mp4|mpeg)|video\/(mp4|webm))$/;
+
+// A file's contents as a Blob. A sealed one: its ciphertext fetched, its digest and every chunk
+// checked, opened here (a DecryptError, and nothing shown, when they do not check out).
+export async function fileBlob(file, { onProgress, signal, download = false } = {}) {
+  if (!file.sealed) return fetchBlob(`/api/files/${file.id}${download ? '?download=1' : ''}`, onProgress, signal);
+  const [{ openFile }, sealed] = await Promise.all([import('/crypto/media.js'), fetchBlob(`/api/files/${file.id}`, onProgress, signal)]);
+  return openFile(sealed, file.sealed, SHOWN_TYPES.test(file.mime) ? file.mime : 'application/octet-stream');
+}
+
+const opened = new Map(); // file id -> Promise of a blob: URL of a sealed file's opened contents
+
+// A blob: URL of the file's contents (the whole file), fetched once for the page's life.
+export function contentUrl(file) {
+  if (!file.sealed) return objectUrl(`/api/files/${file.id}`);
+  if (!opened.has(file.id)) {
+    const pending = fileBlob(file).then((blob) => URL.createObjectURL(blob));
+    pending.catch(() => opened.delete(file.id));
+    opened.set(file.id, pending);
+  }
+  return opened.get(file.id);
+}
+
+// The small thumbnail a sealed photo's envelope brings, as a blob: URL (or null).
+function previewUrl(file) {
+  if (!file.preview) return null;
+  try {
+    return URL.createObjectURL(new Blob([unb64(file.preview.data)], { type: file.preview.mime }));
+  } catch {
+    return null;
+  }
+}
+
 export function formatSize(bytes) {
   const units = [['size_mb', 1024 * 1024], ['size_kb', 1024]];
   for (const [key, unit] of units) {
@@ -73,6 +109,7 @@ export function formatDuration(ms) {
 }
 
 function kindOf(file) {
+  if (file.sealed) return file.type === 'photo' || file.type === 'voice' ? file.type : 'file';
   if (file.mime?.startsWith('image/')) return 'photo';
   if (VOICE_TYPES.has(file.mime)) return 'voice';
   return 'file';
@@ -135,7 +172,8 @@ function progressRing(message) {
 function photo(file) {
   const frame = h('button', { type: 'button', class: 'photo', 'aria-label': t('open_photo'), 'data-testid': 'photo' });
   if (file.width && file.height) frame.style.aspectRatio = `${file.width} / ${file.height}`;
-  const blur = file.blurhash ? blurhashCanvas(file.blurhash) : null;
+  const preview = file.sealed ? previewUrl(file) : null;
+  const blur = preview ? h('img', { alt: '', src: preview }) : file.blurhash ? blurhashCanvas(file.blurhash) : null;
   if (blur) {
     blur.className = 'photo-blur';
     blur.dataset.testid = 'photo-blur';
@@ -152,7 +190,8 @@ function photo(file) {
   if (file.local) {
     image.src = URL.createObjectURL(file.blob);
   } else {
-    objectUrl(file.thumbnail ?? `/api/files/${file.id}`).then((url) => (image.src = url), () => {});
+    const shown = file.sealed ? contentUrl(file) : objectUrl(file.thumbnail ?? `/api/files/${file.id}`);
+    shown.then((url) => (image.src = url), (error) => file.sealed && couldNotOpen(frame, error));
     frame.photoFile = file; // the viewer walks the chat's photos through this
     frame.addEventListener('click', () => openViewer(file, chatPhotos(frame)));
   }
@@ -167,8 +206,8 @@ function fileCard(file) {
     try {
       await saveFile(file, (loaded, total) => (progress.textContent = total ? `${Math.floor((loaded / total) * 100).toLocaleString(locale())}٪` : formatSize(loaded)));
       progress.textContent = '';
-    } catch {
-      toast(t('err_network'));
+    } catch (error) {
+      toast(t(error?.name === 'DecryptError' ? 'e2ee_file_failed' : 'err_network'));
     } finally {
       download.disabled = false;
     }
@@ -181,8 +220,17 @@ function fileCard(file) {
   );
 }
 
+// A sealed photo or file that did not check out: said so on it, nothing of it shown.
+function couldNotOpen(element, error) {
+  if (error?.name !== 'DecryptError') return; // a cut network: the preview stays, a later look tries again
+  element.dataset.stage = 'failed';
+  element.dataset.testid = 'file-undecryptable';
+  element.title = t('e2ee_file_failed');
+  element.setAttribute('aria-label', t('e2ee_file_failed'));
+}
+
 async function saveFile(file, onProgress) {
-  const blob = await fetchBlob(`/api/files/${file.id}?download=1`, onProgress);
+  const blob = await fileBlob(file, { onProgress, download: true });
   const link = h('a', { href: URL.createObjectURL(blob), download: file.name, hidden: true });
   document.body.append(link);
   link.click();
@@ -206,7 +254,7 @@ function voice(file) {
   const speed = h('button', { type: 'button', class: 'voice-speed', 'aria-label': t('speed'), 'data-testid': 'voice-speed' }, '1×');
   let source = null;
   const ensureSource = () => {
-    source ??= (file.local ? Promise.resolve(URL.createObjectURL(file.blob)) : objectUrl(`/api/files/${file.id}`)).then((url) => {
+    source ??= (file.local ? Promise.resolve(URL.createObjectURL(file.blob)) : contentUrl(file)).then((url) => {
       audio.src = url;
     });
     return source;
@@ -220,7 +268,12 @@ function voice(file) {
     time.textContent = formatDuration((audio.paused && !audio.currentTime ? totalSeconds() : audio.currentTime) * 1000);
   };
   play.addEventListener('click', async () => {
-    await ensureSource();
+    try {
+      await ensureSource();
+    } catch (error) {
+      source = null;
+      return toast(t(error?.name === 'DecryptError' ? 'e2ee_file_failed' : 'err_network'));
+    }
     if (audio.paused) await audio.play().catch(() => toast(t('err_generic')));
     else audio.pause();
   });
@@ -232,7 +285,7 @@ function voice(file) {
     showPosition();
   });
   const seekTo = async (fraction) => {
-    await ensureSource();
+    if (!(await ensureSource().then(() => true, () => ((source = null), false)))) return;
     audio.currentTime = Math.max(0, Math.min(1, fraction)) * totalSeconds();
     showPosition();
   };
@@ -289,14 +342,25 @@ export function openViewer(file, photos = [file]) {
     image.alt = shown.name;
     previous.hidden = next.hidden = photos.length < 2;
     status.textContent = t('loading');
-    objectUrl(shown.thumbnail ?? `/api/files/${shown.id}`).then((url) => viewer.dataset.stage === 'loading' && (image.src = url), () => {});
-    fetchBlob(`/api/files/${shown.id}`, (loaded, total) => total && (status.textContent = `${Math.floor((loaded / total) * 100).toLocaleString(locale())}٪`), loading.signal).then(
-      (blob) => {
-        image.src = URL.createObjectURL(blob);
+    const progress = (loaded, total) => total && (status.textContent = `${Math.floor((loaded / total) * 100).toLocaleString(locale())}٪`);
+    let full;
+    if (shown.sealed) {
+      // the photo in the bubble is already the whole, opened file
+      const preview = previewUrl(shown);
+      if (preview) image.src = preview;
+      full = contentUrl(shown);
+    } else {
+      objectUrl(shown.thumbnail ?? `/api/files/${shown.id}`).then((url) => viewer.dataset.stage === 'loading' && (image.src = url), () => {});
+      full = fetchBlob(`/api/files/${shown.id}`, progress, loading.signal).then((blob) => URL.createObjectURL(blob));
+    }
+    full.then(
+      (url) => {
+        if (photos[index] !== shown) return;
+        image.src = url;
         viewer.dataset.stage = 'full';
         status.textContent = '';
       },
-      (error) => error.name !== 'AbortError' && (status.textContent = t('err_network')),
+      (error) => error.name !== 'AbortError' && (status.textContent = t(error.name === 'DecryptError' ? 'e2ee_file_failed' : 'err_network')),
     );
   }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_helpers import People, launched_chromium, open_chat, token_of
+from browser_helpers import People, launched_chromium, open_chat, register_without_keys, token_of
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -101,6 +101,21 @@ def patch_offsets(page) -> list[int]:
     return offsets
 
 
+def upload_lengths(page) -> list[int]:
+    """The Upload-Length of every tus creation the page sends: in an encrypted chat that is the
+    cleaned photo's sealed length, not the picked file's."""
+    lengths: list[int] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.method == "POST"
+            and request.url.endswith("/api/uploads")
+            and lengths.append(int(request.headers["upload-length"]))
+        ),
+    )
+    return lengths
+
+
 def network_control(page):
     """A DevTools session on the page with its network domain on, to throttle or cut it."""
     network = page.context.new_cdp_session(page)
@@ -111,8 +126,8 @@ def network_control(page):
 def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(people, tmp_path):
     sara_page, _, omid_page, _ = two_in_a_chat(people)
     photo_path = tmp_path / "big.jpg"
-    size = noisy_jpeg(photo_path, 1600, 1200)
-    offsets = patch_offsets(sara_page)
+    noisy_jpeg(photo_path, 1600, 1200)
+    offsets, lengths = patch_offsets(sara_page), upload_lengths(sara_page)
     network = network_control(sara_page)
     slow = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 600 * 1024}
     network.send("Network.emulateNetworkConditions", {"offline": False, **slow})
@@ -135,10 +150,28 @@ def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(peopl
 
     expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail", timeout=30_000)
     expect(ring).to_have_count(0)
+    [size] = lengths  # one upload, of the sealed photo
     assert offsets == sorted(offsets) and offsets.count(0) == 1, offsets  # never started over
     assert offsets[sent_before_cut] > size * 0.3, offsets  # the first PATCH after the cut goes on from there
     sent = sum(min(CHUNK, size - offset) for offset in offsets)
     assert size <= sent <= size + CHUNK, (size, sent, offsets)  # each byte once, give or take a chunk
+
+
+OPENED_ATTACHMENT = """async (peer) => {
+  const e2ee = await import('/e2ee.js');
+  const token = JSON.parse(localStorage.getItem('payambar.session')).token;
+  const url = `/api/conversations/${encodeURIComponent(peer)}/messages?limit=50`;
+  const page = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).json();
+  const opened = await e2ee.openMessages(page.messages);
+  const { sealed, preview, ...rest } = opened[opened.length - 1].attachment;
+  const shortPreview = preview ? { mime: preview.mime, chars: preview.data.length } : null;
+  return { ...rest, sealed: Boolean(sealed), preview: shortPreview };
+}"""
+
+
+def opened_attachment(page, peer: str) -> dict:
+    """The newest message's attachment as the device on `page` reads it from its envelope."""
+    return page.evaluate(OPENED_ATTACHMENT, peer)
 
 
 def test_a_voice_note_recorded_with_the_microphone_plays_on_the_other_side(people, screenshot):
@@ -154,7 +187,11 @@ def test_a_voice_note_recorded_with_the_microphone_plays_on_the_other_side(peopl
     messages = omid_page.request.get(
         f"/api/conversations/{sara}/messages", headers={"authorization": f"Bearer {token_of(omid_page)}"}
     ).json()["messages"]
-    attachment = messages[-1]["attachment"]
+    served = messages[-1]["attachment"]  # what the server has: ciphertext, and no word of what it is
+    assert served["encrypted"] is True and (served["name"], served["mime"]) == ("file", "application/octet-stream")
+    assert "duration_ms" not in served and "waveform" not in served
+    attachment = opened_attachment(omid_page, sara)  # measured by the sender, inside the envelope
+    assert attachment["sealed"] and attachment["type"] == "voice", attachment
     assert attachment["mime"] in ("audio/webm", "audio/ogg")
     assert 1500 <= attachment["duration_ms"] <= 4000, attachment
     assert len(attachment["waveform"]) == 64 and max(attachment["waveform"]) > 0
@@ -192,8 +229,8 @@ def test_recording_can_be_cancelled(people):
 def test_an_upload_cut_by_a_reload_resumes_from_its_offset(people, tmp_path):
     sara_page, _, omid_page, _ = two_in_a_chat(people)
     photo_path = tmp_path / "reload.jpg"
-    size = noisy_jpeg(photo_path, 1400, 1000)
-    offsets = patch_offsets(sara_page)
+    noisy_jpeg(photo_path, 1400, 1000)
+    offsets, lengths = patch_offsets(sara_page), upload_lengths(sara_page)
     network = network_control(sara_page)
     network.send(
         "Network.emulateNetworkConditions",
@@ -210,6 +247,7 @@ def test_an_upload_cut_by_a_reload_resumes_from_its_offset(people, tmp_path):
     )
     sara_page.reload()
     expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail", timeout=30_000)
+    [size] = lengths  # one upload: the reload went on with the same sealed copy
     assert offsets.count(0) == 1, offsets
     assert offsets[before_reload] > size * 0.25, offsets  # after the reload it went on, not from 0
     assert sum(min(CHUNK, size - offset) for offset in offsets) <= size + CHUNK
@@ -323,20 +361,24 @@ def test_dropped_and_pasted_files_wait_offline_and_go_in_order_with_text(people)
 
 
 def test_a_photo_shows_its_blurhash_before_its_thumbnail_arrives(people, tmp_path):
-    sara_page, _, omid_page, _ = two_in_a_chat(people)
-    omid_page.route("**/thumbnail", lambda route: route.abort())  # the thumbnail does not come (yet)
+    """In a plaintext chat (the other person is a script without keys) the server reads the photo
+    and makes its blurhash and thumbnail; an encrypted chat's photo: tests/browser/test_sealed_media.py."""
+    sara_page, _ = people.register("sara")
+    bot, _ = register_without_keys(sara_page, "bot")
+    open_chat(sara_page, bot)
+    sara_page.route("**/thumbnail", lambda route: route.abort())  # the thumbnail does not come (yet)
     photo_path = tmp_path / "slow.jpg"
     noisy_jpeg(photo_path, 600, 400)
     sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
-    photo = omid_page.get_by_test_id("photo")
+    photo = sara_page.locator("[data-testid=message][data-id]:not([data-id='']) [data-testid=photo]")
     expect(photo).to_have_attribute("data-stage", "blurhash")
     blur = photo.get_by_test_id("photo-blur")
     expect(blur).to_be_visible()
     ratio = photo.evaluate("element => element.getBoundingClientRect().width / element.getBoundingClientRect().height")
     assert abs(ratio - 1.5) < 0.05  # sized from the file's width and height before any pixel arrives
-    omid_page.unroute("**/thumbnail")
-    omid_page.reload()
-    expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
+    sara_page.unroute("**/thumbnail")
+    sara_page.reload()
+    expect(sara_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
 
 
 def test_photo_file_and_voice_bubbles_and_the_viewer_have_no_serious_accessibility_violations(people, tmp_path):

@@ -166,3 +166,56 @@ async def test_a_photo_carries_its_thumbnail_and_details_inside_the_envelope(liv
         assert thumbnail[-42:] not in every_byte_under(server.data_dir / "files")
     finally:
         await close(sara, omid)
+
+
+async def upload_plain(client: Client, data: bytes, encrypted: bool) -> str:
+    """A tus upload by hand: in the clear, or marked `encrypted 1` (the server then keeps it unread)."""
+    metadata = "filename ZmlsZQ==" + (",encrypted MQ==" if encrypted else "")
+    tus = {**auth(client), "Tus-Resumable": "1.0.0"}
+    created = await client.http.post(
+        "/api/uploads", headers={**tus, "Upload-Length": str(len(data)), "Upload-Metadata": metadata}
+    )
+    assert created.status_code == 201, created.text
+    location = created.headers["location"]
+    patched = await client.http.patch(
+        location,
+        headers={**tus, "Content-Type": "application/offset+octet-stream", "Upload-Offset": "0"},
+        content=data,
+    )
+    assert patched.status_code == 204, patched.text
+    return location.rsplit("/", 1)[1]
+
+
+async def test_a_file_the_chat_could_not_keep_sealed_or_could_not_open_is_refused(live_server, tmp_path):
+    """An envelope with a file uploaded in the clear (the server could read it) is 409
+    file_not_encrypted; a sealed file in a plaintext chat (nobody could open it) 409 file_encrypted;
+    someone else's file 404. Nothing is stored for any of them."""
+    server = live_server
+    sara, omid = await person(server, tmp_path, 1), await person(server, tmp_path, 1)
+    plain = Client(server.url)
+    await plain.register(fresh_username("p"), PASSWORD)
+    try:
+        clear_id = await upload_plain(sara[0], b"read by the server " * 100, encrypted=False)
+        envelope = await sara[0]._seal(
+            omid[0].username, await sara[0].keys_of(omid[0].username), {"v": 1, "kind": "text", "text": "x"}, "c" * 32
+        )
+        body = {"to": omid[0].username, "client_id": "c" * 32, "envelope": envelope, "file_id": clear_id}
+        refused = await sara[0].http.post("/api/messages", json=body, headers=auth(sara[0]))
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "file_not_encrypted", refused.text
+        socket = await Socket.open(server, sara[0].token)
+        await socket.send_frame({"type": "send", "ref": "r1", **body})
+        error = await socket.expect("error")
+        assert error["code"] == "file_not_encrypted" and error["ref"] == "r1", error
+        await socket.close()
+
+        sealed_id = await upload_plain(plain, os.urandom(2000), encrypted=True)
+        body = {"to": sara[0].username, "client_id": uuid.uuid4().hex, "text": "a sealed file", "file_id": sealed_id}
+        refused = await plain.http.post("/api/messages", json=body, headers=auth(plain))
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "file_encrypted", refused.text
+
+        body = {"to": sara[0].username, "client_id": uuid.uuid4().hex, "text": "not mine", "file_id": clear_id}
+        stranger = await plain.http.post("/api/messages", json=body, headers=auth(plain))
+        assert stranger.status_code == 404 and stranger.json()["error"]["code"] == "file_not_found", stranger.text
+        assert (await omid[0].history(sara[0].username)) == [] and (await sara[0].history(plain.username)) == []
+    finally:
+        await plain.close(), await close(sara, omid)

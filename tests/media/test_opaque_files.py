@@ -111,16 +111,21 @@ async def test_an_encrypted_upload_is_kept_as_it_came_with_no_processing(users):
     assert response.status_code == 404 and response.json()["error"]["code"] == "thumbnail_not_found"
 
 
-async def test_an_encrypted_file_is_for_the_two_of_the_chat_only(users):
+async def test_an_encrypted_file_is_for_nobody_until_an_envelope_carries_it(users):
+    """A sealed upload is its owner's alone; a plaintext chat (these people have no keys) cannot
+    carry it (409 file_encrypted: nobody there could open it), so it stays nobody else's. The
+    recipient's and a stranger's side of a sealed file sent with an envelope: tests/e2ee."""
     sara, omid, stranger = users
     data = os.urandom(50_000)
     sent = await tus.upload(sara, data, "sealed", encrypted=True)
     assert (await stranger.get(f"/api/files/{sent['id']}")).status_code == 404  # not sent yet
     assert (await omid.get(f"/api/files/{sent['id']}")).status_code == 404
-    await sara.send(omid.username, "", file_id=sent["id"])
-    await assert_round_trip(omid, sent["id"], data)
-    for path in ("", "/info", "/thumbnail"):
-        assert (await stranger.get(f"/api/files/{sent['id']}{path}")).status_code == 404
+    refused = await sara.post("/api/messages", json={"to": omid.username, "client_id": "d" * 32, "file_id": sent["id"]})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "file_encrypted"
+    await assert_round_trip(sara, sent["id"], data)
+    for api in (omid, stranger):
+        for path in ("", "/info", "/thumbnail"):
+            assert (await api.get(f"/api/files/{sent['id']}{path}")).status_code == 404
     anonymous = await stranger.client.get(f"/api/files/{sent['id']}")
     assert anonymous.status_code == 401
 
