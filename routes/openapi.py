@@ -78,6 +78,16 @@ SCHEMAS = {
             "description": "an end-to-end encrypted message (base64url, docs/e2ee.md); its text is then empty",
         },
         call={"oneOf": [{"type": "null"}, ref("CallRecord")]},
+        reactions=array(ref("Reaction")),
+        pinned_at=NULLABLE_TIME,
+    ),
+    "Reaction": obj(
+        ["user", "at"],
+        user=USERNAME,
+        at=TIME,
+        emoji={"type": "string", "description": "in a plaintext chat"},
+        envelope={"type": "string", "description": "in an encrypted chat: an envelope of inner kind reaction"},
+        client_id={"type": "string", "description": "the envelope's client_id (its associated data binds it)"},
     ),
     "CallRecord": obj(
         ["call_id", "media", "outcome", "duration_ms"],

@@ -28,6 +28,19 @@ class MessageQueries:
     async def delete_message(self, user_id: int, message_id: int) -> Message:
         return await self.writer.run(operations.DeleteMessage(user_id, message_id))
 
+    async def react(self, user_id: int, message_id: int, reaction: dict | None, withheld: bool = False) -> Message:
+        return await self.writer.run(operations.React(user_id, message_id, reaction, withheld))
+
+    async def pin_message(self, user_id: int, message_id: int, pinned: bool) -> Message:
+        return await self.writer.run(operations.Pin(user_id, message_id, pinned))
+
+    async def pinned_messages(self, user_id: int, peer_id: int) -> list[Message]:
+        """The chat's pinned messages the user sees, the newest pin first; names loaded."""
+        async with self.connections.reader() as conn:
+            rows = await reads.pinned(conn, user_id, peer_id)
+        await self.load_names((user_id, peer_id))
+        return rows
+
     async def mark_delivered(self, user_id: int, message_ids: list[int]) -> list[int]:
         return await self.writer.run(operations.MarkDelivered(user_id, message_ids))
 

@@ -205,6 +205,14 @@ MIGRATIONS: list[tuple[int, list[str] | dict[str, list[str]]]] = [
             " PRIMARY KEY (user_id, peer_id))",
         ],
     ),
+    # Reactions (one per person, on the message: store/reactions.py) and pins of messages in a chat.
+    (
+        12,
+        [
+            "ALTER TABLE messages ADD COLUMN reactions TEXT",
+            "ALTER TABLE messages ADD COLUMN pinned_at BIGINT",
+        ],
+    ),
 ]
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
+
 from store import search
 from store.errors import Conflict, Forbidden, NotFound
 from store.rows import MESSAGE_COLUMNS, Message, Status, UpdateKind, User, now_ms
@@ -221,8 +223,12 @@ class DeleteMessage(Operation):
         message.deleted = 1
         message.attachment = None  # the file goes with it (file_id stays: access checks read it)
         message.envelope = None  # and so does the ciphertext
+        message.reactions = None  # and its reactions and pin
+        message.pinned_at = None
         await batch.conn.execute(
-            "UPDATE messages SET text = '', deleted = 1, attachment = NULL, envelope = NULL WHERE id = ?", (message.id,)
+            "UPDATE messages SET text = '', deleted = 1, attachment = NULL, envelope = NULL, reactions = NULL,"
+            " pinned_at = NULL WHERE id = ?",
+            (message.id,),
         )
         batch.search.changed(message)
         return _tell_both(batch, message, UpdateKind.DELETE)
@@ -327,3 +333,84 @@ class SetLastSeen(Operation):
 
     async def apply(self, batch: Batch) -> None:
         await batch.conn.execute("UPDATE users SET last_seen = ? WHERE id = ?", (self.last_seen, self.user_id))
+
+
+async def _message_of_chat(batch: Batch, user_id: int, message_id: int) -> tuple[Message, bool]:
+    """A message the user may see in their chat (not deleted), and whether it is withheld from
+    its recipient; the chat's streams and names loaded."""
+    await batch.flush()
+    lock = " FOR UPDATE" if batch.allocator.shared else ""
+    row = await batch.conn.fetch_one(
+        f"SELECT {MESSAGE_COLUMNS}, withheld FROM messages WHERE id = ?{lock}", (message_id,)
+    )
+    if row is None or user_id not in (row[1], row[2]) or (row[-1] and user_id == row[2]):
+        raise NotFound("No such message.", "message_not_found")
+    message = Message(*row[:-1])
+    if message.deleted:
+        raise Conflict("The message was deleted.", "message_deleted")
+    await batch.load_seqs((message.sender_id, message.recipient_id))
+    await batch.load_names((message.sender_id, message.recipient_id))
+    return message, bool(row[-1])
+
+
+MAX_PINNED_MESSAGES = 50  # per chat
+
+
+@dataclass(slots=True)
+class React(Operation):
+    """A person's one reaction to a message of their chat, set or replaced (`reaction`: {emoji} or
+    {envelope, client_id}) or taken back (None). Both people are told (a REACTION update of the
+    message as it is now); a reaction across a block, or to a message withheld from its recipient,
+    is told to its writer only and shown to nobody else."""
+
+    user_id: int
+    message_id: int
+    reaction: dict | None
+    withheld: bool = False
+
+    async def apply(self, batch: Batch) -> Message:
+        message, message_withheld = await _message_of_chat(batch, self.user_id, self.message_id)
+        reactions = [each for each in _reactions(message) if each["user_id"] != self.user_id]
+        quiet = self.withheld or message_withheld
+        if self.reaction is not None:
+            entry = {"user_id": self.user_id, **self.reaction, "at": now_ms()}
+            if quiet:
+                entry["withheld"] = True
+            reactions.append(entry)
+        message.reactions = orjson.dumps(reactions).decode() if reactions else None
+        await batch.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?", (message.reactions, message.id))
+        batch.messages[message.id] = message
+        for user_id in {self.user_id} if quiet else {message.sender_id, message.recipient_id}:
+            batch.add_update(user_id, UpdateKind.REACTION, message)
+        return message
+
+
+@dataclass(slots=True)
+class Pin(Operation):
+    """Pins (or unpins) a message in its chat, for both people; at most MAX_PINNED_MESSAGES at once."""
+
+    user_id: int
+    message_id: int
+    pinned: bool
+
+    async def apply(self, batch: Batch) -> Message:
+        message, withheld = await _message_of_chat(batch, self.user_id, self.message_id)
+        if withheld:  # a message its recipient never got is not theirs to see pinned
+            raise Conflict("A message the other person did not receive cannot be pinned.", "not_delivered")
+        if self.pinned == (message.pinned_at is not None):
+            return message
+        if self.pinned:
+            count = await batch.conn.fetch_value(
+                "SELECT COUNT(*) FROM messages WHERE ((sender_id = ? AND recipient_id = ?)"
+                " OR (sender_id = ? AND recipient_id = ?)) AND pinned_at IS NOT NULL AND deleted = 0",
+                (message.sender_id, message.recipient_id, message.recipient_id, message.sender_id),
+            )
+            if count >= MAX_PINNED_MESSAGES:
+                raise Conflict(f"At most {MAX_PINNED_MESSAGES} messages may be pinned in a chat.", "too_many_pinned")
+        message.pinned_at = now_ms() if self.pinned else None
+        await batch.conn.execute("UPDATE messages SET pinned_at = ? WHERE id = ?", (message.pinned_at, message.id))
+        return _tell_both(batch, message, UpdateKind.PIN)
+
+
+def _reactions(message: Message) -> list[dict]:
+    return orjson.loads(message.reactions) if message.reactions else []

@@ -146,6 +146,17 @@ async def history_after(
     return [Message(*row) for row in rows]
 
 
+async def pinned(conn: RawConnection, user_id: int, peer_id: int) -> list[Message]:
+    """The chat's pinned messages, newest pin first, none the user hid or was never given."""
+    rows = await conn.fetch_all(
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE ((sender_id = ? AND recipient_id = ?)"
+        " OR (sender_id = ? AND recipient_id = ? AND withheld = 0))"
+        f" AND pinned_at IS NOT NULL AND deleted = 0 AND {NOT_HIDDEN} ORDER BY pinned_at DESC LIMIT 50",
+        (user_id, peer_id, peer_id, user_id, user_id),
+    )
+    return [Message(*row) for row in rows]
+
+
 async def message(conn: RawConnection, message_id: int) -> Message | None:
     row = await conn.fetch_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,))
     return Message(*row) if row else None

@@ -32,14 +32,23 @@ class UpdateKind(IntEnum):
     HIDE = 7  # the user deleted a message for themselves only (message_id names it)
     CHAT_SETTINGS = 8  # the user changed their settings of the chat with peer_id (message_id 0)
     CLEAR = 9  # the user cleared a chat for themselves: every message up to message_id (peer_id names the chat)
+    REACTION = 10  # a reaction to the message was set, changed or taken back (the message carries them all)
+    PIN = 11  # the message was pinned or unpinned in its chat, for both people
 
 
 # Update kinds whose message_id names a message (the read kinds carry a read-up-to id instead).
-MESSAGE_KINDS = (UpdateKind.MESSAGE, UpdateKind.STATUS, UpdateKind.EDIT, UpdateKind.DELETE)
+MESSAGE_KINDS = (
+    UpdateKind.MESSAGE,
+    UpdateKind.STATUS,
+    UpdateKind.EDIT,
+    UpdateKind.DELETE,
+    UpdateKind.REACTION,
+    UpdateKind.PIN,
+)
 
 MESSAGE_COLUMNS = (
     "id, sender_id, recipient_id, client_id, text, reply_to, created_at, edited_at, deleted, status, forwarded_from,"
-    " file_id, attachment, envelope, call_record"
+    " file_id, attachment, envelope, call_record, reactions, pinned_at"
 )
 USER_COLUMNS = "id, username, display_name, bio, created_at, last_seen, avatar"
 UPDATE_COLUMNS = "user_id, seq, kind, message_id, peer_id"
@@ -66,6 +75,8 @@ class Message:
     attachment: str | None = None  # that file's object as JSON: files never change
     envelope: bytes | None = None  # an end-to-end encrypted message's bytes (text is then empty)
     call: str | None = None  # a call history entry's record as JSON (column call_record)
+    reactions: str | None = None  # JSON list, one per person: {user_id, emoji | envelope + client_id, at, withheld?}
+    pinned_at: int | None = None  # ms; pinned in its chat (for both people) since then
 
     def values(self) -> tuple:
         """The row in MESSAGE_COLUMNS order, for INSERT."""
@@ -85,6 +96,8 @@ class Message:
             self.attachment,
             self.envelope,
             self.call,
+            self.reactions,
+            self.pinned_at,
         )
 
     def copy(self) -> Message:

@@ -19,6 +19,8 @@ UPDATE_TYPES = {
     UpdateKind.DELETE: "delete",
     UpdateKind.READ_BY_PEER: "read",
     UpdateKind.READ_BY_SELF: "read",
+    UpdateKind.REACTION: "reaction",
+    UpdateKind.PIN: "pin",
 }
 
 _DAYS: dict[int, str] = {}  # days since 1970 -> "YYYY-MM-DDT", formatted once each
@@ -72,7 +74,26 @@ def message_object(message: Message, names: dict[int, str], viewer: int | None =
         "attachment": None if message.attachment is None else orjson.Fragment(message.attachment),
         "envelope": None if message.envelope is None else _base64url(message.envelope),
         "call": None if message.call is None else orjson.Fragment(message.call),
+        "reactions": reactions_object(message, names, viewer) if message.reactions else [],
+        "pinned_at": iso(message.pinned_at),
     }
+
+
+def reactions_object(message: Message, names: dict[int, str], viewer: int | None) -> list[dict[str, Any]]:
+    """Each person's reaction as `viewer` sees it: {user, emoji} in a plaintext chat, {user,
+    envelope, client_id} in an encrypted one; one kept from the other person (a block) only to its writer."""
+    if message.deleted:
+        return []
+    shown = []
+    for entry in orjson.loads(message.reactions or "[]"):
+        if entry.get("withheld") and viewer != entry["user_id"]:
+            continue
+        reaction = {"user": names.get(entry["user_id"]), "at": iso(entry["at"])}
+        for key in ("emoji", "envelope", "client_id"):
+            if key in entry:
+                reaction[key] = entry[key]
+        shown.append(reaction)
+    return shown
 
 
 def chat_settings_object(settings: ChatSettings) -> dict[str, Any]:

@@ -15,6 +15,8 @@ MESSAGE_FIELDS = {
     "attachment",
     "envelope",
     "call",
+    "reactions",
+    "pinned_at",
 }  # fmt: skip
 
 

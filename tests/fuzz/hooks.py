@@ -26,6 +26,8 @@ _envelope = st.binary(min_size=60, max_size=120).map(
     lambda tail: base64.urlsafe_b64encode(_ENVELOPE_HEAD + _ENTRY + tail).rstrip(b"=").decode()
 )
 schemathesis.openapi.format("e2ee-envelope", _envelope)
+# A reaction's emoji: the app's quick row and a few built of several code points.
+schemathesis.openapi.format("emoji", st.sampled_from(["👍", "❤️", "😂", "🔥", "🙏", "👨‍👩‍👧", "🇮🇷", "👍🏽"]))
 schemathesis.openapi.format("plain-text", st.text(alphabet=st.characters(categories=["L", "N", "P", "S", "Zs"])))
 
 
