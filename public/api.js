@@ -107,6 +107,11 @@ export const api = {
   edit: (id, fields) => request('PATCH', `/api/messages/${id}`, fields),
   remove: (id) => request('DELETE', `/api/messages/${id}`),
   hide: (id) => request('DELETE', `/api/messages/${id}?for=me`),
+  react: (id, fields) => request('PUT', `/api/messages/${id}/reaction`, fields),
+  unreact: (id) => request('DELETE', `/api/messages/${id}/reaction`),
+  pin: (id) => request('PUT', `/api/messages/${id}/pin`),
+  unpin: (id) => request('DELETE', `/api/messages/${id}/pin`),
+  pins: (peer) => request('GET', `/api/conversations/${enc(peer)}/pins`),
   changePassword: (fields) => request('POST', '/api/me/password', fields),
   search: (q, { peer = null, before = null, limit = 20 } = {}, signal) =>
     request('GET', `/api/search?q=${enc(q)}&limit=${limit}${peer ? `&peer=${enc(peer)}` : ''}${before ? `&before=${before}` : ''}`, undefined, { signal }),

@@ -242,6 +242,15 @@ export function textInner(text, { replyTo = null, forwardedFrom = null, edit = f
   return inner;
 }
 
+// The body of a reaction to a message of the chat with `peer`: {emoji} where the chat is plaintext,
+// else the reaction sealed (inner kind reaction) with its client_id. SendBlocked as for a message.
+export async function reactionFields(peer, messageId, emoji) {
+  const clientId = `reaction-${[...crypto.getRandomValues(new Uint8Array(16))].map((byte) => byte.toString(16).padStart(2, '0')).join('')}`;
+  const inner = { v: 1, kind: 'reaction', target: messageId, emoji, sent_at: Date.now() };
+  const fields = await sealSend(peer, inner, clientId, { emoji });
+  return fields.envelope ? { envelope: fields.envelope, client_id: clientId } : fields;
+}
+
 // A file's message (docs/e2ee.md §7.6, kind media): `attachment` the fields for its sealed upload.
 export function mediaInner(text, attachment, { replyTo = null } = {}) {
   const inner = { v: 1, kind: 'media', attachment, sent_at: Date.now() };
@@ -299,7 +308,28 @@ export async function openMessage(message) {
     inner = await openFresh(message);
     if (!inner.failed) opened.set(key, inner);
   }
-  return reading(message, inner);
+  const read = reading(message, inner);
+  if (message.reactions?.some((reaction) => reaction.envelope)) read.reactions = await openReactions(message);
+  return read;
+}
+
+// Each sealed reaction opened into its emoji; one that does not open, or names another message,
+// is left out (never shown as anything else).
+async function openReactions(message) {
+  const shown = [];
+  for (const reaction of message.reactions) {
+    if (!reaction.envelope) continue;
+    const key = `reaction:${message.id}:${await digest(reaction.envelope)}`;
+    let inner = opened.get(key);
+    if (inner === undefined) {
+      const other = reaction.user === message.sender ? message.recipient : message.sender;
+      inner = await openFresh({ id: `reaction-${message.id}`, sender: reaction.user, recipient: other, client_id: reaction.client_id, envelope: reaction.envelope });
+      if (!inner.failed) opened.set(key, inner);
+    }
+    const fits = !inner.failed && inner.kind === 'reaction' && inner.target === message.id && typeof inner.emoji === 'string' && inner.emoji.length <= 16;
+    if (fits && inner.emoji) shown.push({ user: reaction.user, at: reaction.at, emoji: inner.emoji });
+  }
+  return shown;
 }
 
 // An envelope in a chat: it is encrypted, whatever was known before.

@@ -335,7 +335,11 @@ export function applyUpdate(update) {
   if (update.seq != null && state.cursor != null && update.seq <= state.cursor) return null;
   let effect = null;
   if (update.type === 'message') effect = receiveMessage(update.message);
-  else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete') upsertMessage(update.message);
+  else if (update.type === 'status' || update.type === 'edit' || update.type === 'delete' || update.type === 'reaction') upsertMessage(update.message);
+  else if (update.type === 'pin') {
+    upsertMessage(update.message);
+    pinChanged(peerOf(update.message));
+  }
   else if (update.type === 'read') applyRead(update);
   else if (update.type === 'hide') hideMessage(update.message_id);
   else if (update.type === 'clear') clearChat(update.peer, update.up_to);
@@ -538,4 +542,23 @@ export function findMessage(peer, key) {
 // Stable from the moment a message is written until it is deleted, across its ack.
 export function messageKey(message) {
   return message.client_id ? `${message.sender}:${message.client_id}` : `m${message.id}`;
+}
+
+// ---- pinned messages -----------------------------------------------------------------------------
+
+const pinned = new Map(); // peer username -> the chat's pinned messages (opened), the newest pin first
+
+export function pinnedOf(peer) {
+  return pinned.get(peer) ?? [];
+}
+
+export async function loadPins(peer) {
+  const answer = await api.pins(peer);
+  pinned.set(peer, await openMessages(answer.messages));
+  emit('pins', peer);
+}
+
+// A pin or unpin in the chat (this device's or a `pin` update): the list is read again.
+export function pinChanged(peer) {
+  loadPins(peer).catch(() => {});
 }

@@ -198,6 +198,19 @@ export async function deleteMessage(id) {
   model.upsertMessage(await api.remove(id));
 }
 
+// Sets, changes or (emoji null) takes back this person's reaction; sealed in an encrypted chat.
+export async function react(message, emoji) {
+  const peer = model.peerOf(message);
+  const answer = emoji ? await api.react(message.id, await e2ee.reactionFields(peer, message.id, emoji)) : await api.unreact(message.id);
+  model.upsertMessage(await e2ee.openMessage(answer));
+}
+
+export async function pinMessage(message, pinned) {
+  const answer = pinned ? await api.pin(message.id) : await api.unpin(message.id);
+  model.upsertMessage(await e2ee.openMessage(answer));
+  model.pinChanged(model.peerOf(message));
+}
+
 export async function hideMessage(message) {
   await api.hide(message.id);
   model.hideMessage(message.id);

@@ -1,6 +1,6 @@
 // One message bubble, and the small menu of what can be done with it.
 import { t } from '/i18n.js';
-import { canHideForMe, isMine, messageKey } from '/model.js';
+import { canHideForMe, isMine, messageKey, state } from '/model.js';
 import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark, withoutOverrides } from '/ui/format.js';
 import { renderCallEntry } from '/ui/callentry.js';
@@ -12,7 +12,34 @@ export function bubbleSignature(message, replied, peerName, forwardedName, chatE
   const sent = message.id != null;
   const failed = message.status === 'failed';
   const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
-  return [sent, failed, message.text, message.e2ee, Boolean(message.envelope), encryptionMark(message, chatEncrypted), message.call?.outcome, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), ...quote].join('\u0000');
+  const reactions = (message.reactions ?? []).map((reaction) => `${reaction.user}:${reaction.emoji ?? ''}`).join(',');
+  return [sent, failed, message.text, message.e2ee, Boolean(message.envelope), encryptionMark(message, chatEncrypted), message.call?.outcome, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), reactions, Boolean(message.pinned_at), ...quote].join('\u0000');
+}
+
+// The quick row of the message menu; the rest of the emoji set is one tap further.
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
+
+// Under the text: each emoji reacted with, how many reacted so (in a chat of two: one or two),
+// mine marked; a tap on one takes mine back or joins it.
+function reactionsRow(message, peerName) {
+  const groups = new Map();
+  for (const reaction of message.reactions ?? []) if (reaction.emoji) groups.set(reaction.emoji, [...(groups.get(reaction.emoji) ?? []), reaction.user]);
+  if (!groups.size || message.deleted) return null;
+  const me = state.me?.username;
+  return h(
+    'div',
+    { class: 'reactions', 'data-testid': 'reactions' },
+    [...groups].map(([emoji, users]) => {
+      const mine = users.includes(me);
+      const names = users.map((user) => (user === me ? t('you') : peerName)).join('، ');
+      return h(
+        'button',
+        { type: 'button', class: `reaction${mine ? ' mine' : ''}`, 'data-testid': 'reaction', 'data-emoji': emoji, 'data-count': String(users.length), 'aria-pressed': String(mine), 'aria-label': t('reaction_by', { emoji, names }), title: names },
+        h('span', { class: 'reaction-emoji', 'aria-hidden': 'true' }, emoji),
+        users.length > 1 ? h('span', { class: 'reaction-count', 'aria-hidden': 'true' }, users.length.toLocaleString()) : null,
+      );
+    }),
+  );
 }
 
 // A new status changes only the mark, so an open menu or the focus inside the bubble stays.
@@ -59,12 +86,15 @@ export function renderBubble(message, { replied, peerName, forwardedName, chatEn
     if (message.attachment) children.push(renderAttachment(message));
     if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(withoutOverrides(message.text))));
   }
+  const reactions = reactionsRow(message, peerName);
+  if (reactions) children.push(reactions);
   const mark = encryptionMark(message, chatEncrypted);
   if (mark) children.push(h('p', { class: `e2ee-mark e2ee-mark-${mark}`, 'data-testid': MARKS[mark][1] }, t(MARKS[mark][0])));
   children.push(
     h(
       'span',
       { class: 'meta' },
+      message.pinned_at && !message.deleted ? h('span', { class: 'pinned-mark', 'data-testid': 'pinned-mark', title: t('pinned'), 'aria-label': t('pinned') }, '📌') : null,
       message.edited_at && !message.deleted ? h('span', { class: 'edited', 'data-testid': 'edited' }, t('edited')) : null,
       h('time', { datetime: message.created_at }, formatTime(message.created_at)),
       mine ? statusMark(message.status) : null,
@@ -112,12 +142,23 @@ export function openMenu(button, message, choose) {
   const items = message.call || unreadable ? [] : sent ? [['reply', t('reply')], ['copy', t('copy')], ['forward', t('forward')]] : [['copy', t('copy')]];
   if (isMine(message) && sent && !message.call && !unreadable) items.push(['edit', t('edit')]);
   if (sent) items.push(['select', t('select')]);
+  if (sent && !unreadable) items.push(message.pinned_at ? ['unpin', t('unpin')] : ['pin', t('pin')]);
   if (isMine(message) && sent && !message.call && !unreadable) items.push(['info', t('message_info')]);
   if (isMine(message) || canHideForMe(message)) items.push(['delete', t('delete')]);
   if (!items.length) return;
+  const mine = (message.reactions ?? []).find((reaction) => reaction.user === state.me?.username)?.emoji;
+  const quick = !sent || unreadable ? null : h(
+    'div',
+    { class: 'menu-reactions', role: 'group', 'aria-label': t('react'), 'data-testid': 'quick-reactions' },
+    QUICK_REACTIONS.map((emoji) =>
+      h('button', { type: 'button', role: 'menuitem', class: `menu-reaction${emoji === mine ? ' mine' : ''}`, 'data-testid': 'quick-reaction', 'data-emoji': emoji, 'aria-pressed': String(emoji === mine), 'aria-label': t('react_with', { emoji }), onclick: () => (closeMenus(), choose('react', emoji === mine ? null : emoji)) }, emoji),
+    ),
+    h('button', { type: 'button', role: 'menuitem', class: 'menu-reaction more-reactions', 'data-testid': 'more-reactions', 'aria-label': t('more_reactions'), onclick: () => (closeMenus(), choose('react-more')) }, '＋'),
+  ); // prettier-ignore
   const menu = h(
     'div',
     { class: 'menu', role: 'menu', 'data-testid': 'message-menu', 'aria-label': t('message_actions') },
+    quick,
     items.map(([action, label]) =>
       h('button', { type: 'button', role: 'menuitem', class: `menu-item menu-${action}`, 'data-action': action, onclick: () => (closeMenus(), choose(action)) }, label),
     ),

@@ -7,14 +7,16 @@ import * as model from '/model.js';
 import { newAttachment } from '/attachments.js';
 import { startCall } from '/call.js';
 import { queueMessage } from '/outbox.js';
-import { acknowledgeLoaded, editMessage, reportRead, sendTyping } from '/session.js';
+import { acknowledgeLoaded, editMessage, pinMessage, react, reportRead, sendTyping } from '/session.js';
+import { pickEmoji } from '/ui/emoji.js';
+import { attachmentLabel } from '/ui/media.js';
 import { confirmDelete, forward } from '/ui/actions.js';
 import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
 import { createChatSearch } from '/ui/chatsearch.js';
 import { createComposer } from '/ui/composer.js';
 import { CALL_ICONS } from '/ui/callscreen.js';
 import { coalesced, h, icon, pathIcon, toast } from '/ui/dom.js';
-import { avatar, dayKey, formatDay, formatLastSeen, formatNumber, personName } from '/ui/format.js';
+import { avatar, dayKey, formatDay, formatLastSeen, formatNumber, personName, withoutOverrides } from '/ui/format.js';
 import { attachGestures } from '/ui/gestures.js';
 import { openPeerSheet } from '/ui/peersheet.js';
 import { blockedBar } from '/ui/blocking.js';
@@ -76,11 +78,12 @@ export function renderConversation(main, peer) {
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
   const blockBar = blockedBar(peer);
+  const pins = pinnedBar();
   const chatSearch = createChatSearch({ peer, jumpTo: (id) => jumpTo(id), close: () => searchButton.focus() });
   const selection = createSelection({ peer, log, header, nameOf: (username) => nameOf(username), onForwarded: (target) => (location.hash = `#/chat/${encodeURIComponent(target)}`) });
   const elsewhere = unreadElsewhere(peer, back);
   main.replaceChildren(
-    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, selection.element, chatSearch.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), encryption.notices, blockBar.element, composer.element),
+    h('section', { class: 'conversation', 'aria-labelledby': 'peer-title' }, header, selection.element, chatSearch.element, pins.element, dayBar, h('div', { class: 'log-wrap' }, log, toBottom), encryption.notices, blockBar.element, composer.element),
   );
   composer.acceptDrops(main.querySelector('.conversation'));
 
@@ -308,17 +311,61 @@ export function renderConversation(main, peer) {
     setTimeout(() => original.classList.remove('highlight'), 1500);
   }
 
+  // The chat's pinned messages above the log: the newest first; a tap shows it and moves to the
+  // next, the cross unpins the one shown (for both people).
+  function pinnedBar() {
+    let index = 0;
+    const text = h('span', { class: 'pinned-text', dir: 'auto', 'data-testid': 'pinned-text' });
+    const count = h('span', { class: 'pinned-count', 'data-testid': 'pinned-count' });
+    const show = h('button', { type: 'button', class: 'pinned-show', 'data-testid': 'pinned-show' }, h('span', { class: 'pinned-label' }, t('pinned_message')), count, text);
+    const unpin = h('button', { type: 'button', class: 'icon-button pinned-unpin', 'data-testid': 'pinned-unpin', 'aria-label': t('unpin') }, '×');
+    const element = h('div', { class: 'pinned-bar', role: 'region', 'aria-label': t('pinned_messages'), 'data-testid': 'pinned-bar', hidden: true }, show, unpin);
+    const list = () => model.pinnedOf(peer);
+    function render() {
+      const pinned = list();
+      element.hidden = !pinned.length;
+      if (!pinned.length) return;
+      index %= pinned.length;
+      const message = pinned[index];
+      element.dataset.id = String(message.id);
+      text.textContent = withoutOverrides(message.text || attachmentLabel(message.attachment) || (message.e2ee === 'failed' ? t('e2ee_failed') : ''));
+      count.textContent = pinned.length > 1 ? `${formatNumber(index + 1)}/${formatNumber(pinned.length)}` : '';
+    }
+    show.addEventListener('click', () => {
+      const pinned = list();
+      if (!pinned.length) return;
+      jumpTo(pinned[index % pinned.length].id);
+      index = (index + 1) % pinned.length;
+      render();
+    });
+    unpin.addEventListener('click', () => {
+      const message = list()[index % Math.max(1, list().length)];
+      if (message) pinMessage(message, false).catch(showError);
+    });
+    model.loadPins(peer).catch(() => {});
+    return { element, render };
+  }
+
   function onMessageAction(event) {
     const quote = event.target.closest('.reply-quote');
     if (quote) return jumpTo(Number(quote.dataset.replyTo));
+    const chip = event.target.closest('.reaction');
+    if (chip) {
+      const message = model.findMessage(peer, chip.closest('.msg').dataset.key);
+      if (message) react(message, chip.getAttribute('aria-pressed') === 'true' ? null : chip.dataset.emoji).catch(showError);
+      return;
+    }
     const button = event.target.closest('.msg-actions');
     if (!button) return;
     const message = model.findMessage(peer, button.closest('.msg').dataset.key);
     if (!message) return;
-    openMenu(button, message, (action) => runAction(action, message));
+    openMenu(button, message, (action, value) => runAction(action, message, value));
   }
 
-  function runAction(action, message) {
+  function runAction(action, message, value = null) {
+    if (action === 'react') return react(message, value).catch(showError);
+    if (action === 'react-more') return pickEmoji(t('react')).then((emoji) => emoji && react(message, emoji)).catch(showError);
+    if (action === 'pin' || action === 'unpin') return pinMessage(message, action === 'pin').catch(showError);
     if (action === 'reply') composer.startReply(message);
     else if (action === 'edit') composer.startEdit(message);
     else if (action === 'delete') confirmDelete(message).catch(showError);
@@ -332,7 +379,7 @@ export function renderConversation(main, peer) {
     if (selection.active) return selection.toggle(bubble);
     const button = bubble.querySelector('.msg-actions');
     const message = model.findMessage(peer, bubble.dataset.key);
-    if (button && message) openMenu(button, message, (action) => runAction(action, message));
+    if (button && message) openMenu(button, message, (action, value) => runAction(action, message, value));
   }
 
   function showError(error) {
@@ -375,6 +422,7 @@ export function renderConversation(main, peer) {
   });
   const unsubscribe = [
     on('messages', (changed) => changed === peer && renderSoon()),
+    on('pins', (changed) => changed === peer && pins.render()),
     on('typing', (who) => who === peer && renderStatus()),
     on('presence', renderStatus),
     on('chats', renderPeer),

@@ -119,3 +119,40 @@ export function emojiPicker(input) {
 
   return { button, panel, close, destroy: () => document.removeEventListener('click', outside) };
 }
+
+// A dialog of the whole set (recent first) to react with: resolves with the emoji, or null.
+export async function pickEmoji(title) {
+  const sections = categories().map(([name, list]) =>
+    h(
+      'section',
+      { class: 'emoji-section' },
+      h('h3', { class: 'emoji-section-title' }, t(`emoji_${name}`)),
+      h('div', { class: 'emoji-grid', role: 'group', 'aria-label': t(`emoji_${name}`) }, list.map((emoji) => h('button', { type: 'button', class: 'emoji', 'data-testid': 'reaction-picker-emoji', 'data-emoji': emoji, value: emoji, 'aria-label': emoji }, emoji))),
+    ),
+  );
+  const dialog = h(
+    'dialog',
+    { class: 'dialog emoji-dialog', 'data-testid': 'reaction-picker', 'aria-label': title },
+    h('h2', { class: 'dialog-title' }, title),
+    h('div', { class: 'emoji-dialog-body' }, sections),
+    h('div', { class: 'dialog-actions' }, h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'reaction-picker-cancel', value: '' }, t('cancel'))),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  const picked = await new Promise((resolve) => {
+    dialog.addEventListener('close', () => resolve(null));
+    dialog.addEventListener('click', (event) => {
+      const button = event.target.closest('button');
+      if (event.target === dialog || button) resolve(button?.value || null);
+    });
+  });
+  dialog.close();
+  dialog.remove();
+  if (picked) remember(picked);
+  return picked;
+}
+
+function categories() {
+  const recent = recentEmoji();
+  return recent.length ? [['recent', recent], ...CATEGORIES] : CATEGORIES;
+}
