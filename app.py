@@ -28,6 +28,7 @@ from routes import (
     metrics,
     openapi,
     pages,
+    previews,
     reactions,
     updates,
     uploads,
@@ -67,6 +68,7 @@ API_ROUTES = [
     Route("/messages/{message_id}/reaction", reactions.unreact, methods=["DELETE"]),
     Route("/messages/{message_id}/pin", reactions.pin, methods=["PUT"]),
     Route("/messages/{message_id}/pin", reactions.unpin, methods=["DELETE"]),
+    Route("/link-preview", previews.link_preview, methods=["POST"]),
     Route("/updates", updates.long_poll),
     # Search and push notifications
     Route("/search", search_routes.search),

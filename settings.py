@@ -74,6 +74,10 @@ class Settings:
     max_envelope_bytes: int = 47_104  # an end-to-end encrypted message's envelope; its base64 fits a 64 KiB body
     key_requests_per_hour: int = 20_000  # key directory reads and claims by one person
     calls: CallSettings = field(default_factory=CallSettings)
+    # Link previews (previews/): whether the server fetches them for senders, and (tests only)
+    # whether it may fetch pages on private addresses.
+    link_previews: bool = True
+    link_preview_allow_private: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -235,6 +239,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         bcrypt_rounds=_bcrypt_rounds(env, environment),
         backup=_backup_settings(env, database_url),
         calls=_call_settings(env),
+        link_previews=_switch(env, "LINK_PREVIEWS", True),
+        link_preview_allow_private=_switch(env, "LINK_PREVIEW_ALLOW_PRIVATE", False),
         **_push_settings(env, data_dir),
     )
 
@@ -244,6 +250,15 @@ def _backup_settings(env: dict[str, str], database_url: str) -> BackupSettings:
         return load_backup_settings(env, is_sqlite=database_url.startswith("sqlite"))
     except BackupSettingsError as error:
         raise SettingsError(str(error)) from None
+
+
+def _switch(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "default"):
+        return default
+    if raw not in ("0", "1", "false", "true", "off", "on"):
+        raise SettingsError(f"{name} must be 0 or 1")
+    return raw in ("1", "true", "on")
 
 
 def _push_settings(env: dict[str, str], data_dir: Path) -> dict:

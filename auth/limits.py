@@ -23,6 +23,7 @@ REFUSAL_PAUSE_SECONDS = 0.5
 
 
 CHAT_SETTINGS_PER_MINUTE = 120  # pin, mute, archive, mark unread: a person taps a few a minute
+PREVIEWS_PER_MINUTE = 30  # a person writes a few links a minute; each costs the server a fetch
 REACTIONS_PER_MINUTE = 120  # a person taps a few a minute; a script flipping one back and forth meets it
 KEY_LINKS_PER_HOUR = 20  # link requests a person starts: one per new device, a few retries
 KEY_LINK_CALLS_PER_MINUTE = 300  # every link call, polls included (two devices polling each second use 120)
@@ -131,6 +132,7 @@ class Limits:
     block_changes_by_user: WindowLimit
     chat_settings_by_user: WindowLimit  # chat settings and message pins
     reactions_by_user: WindowLimit
+    previews_by_user: WindowLimit  # link previews fetched for a sender
     sends_by_user: WindowLimit
     uploads_by_user: WindowLimit  # keyed "<user>:create" and "<user>:avatar": two counts
     people_lookups_by_user: WindowLimit  # searching people, reading profiles
@@ -158,6 +160,7 @@ class Limits:
             block_changes_by_user=WindowLimit(counters, "blocks", 100, 3600),
             chat_settings_by_user=WindowLimit(counters, "chat-settings", CHAT_SETTINGS_PER_MINUTE, 60),
             reactions_by_user=WindowLimit(counters, "reactions", REACTIONS_PER_MINUTE, 60),
+            previews_by_user=WindowLimit(counters, "previews", PREVIEWS_PER_MINUTE, 60),
             sends_by_user=WindowLimit(counters, "sends", settings.sends_per_minute, 60),
             uploads_by_user=WindowLimit(counters, "upload", settings.media.uploads_per_minute, 60),
             people_lookups_by_user=WindowLimit(counters, "people", 120, 60),

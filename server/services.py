@@ -27,6 +27,7 @@ from live.presence import Presence
 from media import sweeper
 from media.blobs import BlobStore
 from media.decoding import Decodes
+from previews.fetch import Previews
 from push.dispatcher import Dispatcher
 from push.sender import Sender
 from push.viewing import Viewing
@@ -56,6 +57,7 @@ class Services:
     push_subscriptions: PushSubscriptions
     image_decodes: Decodes
     calls: Calls
+    previews: Previews
     replication: Replication | None = None  # the off-box backup's uploader and lag watch
 
 
@@ -142,6 +144,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         calls.start()
         stack.push_async_callback(calls.close)
+        previews = Previews(image_decodes.run, settings.link_preview_allow_private, settings.push_ca_file)
+        stack.push_async_callback(previews.close)
         yield Services(
             settings=settings,
             store=store,
@@ -157,5 +161,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             push_subscriptions=subscriptions,
             image_decodes=image_decodes,
             calls=calls,
+            previews=previews,
             replication=replication,
         )
