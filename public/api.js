@@ -112,6 +112,7 @@ export const api = {
   pin: (id) => request('PUT', `/api/messages/${id}/pin`),
   unpin: (id) => request('DELETE', `/api/messages/${id}/pin`),
   pins: (peer) => request('GET', `/api/conversations/${enc(peer)}/pins`),
+  linkPreview: (url, signal) => request('POST', '/api/link-preview', { url }, { signal }),
   changePassword: (fields) => request('POST', '/api/me/password', fields),
   search: (q, { peer = null, before = null, limit = 20 } = {}, signal) =>
     request('GET', `/api/search?q=${enc(q)}&limit=${limit}${peer ? `&peer=${enc(peer)}` : ''}${before ? `&before=${before}` : ''}`, undefined, { signal }),

@@ -235,9 +235,10 @@ function setUnsealable(peer, unsealable) {
   changed(peer);
 }
 
-export function textInner(text, { replyTo = null, forwardedFrom = null, edit = false } = {}) {
+export function textInner(text, { replyTo = null, forwardedFrom = null, edit = false, preview = null } = {}) {
   const inner = { v: 1, kind: edit ? 'edit' : forwardedFrom ? 'forward' : 'text', text, sent_at: Date.now() };
   if (replyTo != null) inner.reply_to = replyTo;
+  if (preview) inner.preview = preview;
   if (forwardedFrom) inner.forwarded_from = forwardedFrom;
   return inner;
 }
@@ -361,8 +362,32 @@ function reading(message, inner) {
   if (!['text', 'edit', 'forward'].includes(inner.kind) || typeof inner.text !== 'string') return { ...message, text: '', e2ee: 'unsupported' };
   const result = { ...message, text: inner.text, e2ee: 'opened' };
   if (inner.reply_to != null) result.reply_to = inner.reply_to;
+  const preview = previewOf(inner.preview, inner.text);
+  if (preview) result.preview = preview;
   if (inner.forwarded_from) result.forwarded_from = inner.forwarded_from;
   return result;
+}
+
+// A link preview as the sender's device made it (the server fetched the page for it): shown only
+// when it is well formed and its link is one the text has; every field the sender's word.
+function previewOf(found, text) {
+  if (!found || typeof found !== 'object' || typeof found.url !== 'string' || typeof found.title !== 'string') return null;
+  let url;
+  try {
+    url = new URL(found.url);
+  } catch {
+    return null;
+  }
+  if (!['http:', 'https:'].includes(url.protocol)) return null;
+  const host = url.hostname.replace(/^www\./, '');
+  if (!text.toLowerCase().includes(host.toLowerCase())) return null;
+  const cut = (value, limit) => (typeof value === 'string' ? value.slice(0, limit) : undefined);
+  const preview = { url: url.href, title: cut(found.title, 200), description: cut(found.description, 300), site_name: cut(found.site_name, 80) };
+  const image = found.image;
+  if (image && image.mime === 'image/jpeg' && typeof image.data === 'string' && image.data.length <= 22_000 && /^[A-Za-z0-9_-]+$/.test(image.data)) {
+    preview.image = { mime: image.mime, data: image.data, width: Number(image.width) || 0, height: Number(image.height) || 0 };
+  }
+  return preview;
 }
 
 // A file's message: the attachment as the bubble shows it, from the envelope (its key, name, kind,

@@ -49,7 +49,8 @@ export async function restoreOutbox() {
 }
 
 // `forward` ({of: message id, from: its first author}) makes the message a forward of another.
-export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null) {
+// `preview` ({url, title, …} of POST /api/link-preview) goes sealed inside the message, never in the clear.
+export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null, preview = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
@@ -63,6 +64,7 @@ export async function queueMessage(to, text, replyTo = null, attachment = null, 
     queued: lastQueued,
     created_at: new Date().toISOString(),
     attachment,
+    preview,
   };
   // Stored before it is drawn: a page closed right after Enter must not take the message with it.
   const stored = db.outboxAdd(item);
@@ -108,7 +110,7 @@ async function wireFields(item) {
     plain.forward_of = item.forward_of;
     delete plain.text;
   }
-  const inner = textInner(item.text, { replyTo: item.reply_to, forwardedFrom: item.forward_of ? item.forwarded_from : null });
+  const inner = textInner(item.text, { replyTo: item.reply_to, forwardedFrom: item.forward_of ? item.forwarded_from : null, preview: item.preview ?? null });
   const fields = await sealSend(item.to, inner, item.client_id, plain);
   if (fields.envelope && item.forwarded_file) {
     // An encrypted chat takes no server-side copy of a file; its text alone would be a different message.

@@ -1,7 +1,7 @@
 // Service worker: precaches the app shell under a versioned cache (never API answers) and shows
 // pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v17';
+const VERSION = 'v18';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',

@@ -13,7 +13,30 @@ export function bubbleSignature(message, replied, peerName, forwardedName, chatE
   const failed = message.status === 'failed';
   const quote = message.reply_to != null ? [replied?.sender, replied?.text, replied?.deleted, replied?.missing, peerName] : [];
   const reactions = (message.reactions ?? []).map((reaction) => `${reaction.user}:${reaction.emoji ?? ''}`).join(',');
-  return [sent, failed, message.text, message.e2ee, Boolean(message.envelope), encryptionMark(message, chatEncrypted), message.call?.outcome, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), reactions, Boolean(message.pinned_at), ...quote].join('\u0000');
+  return [sent, failed, message.text, message.e2ee, Boolean(message.envelope), encryptionMark(message, chatEncrypted), message.call?.outcome, message.edited_at, message.deleted, forwardedName, attachmentSignature(message), reactions, Boolean(message.pinned_at), message.preview?.url, ...quote].join('\u0000');
+}
+
+// A link's preview as the sender's device made it: its picture came inside the message, so
+// showing it contacts nobody; the card opens the link as the text's own link does.
+function previewCard(preview) {
+  let picture = null;
+  if (preview.image) {
+    try {
+      const bytes = Uint8Array.from(atob(preview.image.data.replace(/-/g, '+').replace(/_/g, '/')), (char) => char.charCodeAt(0));
+      picture = h('img', { class: 'link-preview-image', 'data-testid': 'link-preview-image', alt: '', src: URL.createObjectURL(new Blob([bytes], { type: 'image/jpeg' })) });
+      if (preview.image.width && preview.image.height) picture.style.aspectRatio = `${preview.image.width} / ${preview.image.height}`;
+    } catch {
+      picture = null;
+    }
+  }
+  return h(
+    'a',
+    { class: 'link-preview', 'data-testid': 'link-preview', href: preview.url, target: '_blank', rel: 'noopener noreferrer' },
+    preview.site_name ? h('span', { class: 'link-preview-site', dir: 'auto', 'data-testid': 'link-preview-site' }, withoutOverrides(preview.site_name)) : null,
+    h('span', { class: 'link-preview-title', dir: 'auto', 'data-testid': 'link-preview-title' }, withoutOverrides(preview.title)),
+    preview.description ? h('span', { class: 'link-preview-description', dir: 'auto', 'data-testid': 'link-preview-description' }, withoutOverrides(preview.description)) : null,
+    picture,
+  );
 }
 
 // The quick row of the message menu; the rest of the emoji set is one tap further.
@@ -86,6 +109,7 @@ export function renderBubble(message, { replied, peerName, forwardedName, chatEn
     if (message.attachment) children.push(renderAttachment(message));
     if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(withoutOverrides(message.text))));
   }
+  if (message.preview && !message.deleted && message.e2ee === 'opened') children.push(previewCard(message.preview));
   const reactions = reactionsRow(message, peerName);
   if (reactions) children.push(reactions);
   const mark = encryptionMark(message, chatEncrypted);

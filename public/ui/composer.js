@@ -1,11 +1,16 @@
 // The message composer: multi-line, Enter sends and Shift+Enter breaks the line (on a touch
 // screen, with no Shift key, Enter breaks the line and the button sends), with a bar above it
 // while replying to or editing a message.
+import { api } from '/api.js';
+import { peerState } from '/e2ee.js';
 import { t } from '/i18n.js';
 import { isMine, setDraft, state } from '/model.js';
 import { autoDirection, h, icon } from '/ui/dom.js';
 import { emojiPicker } from '/ui/emoji.js';
+import { withoutOverrides } from '/ui/format.js';
+import { firstWebLink } from '/ui/links.js';
 import { attachmentLabel, mediaControls } from '/ui/media.js';
+import { linkPreviewsOn } from '/ui/preferences.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
 const MAX_HEIGHT = 160;
@@ -35,7 +40,8 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
   // Files take the typed text as their caption; a voice note goes alone.
   const media = mediaControls({ input, onFiles: (files) => sendFiles(files, takeCaption()), onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
   const emoji = emojiPicker(input);
-  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, tooLong, media.recorderBar, emoji.panel, h('div', { class: 'composer-row' }, media.attach, emoji.button, input, media.mic, sendButton), media.picker);
+  const previews = linkPreviewer(peer);
+  const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, previews.element, tooLong, media.recorderBar, emoji.panel, h('div', { class: 'composer-row' }, media.attach, emoji.button, input, media.mic, sendButton), media.picker);
 
   let mode = null; // null, {reply: message} or {edit: message}
   const updateDirection = autoDirection(input);
@@ -78,6 +84,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
 
   function reset() {
     input.value = '';
+    previews.clear();
     setMode(null);
     resize();
     saveDraft();
@@ -87,12 +94,13 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     const text = input.value.trim();
     if (!text || checkLength()) return;
     const current = mode;
+    const preview = current?.edit ? null : previews.take(text);
     reset();
     if (current?.edit) {
       if (text !== current.edit.text) await edit(current.edit, text);
       return;
     }
-    await send(text, current?.reply?.id ?? null);
+    await send(text, current?.reply?.id ?? null, preview);
   }
 
   function takeCaption() {
@@ -135,6 +143,7 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     resize();
     // Editing an old message is not writing a new one: the other side is not told.
     if (input.value.trim() && !mode?.edit) typing();
+    if (!mode?.edit) previews.textChanged(input.value);
     clearTimeout(draftTimer);
     draftTimer = setTimeout(saveDraft, DRAFT_SAVE_AFTER);
   });
@@ -160,8 +169,69 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
     destroy() {
       window.removeEventListener('pagehide', saveDraft);
       emoji.destroy();
+      previews.clear();
       saveDraft();
     },
     acceptDrops: media.acceptDrops,
+  };
+}
+
+const PREVIEW_AFTER = 700; // ms of quiet typing before a link's preview is asked for
+
+// The preview of the first link being written, above the text: asked of the server (which fetches
+// the page) only in an end-to-end encrypted chat, where it then travels sealed inside the message,
+// and only while link previews are on (Settings); the cross drops it for this link.
+function linkPreviewer(peer) {
+  const title = h('span', { class: 'link-preview-title', dir: 'auto', 'data-testid': 'link-preview-draft-title' });
+  const remove = h('button', { type: 'button', class: 'icon-button', 'data-testid': 'link-preview-remove', 'aria-label': t('link_preview_remove') }, icon('close'));
+  const element = h('div', { class: 'composer-context link-preview-draft', 'data-testid': 'link-preview-draft', hidden: true }, h('span', { class: 'context-body' }, h('span', { class: 'context-title' }, t('link_preview')), title), remove);
+  const dismissed = new Set();
+  let shown = null; // {url, preview}
+  let timer = null;
+  let asking = null;
+
+  function show(found) {
+    shown = found;
+    element.hidden = !found;
+    title.textContent = found ? withoutOverrides(found.preview.title) : '';
+  }
+
+  function textChanged(text) {
+    clearTimeout(timer);
+    const url = firstWebLink(text);
+    if (!url || dismissed.has(url) || !linkPreviewsOn() || peerState(peer).encrypted !== true) return show(null);
+    if (shown?.url === url) return;
+    timer = setTimeout(async () => {
+      asking?.abort();
+      const controller = new AbortController();
+      asking = controller;
+      try {
+        const preview = await api.linkPreview(url, controller.signal);
+        if (asking === controller && !dismissed.has(url)) show({ url, preview });
+      } catch {
+        if (asking === controller) show(null); // no preview: the message goes without one
+      }
+    }, PREVIEW_AFTER);
+  }
+
+  remove.addEventListener('click', () => {
+    if (shown) dismissed.add(shown.url);
+    show(null);
+  });
+
+  return {
+    element,
+    textChanged,
+    // The preview to send with `text`: the one shown, when its link is still the text's first.
+    take(text) {
+      const found = shown && firstWebLink(text) === shown.url ? shown.preview : null;
+      return found && peerState(peer).encrypted === true ? found : null;
+    },
+    clear() {
+      clearTimeout(timer);
+      asking?.abort();
+      asking = null;
+      show(null);
+    },
   };
 }

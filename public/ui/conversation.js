@@ -71,7 +71,7 @@ export function renderConversation(main, peer) {
   const composer = createComposer({
     peer,
     peerName: () => peerUser.display_name || peer,
-    send: (text, replyTo) => (model.showLatest(peer), queueMessage(peer, text, replyTo)),
+    send: (text, replyTo, preview) => (model.showLatest(peer), queueMessage(peer, text, replyTo, null, null, preview)),
     edit: (message, text) => editMessage(message, text).catch(showError),
     typing: () => sendTyping(peer),
     sendFiles: (files, caption) => (model.showLatest(peer), files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name)))),

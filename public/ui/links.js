@@ -25,6 +25,15 @@ function trimEnd(candidate) {
   return link;
 }
 
+// The first http(s) link of a text (www. read as https), or null: the one a preview is made for.
+export function firstWebLink(text) {
+  for (const match of text.matchAll(CANDIDATE)) {
+    const href = safeUrl(trimEnd(match[0]));
+    if (href && /^https?:/.test(href)) return href;
+  }
+  return null;
+}
+
 // The text as a list of strings and <a> elements, ready for append().
 export function linkify(text) {
   const parts = [];

@@ -94,6 +94,18 @@ function choices(name, legend, options, selected, onChange) {
   return h('fieldset', { class: 'settings-section' }, h('legend', {}, legend), h('div', { class: 'choice-row' }, rows));
 }
 
+const LINK_PREVIEWS_KEY = 'payambar.link_previews';
+
+// Whether the composer asks for link previews (the server then learns each link before it is sent).
+export function linkPreviewsOn() {
+  return localStorage.getItem(LINK_PREVIEWS_KEY) !== 'off';
+}
+
+export function linkPreviewSection() {
+  const toggle = checkbox('link-previews', t('link_previews_on'), linkPreviewsOn(), (on) => localStorage.setItem(LINK_PREVIEWS_KEY, on ? 'on' : 'off'));
+  return h('fieldset', { class: 'settings-section' }, h('legend', {}, t('link_previews')), toggle.row, h('p', { class: 'field-hint' }, t('link_previews_hint')));
+}
+
 export function textSizeSection() {
   const sizes = [
     ['small', t('text_small')],

@@ -8,7 +8,7 @@ import { state } from '/model.js';
 import { logout, saveProfile } from '/session.js';
 import { deleteSection, privacySections, securitySections } from '/ui/account.js';
 import { ask } from '/ui/dialog.js';
-import { notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
+import { linkPreviewSection, notificationSection, passwordSection, textSizeSection } from '/ui/preferences.js';
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { linkDeviceSection } from '/ui/linking.js';
@@ -70,7 +70,7 @@ export function renderSettings(container) {
         textSizeSection(),
       ),
       group('notifications', notificationSection()),
-      group('privacy', ...privacySections()),
+      group('privacy', ...privacySections(), linkPreviewSection()),
       group('security', passwordSection(), linkDeviceSection(), ...securitySections()),
       group('delete', deleteSection()),
       h('button', { type: 'button', class: 'danger-button settings-logout', 'data-testid': 'logout', onclick: confirmLogout }, t('logout')),
