@@ -13,8 +13,9 @@ const running = new Map(); // client id -> {controller, sent, total}
 
 // `sealed` is filled when the chat is end to end encrypted: the cleaned, sealed copy that goes up
 // ({blob, key, digest, size, mime, details}), kept here so a reload resumes the same upload.
-export function newAttachment(blob, name) {
-  return { blob, name: name || 'file', mime: blob.type || 'application/octet-stream', size: blob.size, location: null, file_id: null, sealed: null };
+// `asFile`: a photo the sender chose to send as a file (full size, shown as a file).
+export function newAttachment(blob, name, { asFile = false } = {}) {
+  return { blob, name: name || 'file', mime: blob.type || 'application/octet-stream', size: blob.size, location: null, file_id: null, sealed: null, asFile };
 }
 
 // What a bubble shows for a message still in the outbox.

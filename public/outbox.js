@@ -127,7 +127,7 @@ async function sealedFileFields(item) {
   const attachment = item.attachment;
   const crypto = await import('/crypto/media.js');
   if (!attachment.sealed) {
-    const prepared = await prepareFile(attachment.blob, attachment.mime);
+    const prepared = await prepareFile(attachment.blob, attachment.mime, { asFile: Boolean(attachment.asFile) });
     const sealed = await crypto.sealFile(prepared.blob);
     attachment.sealed = { blob: sealed.blob, key: sealed.key, digest: sealed.digest, size: sealed.size, mime: prepared.mime, details: prepared.details };
     attachment.location = null; // an upload in the clear begun before (the chat was plaintext then) is not this one

@@ -15,11 +15,13 @@ const VOICE_TYPES = new Set(['audio/ogg', 'audio/webm', 'audio/mp4', 'audio/mpeg
 
 // {blob, mime, details} to seal in place of the file as chosen; details are the inner message's
 // attachment fields (type, width, height, thumbnail, duration_ms, waveform).
-export async function prepareFile(blob, mime) {
+// `asFile`: a photo sent as a file keeps its full size (saved again at high quality, so its
+// metadata still goes) and is shown as a file to download.
+export async function prepareFile(blob, mime, { asFile = false } = {}) {
   const kind = (mime ?? '').toLowerCase();
   if (kind.startsWith('image/')) {
-    const photo = await preparePhoto(blob, kind).catch(() => null);
-    if (photo) return photo;
+    const photo = await preparePhoto(blob, kind, asFile).catch(() => null);
+    if (photo) return asFile ? { ...photo, details: { ...photo.details, type: 'file' } } : photo;
   } else if (VOICE_TYPES.has(kind)) {
     const voice = await voiceDetails(blob).catch(() => null);
     if (voice) return { blob, mime: kind, details: { type: 'voice', ...voice } };
@@ -27,7 +29,7 @@ export async function prepareFile(blob, mime) {
   return { blob, mime: kind || 'application/octet-stream', details: { type: 'file' } };
 }
 
-async function preparePhoto(blob, mime) {
+async function preparePhoto(blob, mime, fullSize = false) {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   const animated = isAnimated(bytes, mime);
   const bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
@@ -40,10 +42,10 @@ async function preparePhoto(blob, mime) {
       return { blob: new Blob([cleaned], { type: mime }), mime, details };
     }
     const as = STILL_TYPES.get(mime) ?? 'image/jpeg';
-    const scale = Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
+    const scale = fullSize ? 1 : Math.min(1, LONG_SIDE / Math.max(bitmap.width, bitmap.height));
     const width = Math.max(1, Math.round(bitmap.width * scale));
     const height = Math.max(1, Math.round(bitmap.height * scale));
-    const saved = await encode(bitmap, width, height, as, 0.9);
+    const saved = await encode(bitmap, width, height, as, fullSize ? 0.95 : 0.9);
     return { blob: saved, mime: saved.type || as, details: { ...details, width, height } };
   } finally {
     bitmap.close();

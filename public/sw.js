@@ -1,7 +1,7 @@
 // Service worker: precaches the app shell under a versioned cache (never API answers) and shows
 // pushed messages as notifications, one group per chat.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v18';
+const VERSION = 'v19';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -11,6 +11,7 @@ const SHELL = [
   '/upload.js',
   '/attachments.js',
   '/ui/media.js',
+  '/ui/filesend.js',
   '/ui/blurhash.js',
   '/app.js',
   '/call.js',

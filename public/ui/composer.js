@@ -10,6 +10,7 @@ import { emojiPicker } from '/ui/emoji.js';
 import { withoutOverrides } from '/ui/format.js';
 import { firstWebLink } from '/ui/links.js';
 import { attachmentLabel, mediaControls } from '/ui/media.js';
+import { chooseFilesToSend } from '/ui/filesend.js';
 import { linkPreviewsOn } from '/ui/preferences.js';
 
 const MAX_MESSAGE_LENGTH = 4096;
@@ -38,7 +39,14 @@ export function createComposer({ peer, peerName, send, edit, typing, lastOwnMess
   const cancel = h('button', { type: 'button', class: 'icon-button', 'aria-label': t('cancel'), 'data-testid': 'composer-cancel' }, icon('close'));
   const contextBar = h('div', { class: 'composer-context', 'data-testid': 'composer-context', hidden: true }, h('span', { class: 'context-body' }, contextTitle, contextText), cancel);
   // Files take the typed text as their caption; a voice note goes alone.
-  const media = mediaControls({ input, onFiles: (files) => sendFiles(files, takeCaption()), onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
+  // Picked, pasted or dropped files wait in the send dialog (caption, compressed or as files).
+  const chooseAndSend = async (files) => {
+    const chosen = await chooseFilesToSend(files, mode?.edit ? '' : input.value.trim());
+    if (!chosen) return;
+    if (!mode?.edit) takeCaption();
+    sendFiles(chosen.files, chosen.caption, { asFile: chosen.asFiles });
+  };
+  const media = mediaControls({ input, onFiles: chooseAndSend, onVoice: (blob, name) => sendFiles([new File([blob], name, { type: blob.type })], '') });
   const emoji = emojiPicker(input);
   const previews = linkPreviewer(peer);
   const form = h('form', { class: 'composer', 'aria-label': t('message') }, contextBar, previews.element, tooLong, media.recorderBar, emoji.panel, h('div', { class: 'composer-row' }, media.attach, emoji.button, input, media.mic, sendButton), media.picker);

@@ -74,7 +74,7 @@ export function renderConversation(main, peer) {
     send: (text, replyTo, preview) => (model.showLatest(peer), queueMessage(peer, text, replyTo, null, null, preview)),
     edit: (message, text) => editMessage(message, text).catch(showError),
     typing: () => sendTyping(peer),
-    sendFiles: (files, caption) => (model.showLatest(peer), files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name)))),
+    sendFiles: (files, caption, options = {}) => (model.showLatest(peer), files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name, options)))),
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
   const blockBar = blockedBar(peer);

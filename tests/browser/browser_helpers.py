@@ -275,3 +275,15 @@ class Script:
             self.run(client.close())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+
+
+def confirm_files(page: Page) -> None:
+    """Sends what waits in the file send dialog (picked, dropped or pasted files) as it stands."""
+    page.get_by_test_id("file-send-confirm").click()
+    expect(page.get_by_test_id("file-send-dialog")).to_have_count(0)
+
+
+def pick_files(page: Page, *paths) -> None:
+    """Picks files with the attach button's picker and sends them from the dialog."""
+    page.get_by_test_id("file-picker").set_input_files([str(path) for path in paths])
+    confirm_files(page)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser_helpers import People, launched_chromium, open_chat, register_without_keys, token_of
+from browser_helpers import (
+    People,
+    confirm_files,
+    launched_chromium,
+    open_chat,
+    pick_files,
+    register_without_keys,
+    token_of,
+)
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -45,7 +53,7 @@ def test_a_photo_and_a_file_go_between_two_people(people, tmp_path, screenshot):
     photo_path = tmp_path / "sunset.jpg"
     noisy_jpeg(photo_path, 800, 600)
     sara_page.get_by_test_id("composer").fill("غروب")
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    pick_files(sara_page, photo_path)
 
     photo = omid_page.get_by_test_id("attachment-photo")
     expect(photo.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail")
@@ -60,7 +68,7 @@ def test_a_photo_and_a_file_go_between_two_people(people, tmp_path, screenshot):
 
     second = tmp_path / "second.jpg"
     noisy_jpeg(second, 300, 500)
-    sara_page.get_by_test_id("file-picker").set_input_files(str(second))
+    pick_files(sara_page, second)
     expect(omid_page.get_by_test_id("photo")).to_have_count(2)
     expect(omid_page.get_by_test_id("photo").nth(1)).to_have_attribute("data-stage", "thumbnail")
     omid_page.get_by_test_id("photo").first.click()
@@ -76,7 +84,7 @@ def test_a_photo_and_a_file_go_between_two_people(people, tmp_path, screenshot):
     notes = tmp_path / "یادداشت.txt"
     content = ("سلام " + uuid.uuid4().hex + "\n").encode() * 50
     notes.write_bytes(content)
-    sara_page.get_by_test_id("file-picker").set_input_files(str(notes))
+    pick_files(sara_page, notes)
     card = omid_page.get_by_test_id("attachment-file")
     expect(card.get_by_test_id("file-name")).to_have_text("یادداشت.txt")
     with omid_page.expect_download() as download_info:
@@ -132,7 +140,7 @@ def test_a_photo_upload_cut_offline_at_half_finishes_without_starting_over(peopl
     slow = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 600 * 1024}
     network.send("Network.emulateNetworkConditions", {"offline": False, **slow})
 
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    pick_files(sara_page, photo_path)
     ring = sara_page.get_by_test_id("upload-progress")
     sara_page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 45", timeout=30_000
@@ -236,7 +244,7 @@ def test_an_upload_cut_by_a_reload_resumes_from_its_offset(people, tmp_path):
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 500 * 1024},
     )
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    pick_files(sara_page, photo_path)
     sara_page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 40", timeout=30_000
     )
@@ -296,7 +304,7 @@ def test_cancelling_an_upload_removes_it_here_and_on_the_server(people, tmp_path
         "Network.emulateNetworkConditions",
         {"offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 300 * 1024},
     )
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    pick_files(sara_page, photo_path)
     sara_page.wait_for_function(
         "() => Number(document.querySelector('[data-testid=upload-progress]')?.dataset.percent) >= 10", timeout=30_000
     )
@@ -345,9 +353,11 @@ def test_dropped_and_pasted_files_wait_offline_and_go_in_order_with_text(people)
     sara_page, _, omid_page, _ = two_in_a_chat(people)
     sara_page.context.set_offline(True)
     sara_page.evaluate(DROP_FILE, "dropped " + uuid.uuid4().hex)
+    confirm_files(sara_page)
     sara_page.get_by_test_id("composer").fill("between the two")
     sara_page.get_by_test_id("composer").press("Enter")
     sara_page.evaluate(PASTE_IMAGE)
+    confirm_files(sara_page)
     expect(sara_page.get_by_test_id("message")).to_have_count(3)
     sara_page.wait_for_timeout(500)
     expect(omid_page.get_by_test_id("message")).to_have_count(0)
@@ -369,7 +379,7 @@ def test_a_photo_shows_its_blurhash_before_its_thumbnail_arrives(people, tmp_pat
     sara_page.route("**/thumbnail", lambda route: route.abort())  # the thumbnail does not come (yet)
     photo_path = tmp_path / "slow.jpg"
     noisy_jpeg(photo_path, 600, 400)
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
+    pick_files(sara_page, photo_path)
     photo = sara_page.locator("[data-testid=message][data-id]:not([data-id='']) [data-testid=photo]")
     expect(photo).to_have_attribute("data-stage", "blurhash")
     blur = photo.get_by_test_id("photo-blur")
@@ -393,8 +403,8 @@ def test_photo_file_and_voice_bubbles_and_the_viewer_have_no_serious_accessibili
     noisy_jpeg(photo_path, 400, 300)
     notes = tmp_path / "notes.txt"
     notes.write_text("سلام\n" * 20)
-    sara_page.get_by_test_id("file-picker").set_input_files(str(photo_path))
-    sara_page.get_by_test_id("file-picker").set_input_files(str(notes))
+    pick_files(sara_page, photo_path)
+    pick_files(sara_page, notes)
     sara_page.get_by_test_id("record-button").click()
     sara_page.wait_for_timeout(1200)
     sara_page.get_by_test_id("record-stop").click()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import PASSWORD, Script, open_chat, token_of, unique_name
+from browser_helpers import PASSWORD, Script, open_chat, pick_files, token_of, unique_name
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -75,7 +75,7 @@ def test_a_photo_is_cleaned_sealed_and_opened_with_no_byte_of_its_metadata(peopl
     path.write_bytes(original)
     sara_page, sara, omid_page, omid = two_in_a_chat(people)
     sara_page.get_by_test_id("composer").fill("عکس")
-    sara_page.get_by_test_id("file-picker").set_input_files(str(path))
+    pick_files(sara_page, path)
     expect(omid_page.get_by_test_id("photo")).to_have_attribute("data-stage", "thumbnail", timeout=20_000)
 
     message, ciphertext = served(omid_page, sara)
@@ -108,7 +108,7 @@ def test_a_sealed_photo_shows_its_thumbnail_from_the_envelope_while_the_file_can
     omid_page.route("**/api/files/*", lambda route: route.abort())  # the ciphertext does not come (yet)
     path = tmp_path / "wide.jpg"
     Image.new("RGB", (600, 400), (200, 80, 30)).save(path, "JPEG")
-    sara_page.get_by_test_id("file-picker").set_input_files(str(path))
+    pick_files(sara_page, path)
     photo = omid_page.get_by_test_id("photo")
     expect(photo).to_have_attribute("data-stage", "blurhash")
     expect(photo.get_by_test_id("photo-blur")).to_be_visible()  # the envelope's own thumbnail
@@ -133,7 +133,7 @@ def test_a_file_changed_on_the_server_reads_could_not_be_decrypted_and_is_never_
     sara_page, sara, omid_page, _ = two_in_a_chat(people)
     notes = tmp_path / "notes.txt"
     notes.write_bytes(b"the meeting is at noon\n" * 4000)
-    sara_page.get_by_test_id("file-picker").set_input_files(str(notes))
+    pick_files(sara_page, notes)
     card = omid_page.get_by_test_id("attachment-file")
     expect(card.get_by_test_id("file-name")).to_have_text("notes.txt")  # the real name, from the envelope
     file_id = omid_page.evaluate(NEWEST_FILE_ID, sara)
@@ -189,7 +189,7 @@ def test_the_python_client_and_the_browser_trade_sealed_files_through_the_ui(peo
 
         notes = tmp_path / "گزارش.csv"
         notes.write_bytes("ستون,مقدار\n".encode() * 3000)
-        page.get_by_test_id("file-picker").set_input_files(str(notes))
+        pick_files(page, notes)
 
         def received():
             history = script.run(bot.history(username))
@@ -210,3 +210,57 @@ def wait_until(check, timeout: float = 15.0):
             return found
         time.sleep(0.3)
     raise AssertionError("not in time")
+
+
+def test_the_send_dialog_shows_each_file_takes_a_caption_and_sends_photos_as_files_when_asked(people, tmp_path):
+    sara_page, sara, omid_page, _ = two_in_a_chat(people)
+    photo = tmp_path / "camera.jpg"
+    photo.write_bytes(samples.jpeg_with_xmp_and_comment())
+    notes = tmp_path / "notes.txt"
+    notes.write_text("یادداشت\n" * 100)
+    composer = sara_page.get_by_test_id("composer")
+    composer.fill("پیش‌نویس")
+    sara_page.get_by_test_id("file-picker").set_input_files([str(photo), str(notes)])
+    dialog = sara_page.get_by_test_id("file-send-dialog")
+    items = dialog.get_by_test_id("file-send-item")
+    expect(items).to_have_count(2)
+    expect(items.nth(0)).to_have_attribute("data-kind", "photo")
+    expect(items.nth(1)).to_have_attribute("data-kind", "file")
+    expect(dialog.get_by_test_id("file-send-caption")).to_have_value("پیش‌نویس")
+    dialog.get_by_test_id("file-send-cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(composer).to_have_value("پیش‌نویس")  # nothing sent, nothing lost
+    omid_page.wait_for_timeout(500)
+    expect(omid_page.get_by_test_id("message")).to_have_count(0)
+
+    sara_page.get_by_test_id("file-picker").set_input_files([str(photo), str(notes)])
+    dialog.get_by_test_id("file-send-caption").fill("دو فایل")
+    dialog.get_by_test_id("file-send-compress").uncheck()
+    dialog.get_by_test_id("file-send-confirm").click()
+    expect(composer).to_have_value("")
+    cards = omid_page.get_by_test_id("attachment-file")
+    expect(cards).to_have_count(2)
+    expect(cards.nth(0).get_by_test_id("file-name")).to_have_text("camera.jpg")  # a photo sent as a file
+    expect(cards.nth(1).get_by_test_id("file-name")).to_have_text("notes.txt")
+    expect(omid_page.get_by_test_id("message-text").filter(has_text="دو فایل")).to_have_count(1)
+    expect(omid_page.get_by_test_id("photo")).to_have_count(0)
+    read = omid_page.evaluate(OPENED_FIRST_FILE, sara)
+    opened = base64.b64decode(read["bytes"])
+    assert read["type"] == "file" and read["text"] == "دو فایل"
+    assert Image.open(io.BytesIO(opened)).size == (200, 100)  # full size
+    for secret in samples.SECRETS + (b"<x:xmpmeta", b"Exif\x00\x00", b"camera SN"):
+        assert secret not in opened, secret
+
+
+OPENED_FIRST_FILE = """async (peer) => {
+  const e2ee = await import('/e2ee.js');
+  const { fileBlob } = await import('/ui/media.js');
+  const token = JSON.parse(localStorage.getItem('payambar.session')).token;
+  const url = `/api/conversations/${encodeURIComponent(peer)}/messages?limit=20`;
+  const page = await (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).json();
+  const [message] = (await e2ee.openMessages(page.messages)).filter((each) => each.attachment);
+  const bytes = new Uint8Array(await (await fileBlob(message.attachment)).arrayBuffer());
+  let text = '';
+  for (let at = 0; at < bytes.length; at += 8192) text += String.fromCharCode(...bytes.subarray(at, at + 8192));
+  return { type: message.attachment.type, text: message.text, bytes: btoa(text) };
+}"""
