@@ -4,7 +4,7 @@
 // by its orientation; an MPO's extra frames gone), an animated one keeps its frames and loses its
 // metadata chunks, and its size and a small thumbnail are measured; a voice note's length and
 // waveform are read from its decoded sound. All of it travels inside the envelope.
-import { b64 } from '/crypto/bytes.js';
+import { b64, concat } from '/crypto/bytes.js';
 
 const LONG_SIDE = 2560; // a photo is sent at most this wide or high (as the app shows it)
 const STILL_TYPES = new Map([['image/jpeg', 'image/jpeg'], ['image/png', 'image/png'], ['image/webp', 'image/webp']]);
@@ -123,18 +123,18 @@ function withoutMetadata(bytes, mime) {
   if (mime === 'image/png') {
     const chunks = pngChunks(bytes);
     if (!chunks) return null;
-    return join([bytes.subarray(0, 8), ...chunks.filter((chunk) => !PNG_METADATA.has(chunk.type)).map((chunk) => bytes.subarray(chunk.start, chunk.end))]);
+    return concat(bytes.subarray(0, 8), ...chunks.filter((chunk) => !PNG_METADATA.has(chunk.type)).map((chunk) => bytes.subarray(chunk.start, chunk.end)));
   }
   if (mime === 'image/webp') {
     const chunks = webpChunks(bytes);
     if (!chunks) return null;
     const kept = chunks.filter((chunk) => chunk.type !== 'EXIF' && chunk.type !== 'XMP ').map((chunk) => bytes.slice(chunk.start, chunk.end));
     for (const chunk of kept) if (ascii(chunk, 0, 4) === 'VP8X') chunk[8] &= ~0x0c; // no EXIF (0x08), no XMP (0x04)
-    const body = join(kept);
+    const body = concat(...kept);
     const header = new Uint8Array(12);
     header.set(bytes.subarray(0, 12));
     new DataView(header.buffer).setUint32(4, body.length + 4, true);
-    return join([header, body]);
+    return concat(header, body);
   }
   if (mime === 'image/gif') return gifWithoutMetadata(bytes);
   return null;
@@ -158,7 +158,7 @@ function gifWithoutMetadata(bytes) {
       const introducer = bytes[at];
       if (introducer === 0x3b) {
         parts.push(bytes.subarray(at, at + 1));
-        return join(parts);
+        return concat(...parts);
       }
       if (introducer === 0x21) {
         const label = bytes[at + 1];
@@ -183,15 +183,6 @@ function gifWithoutMetadata(bytes) {
   return null;
 }
 
-function join(parts) {
-  const out = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 // ---- voice notes ---------------------------------------------------------------------------------
 

@@ -67,6 +67,14 @@ async def _parties(state, user_id: int, message_id: int) -> tuple[int, int]:
     return parties
 
 
+async def _peer_and_block(state, user_id: int, message_id: int) -> tuple[int, bool]:
+    """The other person of the message's chat, and whether a block stands between them either way."""
+    sender_id, recipient_id = await _parties(state, user_id, message_id)
+    peer_id = recipient_id if user_id == sender_id else sender_id
+    apart = await state.accounts.blocks(peer_id, user_id) or await state.accounts.blocks(user_id, peer_id)
+    return peer_id, apart
+
+
 def _reaction(state, body: dict, encrypted: bool, to_self: bool) -> dict:
     """{emoji} for a plaintext chat, {envelope, client_id} for an encrypted one; the other is 409."""
     if encrypted:
@@ -106,11 +114,9 @@ async def react(request: Request) -> JSON:
     await state.limits.reactions_by_user.check(str(user_id), "Too many reactions; wait {wait} s.")
     message_id = message_id_of(request)
     body = await read_json(request)
-    sender_id, recipient_id = await _parties(state, user_id, message_id)
-    peer_id = recipient_id if user_id == sender_id else sender_id
+    peer_id, apart = await _peer_and_block(state, user_id, message_id)
     encrypted = await chat_is_encrypted(state, user_id, peer_id)
     reaction = _reaction(state, body, encrypted, to_self=user_id == peer_id)
-    apart = await state.accounts.blocks(peer_id, user_id) or await state.accounts.blocks(user_id, peer_id)
     message = await state.store.react(user_id, message_id, reaction, withheld=apart)
     return JSON(message_object(message, state.store.names, user_id))
 
@@ -126,9 +132,7 @@ async def unreact(request: Request) -> JSON:
     state = services_of(request)
     await state.limits.reactions_by_user.check(str(user_id), "Too many reactions; wait {wait} s.")
     message_id = message_id_of(request)
-    sender_id, recipient_id = await _parties(state, user_id, message_id)
-    peer_id = recipient_id if user_id == sender_id else sender_id
-    apart = await state.accounts.blocks(peer_id, user_id) or await state.accounts.blocks(user_id, peer_id)
+    _, apart = await _peer_and_block(state, user_id, message_id)
     message = await state.store.react(user_id, message_id, None, withheld=apart)
     return JSON(message_object(message, state.store.names, user_id))
 

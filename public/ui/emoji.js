@@ -49,10 +49,6 @@ export function emojiPicker(input) {
   const tabs = h('div', { class: 'emoji-tabs', role: 'group', 'aria-label': t('emoji_categories') });
   const grid = h('div', { class: 'emoji-grid', role: 'group', 'data-testid': 'emoji-grid' });
   const panel = h('div', { class: 'emoji-panel', id: 'emoji-panel', role: 'region', 'aria-label': t('emoji'), 'data-testid': 'emoji-panel', hidden: true }, tabs, grid);
-  function categories() {
-    const recent = recentEmoji();
-    return recent.length ? [['recent', recent], ...CATEGORIES] : CATEGORIES;
-  }
 
   function show(name) {
     const all = categories();
@@ -152,6 +148,7 @@ export async function pickEmoji(title) {
   return picked;
 }
 
+// The categories with the recent row first, when there is one.
 function categories() {
   const recent = recentEmoji();
   return recent.length ? [['recent', recent], ...CATEGORIES] : CATEGORIES;
