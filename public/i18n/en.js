@@ -166,6 +166,8 @@ export default {
   download: 'Download',
   download_file: 'Download {name}',
   open_photo: 'Open the photo',
+  album_photos: 'Album of {n} photos',
+  album_photo: 'Open photo {n} of {count}',
   uploading: 'Uploading',
   cancel_upload: 'Cancel the upload',
   change_photo: 'Change photo',

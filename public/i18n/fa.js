@@ -166,6 +166,8 @@ export default {
   download: 'دریافت',
   download_file: 'دریافت {name}',
   open_photo: 'باز کردن عکس',
+  album_photos: 'آلبوم {n} عکس',
+  album_photo: 'باز کردن عکس {n} از {count}',
   uploading: 'در حال بارگذاری',
   cancel_upload: 'لغو بارگذاری',
   change_photo: 'تغییر عکس',
