@@ -430,3 +430,40 @@ export async function openUpdate(update) {
   if (!update?.message) return update;
   return { ...update, message: await openMessage(update.message) };
 }
+
+// ---- history under a recovery key (docs/e2ee.md §14) -----------------------------------------
+
+async function readyClient() {
+  await settingUp;
+  if (!client || device.status !== 'ready') throw new SendBlocked('device_not_ready', null);
+  return client;
+}
+
+// {enabled, count, at, replaced} of this device's backup, or null while it has no keys.
+export async function recoveryStatus() {
+  await settingUp;
+  return client && device.status === 'ready' ? client.recoveryStatus() : null;
+}
+
+// A new recovery key: this device's history is backed up under it at once; answers its written
+// form (shown once, never stored in the clear, never sent).
+export async function setUpRecovery() {
+  return (await readyClient()).setUpRecovery();
+}
+
+export async function turnOffRecovery(options) {
+  return (await readyClient()).turnOffRecovery(options);
+}
+
+export async function backUpNow() {
+  return (await readyClient()).backUp();
+}
+
+// Restores history with a typed recovery key and answers how many messages the backup holds;
+// throws BadRecoveryKey (a typo) or RecoveryFailed ('no_backup', 'wrong_key'). The messages this
+// page could not open are opened again by the caller (model.reopenFailed).
+export async function restoreHistory(written) {
+  const count = await (await readyClient()).restore(written);
+  emit('e2ee', null);
+  return count;
+}

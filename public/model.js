@@ -562,3 +562,14 @@ export async function loadPins(peer) {
 export function pinChanged(peer) {
   loadPins(peer).catch(() => {});
 }
+
+// After history came (a restored backup): every message shown as "could not be decrypted" is
+// opened again, and the chat list with it.
+export async function reopenFailed() {
+  for (const [peer, conv] of state.conversations) {
+    const failed = conv.messages.filter((message) => message.e2ee === 'failed');
+    for (const message of failed) upsertMessage(await openMessage(message), { notify: false });
+    if (failed.length) emit('messages', peer);
+  }
+  await refreshChats().catch(() => {});
+}

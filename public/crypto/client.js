@@ -25,14 +25,20 @@ import { ApiError, request as apiRequest } from '../api.js';
 import { DecryptError, b64, equal, hex, unb64 } from './bytes.js';
 import { DeviceStore, Keystore, Pin } from './device.js';
 import { BadKeys, listedDeviceKey, parseBundle, parseDeviceList, parseOneTime, bundleJson } from './keys.js';
-import { sha256 } from './primitives.js';
+import * as backup from './backup.js';
+import * as env from './envelope.js';
+import { randomBytes, sha256 } from './primitives.js';
 import { grouped, qrText, safetyNumber } from './safety.js';
 import { recipient } from './session.js';
 
 export { DecryptError };
+export { BadRecoveryKey } from './backup.js';
 
 export const KEYS_FRESH_MS = 30_000; // a checked directory answer is reused this long to open messages
 export const REFILL_BELOW = 20;
+export const BACKUP_DELAY_MS = 3_000; // a backup is put this long after the last new content key,
+export const BACKUP_EVERY_MS = 60_000; // and at most once a minute (a person has 300 backup calls an hour)
+const BACKUP_TRIES = 4;
 
 export class KeysRejected extends Error {
   get name() {
@@ -99,6 +105,27 @@ export function signalInner(callId, signal, { sentAt = Date.now() } = {}) {
 }
 
 const SIGNAL_CLIENT_ID = /^call-[0-9a-f]{32}$/;
+
+// The backup could not be restored: `reason` 'no_backup' or 'wrong_key'.
+export class RecoveryFailed extends Error {
+  constructor(reason) {
+    super(reason === 'wrong_key' ? 'this recovery key does not open your backup' : 'there is no backup to restore');
+    this.reason = reason;
+  }
+
+  get name() {
+    return 'RecoveryFailed';
+  }
+}
+
+// Whether the envelope has an entry for this device (false for bytes that are not an envelope).
+function addressedTo(data, deviceId) {
+  try {
+    return env.entryFor(env.parse(data), deviceId) !== null;
+  } catch {
+    return false;
+  }
+}
 
 function newClientId() {
   return hex(crypto.getRandomValues(new Uint8Array(16)));
@@ -473,8 +500,9 @@ export class E2eeClient {
       const recipients = await this.recipientsFor(keystore, username, peer);
       // A note to yourself with no other device is sealed for nobody: only this device's copy opens it.
       if (!recipients.length && peer.userId !== this.user.id) throw new KeysRejected(`${username} has no device with a published bundle`);
-      const data = await keystore.device.seal(peer.userId, recipients, inner, clientId);
-      await this.store.putSent(clientId, inner);
+      const contentKey = randomBytes(32);
+      const data = await keystore.device.seal(peer.userId, recipients, inner, clientId, { contentKey });
+      await this.store.putSent(clientId, inner, contentKey);
       return { envelope: b64(data), clientId, newDevices: peer.newDevices };
     });
   }
@@ -533,32 +561,179 @@ export class E2eeClient {
     return this.withKeys(async (keystore) => {
       const again = await this.store.getOpened(cacheKey); // another tab may have opened it meanwhile
       if (again) return again;
-      let senderKeys = await this.keysOfWith(keystore, message.sender);
-      const recipientId = await this.userIdWith(keystore, message.recipient);
-      const senderDevice = data.slice(1, 9);
-      if (senderKeys.userId === this.user.id && equal(senderDevice, keystore.device.deviceId)) {
-        const sent = await this.store.getSent(message.client_id);
-        if (!sent) throw new DecryptError('sent from this device, but not kept here');
-        return sent;
+      // A content key from history (§14) opens an envelope this device has no entry in; one with
+      // an entry goes through the ratchet first, the kept key only when that fails.
+      const kept = await this.store.getKey(message.id);
+      let opened = kept && !addressedTo(data, keystore.device.deviceId) ? await this.openWithKey(keystore, message, data, kept) : null;
+      if (!opened) {
+        try {
+          opened = await this.openWithRatchet(keystore, message, data);
+        } catch (error) {
+          if (!kept || (error instanceof ApiError && error.isNetwork)) throw error;
+          opened = await this.openWithKey(keystore, message, data, kept);
+          if (!opened) throw error;
+        }
       }
-      let senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
-      if (!senderDh) {
-        // a device listed since we last looked?
-        senderKeys = await this.keysOfWith(keystore, message.sender, true);
-        senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
-      }
-      let opened;
-      try {
-        if (!senderDh) throw new DecryptError('sent by a device never listed by its person');
-        opened = await keystore.device.open(data, senderKeys.userId, recipientId, message.client_id, senderDh);
-      } catch (error) {
-        // the sessions are as they were; the keys checked on the way are kept
-        if (error instanceof DecryptError) await this.store.save(keystore);
-        throw error;
-      }
+      if (opened.contentKey && (await this.store.putKeys([[message.id, opened.contentKey]]))) this.historyChanged();
       await this.store.putOpened(cacheKey, opened.inner);
       return opened.inner;
     });
+  }
+
+  async openWithRatchet(keystore, message, data) {
+    let senderKeys = await this.keysOfWith(keystore, message.sender);
+    const recipientId = await this.userIdWith(keystore, message.recipient);
+    const senderDevice = data.slice(1, 9);
+    if (senderKeys.userId === this.user.id && equal(senderDevice, keystore.device.deviceId)) {
+      const sent = await this.store.getSent(message.client_id);
+      if (!sent) throw new DecryptError('sent from this device, but not kept here');
+      return { inner: sent.inner, contentKey: sent.key };
+    }
+    let senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
+    if (!senderDh) {
+      // a device listed since we last looked?
+      senderKeys = await this.keysOfWith(keystore, message.sender, true);
+      senderDh = keystore.pins.get(senderKeys.userId).seenDevices.get(b64(senderDevice));
+    }
+    try {
+      if (!senderDh) throw new DecryptError('sent by a device never listed by its person');
+      return await keystore.device.open(data, senderKeys.userId, recipientId, message.client_id, senderDh);
+    } catch (error) {
+      // the sessions are as they were; the keys checked on the way are kept
+      if (error instanceof DecryptError) await this.store.save(keystore);
+      throw error;
+    }
+  }
+
+  // The body opened with a content key from this person's history, or null when it does not open
+  // (an edit's newer envelope, a key of another message). The key came from one of the person's
+  // own devices, which checked the sender when it first opened the message; the tag binds the
+  // sender, its device, the recipients and the client id as before.
+  async openWithKey(keystore, message, data, contentKey) {
+    let envelope;
+    try {
+      envelope = env.parse(data);
+    } catch {
+      return null;
+    }
+    const senderUser = await this.userIdWith(keystore, message.sender);
+    const peerUser = await this.userIdWith(keystore, message.recipient);
+    const associated = env.associatedData(senderUser, peerUser, envelope.senderDevice, env.recipients(envelope), envelope.counter, message.client_id);
+    try {
+      return { inner: await env.openBody(contentKey, envelope.nonce, envelope.body, associated), contentKey };
+    } catch (error) {
+      if (error instanceof DecryptError) return null;
+      throw error;
+    }
+  }
+
+  // ---- history: the recovery key and the key backup (docs/e2ee.md §14) ----------------------
+
+  // A new content key was kept: the backup follows a few seconds later (one put for a burst).
+  historyChanged() {
+    clearTimeout(this.backupTimer);
+    const due = Math.max(BACKUP_DELAY_MS, (this.lastBackup ?? -Infinity) + BACKUP_EVERY_MS - Date.now());
+    this.backupTimer = setTimeout(() => {
+      this.lastBackup = Date.now();
+      this.backUp().catch(() => {}); // offline or refused: the next new key tries again
+    }, due);
+  }
+
+  // {enabled, count, at, replaced}: whether this device backs up, what the last backup held and
+  // when; `replaced` when another device put a backup under another recovery key since.
+  async recoveryStatus() {
+    const recovery = await this.store.recovery();
+    if (!recovery) return { enabled: false, count: 0, at: null, replaced: false };
+    return { enabled: true, count: recovery.count ?? 0, at: recovery.at ?? null, replaced: Boolean(recovery.replaced) };
+  }
+
+  async storedBackup() {
+    try {
+      return await this.request('GET', '/api/keys/backup');
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'backup_not_found') return null;
+      throw error;
+    }
+  }
+
+  // Makes a recovery key, backs this device's history up under it and answers its written form,
+  // shown once. A backup under an older key is replaced (that key stops opening anything).
+  async setUpRecovery() {
+    const key = backup.newRecoveryKey();
+    await this.store.setRecovery({ key, version: null, count: 0, at: null, fresh: true });
+    await this.backUp();
+    return backup.formatRecoveryKey(key);
+  }
+
+  // Stops backing up on this device; with `remove` the stored backup goes too.
+  async turnOffRecovery({ remove = false } = {}) {
+    await this.store.setRecovery(null);
+    if (remove) {
+      try {
+        await this.request('DELETE', '/api/keys/backup');
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'backup_not_found')) throw error;
+      }
+    }
+  }
+
+  // Reads the backup, merges this device's map into it and puts it back (again on 409 when
+  // another device wrote meanwhile). Answers the entries it holds, or null with no recovery key.
+  async backUp() {
+    const recovery = await this.store.recovery();
+    if (!recovery) return null;
+    for (let attempt = 0; attempt < BACKUP_TRIES; attempt += 1) {
+      const stored = await this.storedBackup();
+      const merged = new Map();
+      if (stored) {
+        try {
+          for (const [id, key] of await backup.openBackup(recovery.key, this.user.id, unb64(stored.sealed))) merged.set(id, key);
+        } catch (error) {
+          if (!(error instanceof DecryptError)) throw error;
+          // Another recovery key's backup: only the key just made here may replace it.
+          if (!recovery.fresh) {
+            await this.store.setRecovery({ ...recovery, replaced: true });
+            return null;
+          }
+        }
+      }
+      for (const [id, key] of await this.store.allKeys()) merged.set(id, key);
+      const kept = backup.newest(merged, backup.BACKUP_ENTRIES);
+      const sealed = await backup.sealBackup(recovery.key, this.user.id, kept);
+      try {
+        const { version } = await this.request('PUT', '/api/keys/backup', { replaces: stored?.version ?? 0, sealed: b64(sealed) });
+        await this.store.setRecovery({ key: recovery.key, version, count: kept.size, at: Date.now(), fresh: false, replaced: false });
+        return kept.size;
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'stale_version')) throw error;
+      }
+    }
+    throw new Error('the backup kept changing; it is tried again after the next message');
+  }
+
+  // Restores history from the backup with the key the person typed: BadRecoveryKey for a typo
+  // (nothing fetched), RecoveryFailed 'no_backup' or 'wrong_key' (nothing kept). Answers how many
+  // messages it holds; this device then keeps backing up under that key.
+  async restore(written) {
+    const key = await backup.parseRecoveryKey(written);
+    const stored = await this.storedBackup();
+    if (!stored) throw new RecoveryFailed('no_backup');
+    let history;
+    try {
+      history = await backup.openBackup(key, this.user.id, unb64(stored.sealed));
+    } catch (error) {
+      if (error instanceof DecryptError) throw new RecoveryFailed('wrong_key');
+      throw error;
+    }
+    await this.store.putKeys([...history]);
+    await this.store.setRecovery({ key, version: stored.version, count: history.size, at: Date.now(), fresh: false, replaced: false });
+    this.historyChanged(); // what this device holds and the backup does not
+    return history.size;
+  }
+
+  // The newest entries of this device's map, for a device being linked (§9, §14).
+  async linkHistory() {
+    return backup.newest(await this.store.allKeys(), backup.LINK_HISTORY_ENTRIES);
   }
 
   async userIdWith(keystore, username) {

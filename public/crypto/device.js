@@ -10,7 +10,7 @@
 // private key or seed is ever sent anywhere or put in localStorage. `exclusive` runs one change at a
 // time across the tabs of this origin (Web Locks), loading the newest state first, so two tabs never
 // step one ratchet apart.
-import { b64, compare, concat, label, unb64, utf8 } from './bytes.js';
+import { b64, compare, concat, equal, label, unb64, utf8 } from './bytes.js';
 import { signBundle, signDeviceList, signOneTime } from './keys.js';
 import { ed25519Public, mlkemPublic, randomBytes, x25519Public } from './primitives.js';
 import { DeviceState } from './session.js';
@@ -162,10 +162,13 @@ function promisify(request) {
   });
 }
 
+// Version 2 added `history`: message id -> its content key (docs/e2ee.md §14).
 function openDatabase(name) {
-  const request = indexedDB.open(name, 1);
+  const request = indexedDB.open(name, 2);
   request.onupgradeneeded = () => {
-    for (const store of ['state', 'opened', 'sent']) request.result.createObjectStore(store);
+    for (const store of ['state', 'opened', 'sent', 'history']) {
+      if (!request.result.objectStoreNames.contains(store)) request.result.createObjectStore(store);
+    }
   };
   return promisify(request);
 }
@@ -179,6 +182,7 @@ export class DeviceStore {
     this.key = key;
     this.cached = null; // {rev, keystore}
     this.queue = Promise.resolve();
+    this.keys = null; // the history map once read: message id -> content key
   }
 
   static databaseName(userId) {
@@ -266,7 +270,8 @@ export class DeviceStore {
     return next;
   }
 
-  // Forgets what was read and sent (an identity reset: those sessions are gone).
+  // Forgets what was read and sent (an identity reset: those sessions are gone). The history map
+  // stays: its keys open old messages whatever the identity.
   async clearMessages() {
     for (const name of ['opened', 'sent']) {
       const tx = this.db.transaction(name, 'readwrite');
@@ -287,13 +292,80 @@ export class DeviceStore {
     return record ? this.unseal(`opened:${key}`, record) : null;
   }
 
-  async putSent(clientId, inner) {
-    await this.put('sent', clientId, await this.seal(`sent:${clientId}`, inner));
+  // What this device sealed under a client id, and the content key it sealed it with.
+  async putSent(clientId, inner, contentKey = null) {
+    const value = { inner, key: contentKey ? b64(contentKey) : null };
+    await this.put('sent', clientId, await this.seal(`sent:${clientId}`, value));
   }
 
+  // {inner, key (bytes or null)}; records kept before the key was are the inner alone.
   async getSent(clientId) {
     const record = await this.get('sent', clientId);
-    return record ? this.unseal(`sent:${clientId}`, record) : null;
+    if (!record) return null;
+    const value = await this.unseal(`sent:${clientId}`, record);
+    if (value && typeof value.inner === 'object' && 'key' in value) return { inner: value.inner, key: value.key ? unb64(value.key) : null };
+    return { inner: value, key: null };
+  }
+
+  // Adds [message id, content key] pairs to the history map; answers how many were new or changed.
+  async putKeys(entries) {
+    const known = await this.allKeys();
+    const fresh = entries.filter(([id, key]) => Number.isSafeInteger(id) && id > 0 && key?.length === 32 && !equal(known.get(id), key));
+    if (!fresh.length) return 0;
+    const sealed = await Promise.all(fresh.map(async ([id, key]) => [id, await this.seal(`history:${id}`, b64(key))]));
+    const tx = this.db.transaction('history', 'readwrite');
+    for (const [id, value] of sealed) tx.objectStore('history').put(value, id);
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
+    for (const [id, key] of fresh) known.set(id, key);
+    return fresh.length;
+  }
+
+  async getKey(messageId) {
+    const cached = this.keys?.get(messageId);
+    if (cached) return cached;
+    const record = await this.get('history', messageId); // another tab may have kept it
+    if (!record) return null;
+    const key = unb64(await this.unseal(`history:${messageId}`, record));
+    this.keys?.set(messageId, key);
+    return key;
+  }
+
+  // The whole map: read once and kept, and read again when another tab added to it.
+  async allKeys() {
+    const count = await promisify(this.db.transaction('history').objectStore('history').count());
+    if (this.keys && count === this.keys.size) return this.keys;
+    const stored = this.db.transaction('history').objectStore('history');
+    const [ids, records] = await Promise.all([promisify(stored.getAllKeys()), promisify(stored.getAll())]);
+    const keys = new Map();
+    await Promise.all(ids.map(async (id, i) => keys.set(id, unb64(await this.unseal(`history:${id}`, records[i])))));
+    this.keys = keys;
+    return keys;
+  }
+
+  // The recovery key this device backs up under: {key (bytes), version (of the backup last
+  // read or written), count, at} or null.
+  async recovery() {
+    const record = await this.get('state', 'recovery');
+    if (!record) return null;
+    const value = await this.unseal('recovery', record);
+    return { ...value, key: unb64(value.key) };
+  }
+
+  async setRecovery(value) {
+    if (!value) {
+      const tx = this.db.transaction('state', 'readwrite');
+      tx.objectStore('state').delete('recovery');
+      await new Promise((resolve, reject) => {
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+      return;
+    }
+    await this.put('state', 'recovery', await this.seal('recovery', { ...value, key: b64(value.key) }));
   }
 
   // Forgets this device on this browser (after it was removed from the list, or on sign-out

@@ -14,6 +14,7 @@
 // closes the link; nothing is kept or listed then.
 import { ApiError } from '../api.js';
 import { b64, concat, equal, label, unb64, utf8 } from './bytes.js';
+import { historyBytes, parseHistory } from './backup.js';
 import { Keystore, Pin } from './device.js';
 import { listedDeviceKey, parseDeviceList } from './keys.js';
 import { aesGcmOpen, aesGcmSeal, ed25519Public, hkdf, randomBytes, sha256, x25519, x25519Public } from './primitives.js';
@@ -99,26 +100,29 @@ export async function openPayload(secrets, sealed) {
   }
 }
 
-// The payload's UTF-8 JSON: verified is [{userId, identityKey}].
-export function payloadJson(identitySeed, deviceListJson, verified) {
-  return utf8(
-    JSON.stringify({
-      identity_seed: b64(identitySeed),
-      device_list: deviceListJson,
-      verified: verified.map((v) => ({ user_id: v.userId, identity_key: b64(v.identityKey) })),
-    }),
-  );
+// The payload's UTF-8 JSON: verified is [{userId, identityKey}]; history (a Map of message id ->
+// content key, docs/e2ee.md §14) is left out when null.
+export function payloadJson(identitySeed, deviceListJson, verified, history = null) {
+  const body = {
+    identity_seed: b64(identitySeed),
+    device_list: deviceListJson,
+    verified: verified.map((v) => ({ user_id: v.userId, identity_key: b64(v.identityKey) })),
+  };
+  if (history) body.history = b64(historyBytes(history));
+  return utf8(JSON.stringify(body));
 }
 
 // The opened payload, checked: its list is signed by the identity it hands over, names this
-// person and lists the new device with its own device key. {identitySeed, deviceList, verified}.
+// person and lists the new device with its own device key. {identitySeed, deviceList, verified,
+// history (a Map, empty when the payload has none)}.
 export function parsePayload(data, userId, revealed) {
-  let seed, deviceList, verified;
+  let seed, deviceList, verified, history;
   try {
     const body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data));
     seed = unb64(body.identity_seed);
     deviceList = parseDeviceList(body.device_list);
     verified = (body.verified || []).map((v) => ({ userId: Number(v.user_id), identityKey: unb64(v.identity_key) }));
+    history = body.history == null ? new Map() : parseHistory(unb64(body.history));
   } catch (error) {
     throw new LinkRefused(`the payload is malformed: ${error.message}`);
   }
@@ -129,7 +133,7 @@ export function parsePayload(data, userId, revealed) {
   if (!equal(listedDeviceKey(deviceList, revealed.deviceId), revealed.deviceKey)) {
     throw new LinkRefused("the payload's device list does not hold this device");
   }
-  return { identitySeed: seed, deviceList, verified };
+  return { identitySeed: seed, deviceList, verified, history };
 }
 
 // The link once it is past `state`; LinkRefused when it was closed, expired or the time ran out.
@@ -227,6 +231,7 @@ export class LinkRequest {
       await store.save(keystore);
       globalThis.navigator?.storage?.persist?.().catch(() => {});
     });
+    if (payload.history.size) await store.putKeys([...payload.history]); // what was sent before it joined
     this.client.directory.clear();
     await closeQuietly(this.client, this.linkId);
   }
@@ -309,7 +314,7 @@ export async function approveLink(client, qrTextOrLinkId, confirm, { timeoutMs =
       const verified = [...keystore.pins]
         .filter(([userId, pin]) => pin.verified && userId !== client.user.id)
         .map(([userId, pin]) => ({ userId, identityKey: pin.identityKey }));
-      return payloadJson(keystore.identitySeed, list, verified);
+      return payloadJson(keystore.identitySeed, list, verified, await client.linkHistory());
     });
     const sealed = await sealPayload(secrets, payload);
     await client.request('POST', `${LINKS}/${linkId}/seal`, { sealed: b64(sealed) });

@@ -72,7 +72,8 @@ export class DeviceState {
 
   // The envelope bytes of inner for every recipient device. `fixed` supplies the random values
   // (contentKey, nonce, and per device hex id: {ephemeral, ratchet, kem: {sharedSecret, cipherText}})
-  // for test vectors only.
+  // for test vectors; a caller that keeps the message's content key (docs/e2ee.md §14) passes a
+  // fresh random one as `contentKey`.
   async seal(peerUser, recipients, inner, clientId, fixed = {}) {
     const sorted = [...recipients].sort((a, b) => compare(a.deviceId, b.deviceId));
     this.counter += 1;
@@ -128,7 +129,7 @@ export class DeviceState {
     this.sessions.set(key, [session, ...others].slice(0, SESSIONS_PER_DEVICE));
   }
 
-  // {inner, senderUser, senderDevice, counter} of an envelope sent by senderUser in the chat with
+  // {inner, senderUser, senderDevice, counter, contentKey} of an envelope sent by senderUser in the chat with
   // peerUser (for the sender's own devices peerUser is the other person). senderIdentityDh is the
   // sending device's long-term X25519 key from its verified bundle; nextPrivate fixes the next
   // ratchet key (test vectors only). DecryptError leaves every state unchanged.
@@ -154,11 +155,12 @@ export class DeviceState {
     for (const [session, isNew] of await this.candidates(key, entry, senderIdentityDh)) {
       let ratchet;
       let inner;
+      let contentKey;
       try {
         let messageKey;
         [ratchet, messageKey] = await session.ratchet.receiveKey(entry.ratchetKey, entry.previous, entry.number, nextPrivate);
         const aad = concat(associated, session.associated, env.entryHeader(entry));
-        const contentKey = await openWith(messageKey, entry.wrapped, aad);
+        contentKey = await openWith(messageKey, entry.wrapped, aad);
         inner = await env.openBody(contentKey, envelope.nonce, envelope.body, associated);
       } catch (error) {
         if (error instanceof DecryptError) continue;
@@ -169,7 +171,7 @@ export class DeviceState {
       if (isNew && entry.prekey.oneTimePrekeyId) this.oneTimePrekeys.delete(entry.prekey.oneTimePrekeyId);
       this.remember(senderUser, envelope.senderDevice, session);
       this.accept(key, envelope.counter);
-      return { inner, senderUser, senderDevice: envelope.senderDevice, counter: envelope.counter };
+      return { inner, senderUser, senderDevice: envelope.senderDevice, counter: envelope.counter, contentKey };
     }
     throw new DecryptError('no session opens this entry');
   }

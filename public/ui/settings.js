@@ -1,5 +1,5 @@
 // Settings in the sidebar, in groups: the profile (name, bio, photo, link); language and text size;
-// notifications; privacy and blocking; password, devices and API tokens; deleting the account;
+// notifications; privacy and blocking; password, devices, the history backup and API tokens; deleting the account;
 // and last, logging out.
 import { outboxAll } from '/db.js';
 import { on } from '/events.js';
@@ -12,6 +12,7 @@ import { linkPreviewSection, notificationSection, passwordSection, textSizeSecti
 import { h, icon } from '/ui/dom.js';
 import { field } from '/ui/fields.js';
 import { linkDeviceSection } from '/ui/linking.js';
+import { recoverySection } from '/ui/recovery.js';
 import { avatar } from '/ui/format.js';
 import { avatarPicker } from '/ui/media.js';
 import { bioError, describeApiError, displayNameError } from '/ui/validate.js';
@@ -71,7 +72,7 @@ export function renderSettings(container) {
       ),
       group('notifications', notificationSection()),
       group('privacy', ...privacySections(), linkPreviewSection()),
-      group('security', passwordSection(), linkDeviceSection(), ...securitySections()),
+      group('security', passwordSection(), linkDeviceSection(), recoverySection(), ...securitySections()),
       group('delete', deleteSection()),
       h('button', { type: 'button', class: 'danger-button settings-logout', 'data-testid': 'logout', onclick: confirmLogout }, t('logout')),
     ),
