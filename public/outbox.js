@@ -41,6 +41,7 @@ function pendingMessage(item) {
     status: item.failed ? 'failed' : 'pending',
     queued: item.queued,
     attachment: localAttachment(item),
+    album: item.album ?? null,
   };
 }
 
@@ -50,7 +51,9 @@ export async function restoreOutbox() {
 
 // `forward` ({of: message id, from: its first author}) makes the message a forward of another.
 // `preview` ({url, title, …} of POST /api/link-preview) goes sealed inside the message, never in the clear.
-export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null, preview = null) {
+// `album` ({id, index, count}, ui/albums.js) makes a file one part of an album; sealed too, so a
+// plaintext chat's file goes without it.
+export async function queueMessage(to, text, replyTo = null, attachment = null, forward = null, preview = null, album = null) {
   lastQueued = Math.max(Date.now(), lastQueued + 1);
   const item = {
     client_id: newClientId(),
@@ -65,6 +68,7 @@ export async function queueMessage(to, text, replyTo = null, attachment = null, 
     created_at: new Date().toISOString(),
     attachment,
     preview,
+    album,
   };
   // Stored before it is drawn: a page closed right after Enter must not take the message with it.
   const stored = db.outboxAdd(item);
@@ -137,7 +141,9 @@ async function sealedFileFields(item) {
   const fileId = await uploadAttachment(item);
   const { sealed } = attachment;
   const described = crypto.attachmentFields(fileId, sealed, attachment.name, sealed.mime, sealed.details);
-  const fields = await sealSend(item.to, mediaInner(item.text, described, { replyTo: item.reply_to }), item.client_id, null);
+  const inner = mediaInner(item.text, described, { replyTo: item.reply_to });
+  if (item.album) inner.album = item.album;
+  const fields = await sealSend(item.to, inner, item.client_id, null);
   if (!fields?.envelope) throw new SendBlocked('keys_rejected', item.to); // never a sealed file without its envelope
   return { to: item.to, client_id: item.client_id, envelope: fields.envelope, file_id: fileId };
 }

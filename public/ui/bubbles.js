@@ -5,7 +5,8 @@ import { h, icon } from '/ui/dom.js';
 import { formatTime, statusMark, withoutOverrides } from '/ui/format.js';
 import { renderCallEntry } from '/ui/callentry.js';
 import { linkify } from '/ui/links.js';
-import { attachmentLabel, attachmentSignature, renderAttachment } from '/ui/media.js';
+import { albumOf, rowSizes } from '/ui/albums.js';
+import { attachmentLabel, attachmentSignature, kindOf, renderAttachment } from '/ui/media.js';
 
 // What a bubble shows apart from its status mark; when it changes the bubble is drawn again.
 export function bubbleSignature(message, replied, peerName, forwardedName, chatEncrypted = null) {
@@ -91,7 +92,6 @@ const MARKS = {
 };
 
 export function renderBubble(message, { replied, peerName, forwardedName, chatEncrypted = null }) {
-  const mine = isMine(message);
   const children = [];
   if (forwardedName && !message.deleted) {
     children.push(h('p', { class: 'forwarded', 'data-testid': 'forwarded-from', dir: 'auto' }, t('forwarded_from', { name: forwardedName })));
@@ -110,37 +110,94 @@ export function renderBubble(message, { replied, peerName, forwardedName, chatEn
     if (message.text || !message.attachment) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(withoutOverrides(message.text))));
   }
   if (message.preview && !message.deleted && message.e2ee === 'opened') children.push(previewCard(message.preview));
-  const reactions = reactionsRow(message, peerName);
+  return framed(message, children, { peerName, chatEncrypted });
+}
+
+// What every bubble ends with (reactions, the encryption mark, time and ticks) and its frame.
+// `about` is the message it speaks for (an album's first part), `last` the one whose time and
+// status it shows, `attributes` what the frame says besides.
+function framed(about, children, { peerName, chatEncrypted, last = about, status = about.status, attributes = {} }) {
+  const mine = isMine(about);
+  const reactions = reactionsRow(about, peerName);
   if (reactions) children.push(reactions);
-  const mark = encryptionMark(message, chatEncrypted);
+  const mark = encryptionMark(about, chatEncrypted);
   if (mark) children.push(h('p', { class: `e2ee-mark e2ee-mark-${mark}`, 'data-testid': MARKS[mark][1] }, t(MARKS[mark][0])));
   children.push(
     h(
       'span',
       { class: 'meta' },
-      message.pinned_at && !message.deleted ? h('span', { class: 'pinned-mark', 'data-testid': 'pinned-mark', title: t('pinned'), 'aria-label': t('pinned') }, '📌') : null,
-      message.edited_at && !message.deleted ? h('span', { class: 'edited', 'data-testid': 'edited' }, t('edited')) : null,
-      h('time', { datetime: message.created_at }, formatTime(message.created_at)),
-      mine ? statusMark(message.status) : null,
+      about.pinned_at && !about.deleted ? h('span', { class: 'pinned-mark', 'data-testid': 'pinned-mark', title: t('pinned'), 'aria-label': t('pinned') }, '📌') : null,
+      about.edited_at && !about.deleted ? h('span', { class: 'edited', 'data-testid': 'edited' }, t('edited')) : null,
+      h('time', { datetime: last.created_at }, formatTime(last.created_at)),
+      mine ? statusMark(status) : null,
     ),
   );
-  const canAct = !message.deleted && (message.id != null || message.status === 'failed');
+  const canAct = !about.deleted && (about.id != null || about.status === 'failed');
   const actions = !canAct ? null : h('button', { type: 'button', class: 'msg-actions', 'data-testid': 'message-actions', 'aria-label': t('message_actions'), 'aria-haspopup': 'menu', 'aria-expanded': 'false' }, icon('more'));
   return h(
     'div',
     {
       class: `msg ${mine ? 'mine' : 'theirs'}`,
       'data-testid': 'message',
-      'data-key': messageKey(message),
-      'data-id': message.id ?? '',
-      'data-client-id': message.client_id,
-      'data-status': message.status,
-      'data-deleted': message.deleted ? 'true' : 'false',
-      'data-encrypted': message.envelope ? 'true' : 'false',
+      'data-key': messageKey(about),
+      'data-id': last.id ?? '',
+      'data-client-id': about.client_id,
+      'data-status': status,
+      'data-deleted': about.deleted ? 'true' : 'false',
+      'data-encrypted': about.envelope ? 'true' : 'false',
+      ...attributes,
     },
     h('div', { class: 'bubble' }, children),
     actions,
   );
+}
+
+// ---- albums --------------------------------------------------------------------------------
+
+const STATUS_ORDER = ['failed', 'pending', 'sent', 'delivered', 'read'];
+
+// An album's ticks: those of its least advanced part.
+export function albumStatus(parts) {
+  return parts.map((part) => part.status).reduce((least, status) => (STATUS_ORDER.indexOf(status) < STATUS_ORDER.indexOf(least) ? status : least));
+}
+
+export function albumSignature(parts, replied, peerName, forwardedName, chatEncrypted) {
+  return parts.map((part, index) => (index ? bubbleSignature(part, null, peerName, null, chatEncrypted) : bubbleSignature(part, replied, peerName, forwardedName, chatEncrypted))).join('\u0001');
+}
+
+// The parts of one album that have arrived, as one bubble: the photos in a grid (each opens the
+// viewer), any other files stacked under it, the caption under them, one time and ticks line.
+// The first part speaks for the album (its menu, reply, reactions); each tile and file names its
+// own part (data-part-key), so a long press or right click there acts on that part alone.
+export function renderAlbum(parts, { replied, peerName, forwardedName, chatEncrypted = null }) {
+  const [lead] = parts;
+  const last = parts.at(-1);
+  const photos = parts.filter((part) => kindOf(part.attachment) === 'photo');
+  const others = parts.filter((part) => kindOf(part.attachment) !== 'photo');
+  const children = [];
+  if (forwardedName) children.push(h('p', { class: 'forwarded', 'data-testid': 'forwarded-from', dir: 'auto' }, t('forwarded_from', { name: forwardedName })));
+  if (lead.reply_to != null) children.push(replyQuote(lead.reply_to, replied, peerName));
+  if (photos.length) {
+    const sizes = rowSizes(photos.length);
+    const tiles = photos.map((part, index) => {
+      const tile = renderAttachment(part, { label: t('album_photo', { n: index + 1, count: photos.length }) });
+      tile.classList.add('album-tile');
+      tile.dataset.rowSize = String(sizes[index]);
+      tile.dataset.partKey = messageKey(part);
+      tile.dataset.testid = 'album-tile';
+      return tile;
+    });
+    children.push(h('div', { class: 'album-grid', role: 'group', 'aria-label': t('album_photos', { n: photos.length }), 'data-testid': 'album-grid', 'data-count': String(photos.length) }, tiles));
+  }
+  if (others.length) {
+    children.push(h('ul', { class: 'album-files', 'data-testid': 'album-files' }, others.map((part) => h('li', { class: 'album-file', 'data-testid': 'album-file', 'data-part-key': messageKey(part) }, renderAttachment(part)))));
+  }
+  const caption = parts.find((part) => part.text)?.text;
+  if (caption) children.push(h('p', { class: 'text', 'data-testid': 'message-text', dir: 'auto' }, linkify(withoutOverrides(caption))));
+  const attributes = { 'data-album': albumOf(lead).id, 'data-part-ids': parts.map((part) => part.id ?? '').join(' ').trim() };
+  const element = framed(lead, children, { peerName, chatEncrypted, last, status: albumStatus(parts), attributes });
+  element.classList.add('album');
+  return element;
 }
 
 // The quoted message; activating it scrolls to the original. `replied` is null while it is fetched.

@@ -11,7 +11,8 @@ import { acknowledgeLoaded, editMessage, pinMessage, react, reportRead, sendTypi
 import { pickEmoji } from '/ui/emoji.js';
 import { attachmentLabel } from '/ui/media.js';
 import { confirmDelete, forward } from '/ui/actions.js';
-import { bubbleSignature, closeMenus, openMenu, renderBubble, updateStatus } from '/ui/bubbles.js';
+import { albumsFor, groupAlbums } from '/ui/albums.js';
+import { albumSignature, albumStatus, bubbleSignature, closeMenus, openMenu, renderAlbum, renderBubble, updateStatus } from '/ui/bubbles.js';
 import { createChatSearch } from '/ui/chatsearch.js';
 import { createComposer } from '/ui/composer.js';
 import { CALL_ICONS } from '/ui/callscreen.js';
@@ -74,7 +75,12 @@ export function renderConversation(main, peer) {
     send: (text, replyTo, preview) => (model.showLatest(peer), queueMessage(peer, text, replyTo, null, null, preview)),
     edit: (message, text) => editMessage(message, text).catch(showError),
     typing: () => sendTyping(peer),
-    sendFiles: (files, caption, options = {}) => (model.showLatest(peer), files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name, options)))),
+    sendFiles: (files, caption, options = {}) => {
+      model.showLatest(peer);
+      // A plaintext chat has no sealed inner message to carry an album in: there each file goes alone.
+      const albums = peerState(peer).encrypted === false ? [] : albumsFor(files, options);
+      files.forEach((file, index) => queueMessage(peer, index ? '' : caption, null, newAttachment(file, file.name, options), null, null, albums[index] ?? null));
+    },
     lastOwnMessage: () => model.conversation(peer).messages.findLast((message) => model.isMine(message) && message.id != null && !message.deleted),
   });
   const blockBar = blockedBar(peer);
@@ -113,7 +119,10 @@ export function renderConversation(main, peer) {
     const shown = new Set();
     let lastDay = null;
     let lastSender = null;
-    for (const message of shownList) {
+    const elementOf = new Map(); // message key -> the bubble that shows it (an album's, for its parts)
+    const chatEncrypted = peerState(peer).encrypted;
+    for (const group of groupAlbums(shownList)) {
+      const [message] = group.messages;
       const day = dayKey(message.created_at);
       if (day !== lastDay) {
         // The first day is what the day bar above the log shows: said once, for screen readers only.
@@ -121,26 +130,17 @@ export function renderConversation(main, peer) {
         lastDay = day;
         lastSender = null;
       }
-      if (message.id != null && message.id === firstUnreadId) {
+      if (firstUnreadId != null && group.messages.some((part) => part.id === firstUnreadId)) {
         nodes.push(unreadDivider);
         lastSender = null;
       }
-      const key = model.messageKey(message);
       const replied = message.reply_to != null ? (byId.get(message.reply_to) ?? model.quotedMessage(peer, message.reply_to)) : null;
       const forwardedName = message.forwarded_from ? nameOf(message.forwarded_from) : null;
-      const chatEncrypted = peerState(peer).encrypted;
-      const signature = bubbleSignature(message, replied, peerName, forwardedName, chatEncrypted);
-      let entry = bubbles.get(key);
-      if (!entry || entry.signature !== signature) {
-        if (entry) seen.unwatch(entry.element);
-        entry = { signature, element: renderBubble(message, { replied, peerName, forwardedName, chatEncrypted }) };
-        bubbles.set(key, entry);
-      } else {
-        updateStatus(entry.element, message);
-      }
+      const entry = groupBubble(group, { replied, peerName, forwardedName, chatEncrypted });
       entry.element.classList.toggle('follow', message.sender === lastSender);
       lastSender = message.sender;
-      shown.add(key);
+      shown.add(entry.key);
+      for (const part of group.messages) elementOf.set(model.messageKey(part), entry.element);
       nodes.push(entry.element);
     }
     for (const [key, entry] of bubbles) {
@@ -157,11 +157,30 @@ export function renderConversation(main, peer) {
     lastNewestKey = newest ? model.messageKey(newest) : null;
     for (const message of shownList) {
       if (message.id == null || model.isMine(message) || message.status === 'read') continue;
-      seen.watch(bubbles.get(model.messageKey(message)).element);
+      const element = elementOf.get(model.messageKey(message));
+      if (element) seen.watch(element); // none for an album's deleted part, which is not shown
     }
     updateToBottom();
     updateDayBar();
     if (selection.active) selection.paint();
+  }
+
+  // The bubble of one message, or of an album's parts: drawn again only when what it shows changed.
+  function groupBubble(group, options) {
+    const { messages } = group;
+    const album = group.album && messages.length > 1 ? group : null;
+    const key = album ? `album:${messages[0].sender}:${album.album}` : model.messageKey(messages[0]);
+    const { replied, peerName, forwardedName, chatEncrypted } = options;
+    const signature = album ? albumSignature(messages, replied, peerName, forwardedName, chatEncrypted) : bubbleSignature(messages[0], replied, peerName, forwardedName, chatEncrypted);
+    let entry = bubbles.get(key);
+    if (!entry || entry.signature !== signature) {
+      if (entry) seen.unwatch(entry.element);
+      entry = { key, signature, element: album ? renderAlbum(messages, options) : renderBubble(messages[0], options) };
+      bubbles.set(key, entry);
+    } else {
+      updateStatus(entry.element, album ? { status: albumStatus(messages), id: messages.at(-1).id } : messages[0]);
+    }
+    return entry;
   }
 
   // The first bubble at least partly on screen: what must stay put when pages come and go.
@@ -304,7 +323,8 @@ export function renderConversation(main, peer) {
       // offline: only what is loaded can be shown
     }
     renderMessages();
-    const original = inner.querySelector(`.msg[data-id="${CSS.escape(String(id))}"]`);
+    const wanted = CSS.escape(String(id));
+    const original = inner.querySelector(`.msg[data-id="${wanted}"], .msg[data-part-ids~="${wanted}"]`);
     if (!loaded || !original) return toast(t('message_unavailable'));
     original.scrollIntoView({ block: 'center' });
     original.classList.add('highlight');
@@ -375,10 +395,11 @@ export function renderConversation(main, peer) {
     else if (action === 'info') openMessageInfo(message, () => model.findMessage(peer, model.messageKey(message)));
   }
 
-  function menuFor(bubble) {
+  // `partKey`: the album part (a tile, a file) the press was on; else the message the bubble is.
+  function menuFor(bubble, partKey = null) {
     if (selection.active) return selection.toggle(bubble);
     const button = bubble.querySelector('.msg-actions');
-    const message = model.findMessage(peer, bubble.dataset.key);
+    const message = model.findMessage(peer, partKey ?? bubble.dataset.key);
     if (button && message) openMenu(button, message, (action, value) => runAction(action, message, value));
   }
 
@@ -392,7 +413,7 @@ export function renderConversation(main, peer) {
     if (!bubble?.querySelector('.msg-actions') || event.target.closest('a')) return;
     event.preventDefault();
     if (selection.active) selection.toggle(bubble);
-    else if (!bubble.querySelector('.menu')) menuFor(bubble);
+    else if (!bubble.querySelector('.menu')) menuFor(bubble, event.target.closest('[data-part-key]')?.dataset.partKey);
   }
 
   back.addEventListener('click', () => {
@@ -402,8 +423,10 @@ export function renderConversation(main, peer) {
   log.addEventListener('scroll', onLogScroll, { passive: true });
   log.addEventListener('click', onMessageAction);
   log.addEventListener('contextmenu', onContextMenu);
+  let pressedPart = null; // the album tile or file a long press began on
+  log.addEventListener('pointerdown', (event) => (pressedPart = event.target.closest('[data-part-key]')), { passive: true });
   attachGestures(log, {
-    longPress: menuFor,
+    longPress: (bubble) => menuFor(bubble, bubble.contains(pressedPart) ? pressedPart.dataset.partKey : null),
     swipeReply: (bubble) => {
       if (selection.active) return;
       const message = model.findMessage(peer, bubble.dataset.key);

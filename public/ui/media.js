@@ -108,7 +108,7 @@ export function formatDuration(ms) {
   return text.replace(/\d/g, (digit) => Number(digit).toLocaleString(locale()));
 }
 
-function kindOf(file) {
+export function kindOf(file) {
   if (file.sealed) return file.type === 'photo' || file.type === 'voice' ? file.type : 'file';
   if (file.mime?.startsWith('image/')) return 'photo';
   if (VOICE_TYPES.has(file.mime)) return 'voice';
@@ -130,10 +130,11 @@ export function attachmentSignature(message) {
 
 // ---- in a bubble -------------------------------------------------------------------------------
 
-export function renderAttachment(message) {
+// `label` names a photo that stands in an album's grid (which sets its shape, not the photo).
+export function renderAttachment(message, { label = null } = {}) {
   const file = message.attachment;
   const kind = kindOf(file);
-  const body = kind === 'photo' ? photo(file) : kind === 'voice' ? voice(file) : fileCard(file);
+  const body = kind === 'photo' ? photo(file, label) : kind === 'voice' ? voice(file) : fileCard(file);
   const wrap = h('div', { class: `attachment attachment-${kind}`, 'data-testid': `attachment-${kind}` }, body);
   if (file.local && message.status !== 'failed') wrap.append(progressRing(message));
   return wrap;
@@ -169,9 +170,10 @@ function progressRing(message) {
   return ring;
 }
 
-function photo(file) {
-  const frame = h('button', { type: 'button', class: 'photo', 'aria-label': t('open_photo'), 'data-testid': 'photo' });
-  if (file.width && file.height) frame.style.aspectRatio = `${file.width} / ${file.height}`;
+function photo(file, label = null) {
+  const frame = h('button', { type: 'button', class: 'photo', 'aria-label': label ?? t('open_photo'), 'data-testid': 'photo' });
+  const ownShape = !label;
+  if (ownShape && file.width && file.height) frame.style.aspectRatio = `${file.width} / ${file.height}`;
   const preview = file.sealed ? previewUrl(file) : null;
   const blur = preview ? h('img', { alt: '', src: preview }) : file.blurhash ? blurhashCanvas(file.blurhash) : null;
   if (blur) {
@@ -182,7 +184,7 @@ function photo(file) {
   }
   const image = h('img', { class: 'photo-thumb', alt: file.name, 'data-testid': 'photo-thumb', decoding: 'async' });
   image.addEventListener('load', () => {
-    frame.style.aspectRatio = `${image.naturalWidth} / ${image.naturalHeight}`;
+    if (ownShape) frame.style.aspectRatio = `${image.naturalWidth} / ${image.naturalHeight}`;
     frame.dataset.stage = 'thumbnail';
     blur?.remove();
   });
