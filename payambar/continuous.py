@@ -27,6 +27,9 @@ def replicate(settings: Settings, command: list[str]) -> int:
     if not settings.backup.enabled:
         os.execvp(command[0], command)
     database_file = sqlite_path(settings.database_url)
+    if database_file is None:  # the settings refuse a backup of any other database already
+        print("payambar: continuous backup needs a SQLite database", file=sys.stderr)
+        return 1
     config = write_config(settings.backup, database_file, settings.data_dir / LITESTREAM_CONFIG)
     argv = replicate_argv(config, command)
     os.execv(argv[0], argv)
@@ -52,6 +55,9 @@ def _restore_settings(replica_url: str, key_file: Path | None) -> BackupSettings
 
 def restore(settings: Settings, replica_url: str, key_file: Path | None) -> int:
     database_file = sqlite_path(settings.database_url)
+    if database_file is None:  # the settings refuse a backup of any other database already
+        print("payambar: continuous backup needs a SQLite database", file=sys.stderr)
+        return 1
     if database_file is None:
         print(
             "payambar: a restore from a bucket fills a SQLite data folder (DATABASE_URL=sqlite:///…)", file=sys.stderr

@@ -10,7 +10,7 @@ from auth.clients import describe_client
 from auth.confirm import confirm_password
 from auth.limits import client_address, counted_address, refuse
 from auth.tokens import require_browser_session, require_user
-from server.services import services_of
+from server.services import Services, services_of
 from store import SESSION, TOKEN, VISIBILITIES, Conflict, User, now_ms
 from wire import contract as c
 from wire import validate
@@ -121,7 +121,7 @@ async def login(request: Request) -> JSON:
         and len(password) <= validate.PASSWORD_MAX
         and await passwords.check_password(password, stored_hash, _counters(request), address, account_key)
     )
-    if not matches:
+    if user is None or not matches:
         await limits.login_failures_by_pair.hit(pair)
         await limits.login_failures_by_address.hit(address)
         passwords.count_failure(address, account_key)
@@ -146,7 +146,7 @@ async def refresh(request: Request) -> JSON:
     user_id, session_id = await require_user(request)
     if await services_of(request).accounts.session_kind(user_id, session_id) == TOKEN:
         raise ApiError(403, "forbidden", "An API token lives until it is revoked; it needs no refresh.")
-    user = await services_of(request).store.user_by_id(user_id)
+    user = await _signed_in_user(services_of(request), user_id)
     return JSON(await _token_answer(request, user, session_id))
 
 
@@ -163,6 +163,14 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     return JSON(await _own_profile(services_of(request), user_id))
+
+
+async def _signed_in_user(state: Services, user_id: int) -> User:
+    """The person whose token was just checked; gone only when the account was deleted since."""
+    user = await state.store.user_by_id(user_id)
+    if user is None:
+        raise ApiError(401, "unauthorized", "A valid token is needed.", headers={"WWW-Authenticate": "Bearer"})
+    return user
 
 
 async def _own_profile(state, user_id: int, user: User | None = None) -> dict:
@@ -197,7 +205,7 @@ async def update_me(request: Request) -> JSON:
         await state.accounts.set_visibility(user_id, visibility)
     if changes:
         await state.store.update_profile(user_id, **changes)
-    user = await state.store.user_by_id(user_id)
+    user = await _signed_in_user(state, user_id)
     if changes:
         frame = profile_frame(user)
         state.broadcaster.send(user_id, frame)  # the person's other devices show the change too
@@ -232,5 +240,5 @@ async def change_password(request: Request) -> JSON:
     )
     for revoked in await state.store.revoke_other_sessions(user_id, session_id):
         state.broadcaster.revoke(revoked, LOGGED_OUT)
-    user = await state.store.user_by_id(user_id)
+    user = await _signed_in_user(state, user_id)
     return JSON(await _token_answer(request, user, session_id))

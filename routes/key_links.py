@@ -92,10 +92,13 @@ def _live(link: Link | None) -> Link:
 
 def _bytes(body: dict, name: str, length: int) -> str:
     value = body.get(name)
+    not_base64 = invalid(name, f"{name} is base64url without padding.")
+    if not isinstance(value, str):
+        raise not_base64
     try:
         data = unb64(value)
-    except (ValueError, TypeError):
-        raise invalid(name, f"{name} is base64url without padding.") from None
+    except ValueError:
+        raise not_base64 from None
     if len(data) != length:
         raise invalid(name, f"{name} is {length} bytes.")
     return value

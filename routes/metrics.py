@@ -27,7 +27,8 @@ def _metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float
 
 def _batch_histogram(counts: list[int], total: int) -> list[tuple[str, float]]:
     """Bucket i of the writer's counts holds batches of 2**(i-1) to 2**i - 1 changes."""
-    samples, cumulative = [], 0
+    samples: list[tuple[str, float]] = []
+    cumulative = 0
     for index, count in enumerate(counts):
         cumulative += count
         samples.append((f'_bucket{{le="{2**index - 1}"}}', cumulative))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -58,7 +59,8 @@ async def unexpected_error(request: Request, error: Exception) -> Response:
     return error_response(500, "internal", "Something went wrong on the server.")
 
 
-HANDLERS = {
+# Each handler takes the exception type it is keyed by, which no single Callable type says.
+HANDLERS: dict[type[Exception], Callable[..., Awaitable[Response]]] = {
     ApiError: api_error,
     StoreError: store_error,
     HTTPException: http_error,

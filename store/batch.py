@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from store import reads
+from store.dialects.base import Steps
 from store.rows import MESSAGE_COLUMNS, UPDATE_COLUMNS, Committed, Message, Update, UpdateKind
 from store.search import SearchRows
 
@@ -81,7 +82,10 @@ class Batch:
         """Appends to the user's stream (its seq must be loaded), to be reported after commit."""
         seq = self.seqs[user_id] + 1
         self.seqs[user_id] = seq
-        message_id = message.id if message_id is None else message_id
+        if message_id is None:
+            if message is None:
+                raise ValueError("An update without its message names the message id.")
+            message_id = message.id
         self.update_rows.append((user_id, seq, int(kind), message_id, peer_id))
         update = Update(user_id, seq, kind, message_id, peer_id, message)
         self.committed.append(Committed(user_id, update, message, origin, ref))
@@ -137,9 +141,9 @@ class Batch:
             message = Message(*row)
             self.client_ids[(message.sender_id, message.client_id)] = message
 
-    def take_steps(self) -> list[tuple[str, list[tuple]]]:
+    def take_steps(self) -> Steps:
         """The buffered rows as (statement, rows) steps, emptying the buffers."""
-        steps = [
+        steps: Steps = [
             (INSERT_MESSAGE, self.message_rows),
             (UPSERT_CHAT, self.chat_rows),
             (RAISE_STATUS, self.status_rows),

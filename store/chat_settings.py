@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from store.core import StoreCore
 from store.errors import Conflict
 from store.operations import Operation
 from store.rows import UpdateKind, now_ms
@@ -87,7 +88,7 @@ def _from_row(row) -> ChatSettings:
     return ChatSettings(row[0], row[1], bool(row[2]), bool(row[3]))
 
 
-class ChatSettingsQueries:
+class ChatSettingsQueries(StoreCore):
     """The store's side of per-chat settings (a part of Store)."""
 
     async def change_chat_settings(self, user_id: int, peer_id: int, changes: dict) -> tuple[ChatSettings, bool]:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import databases
@@ -28,15 +29,22 @@ class ConnectionSet:
         self._reader_count = readers
         self._synchronous = synchronous
         self._max_pages = max_pages  # SQLite: a cap on the file's size, 0 for none
-        self.writer: RawConnection | None = None
+        self._writer: RawConnection | None = None
         self._readers: asyncio.Queue[RawConnection] = asyncio.Queue()
         self._all: list[RawConnection] = []
 
     async def open(self) -> None:
         await self._database.connect()
-        self.writer = await self._hold()
+        self._writer = await self._hold()
         for _ in range(self._reader_count):
             self._readers.put_nowait(await self._hold())
+
+    @property
+    def writer(self) -> RawConnection:
+        """The one connection that writes; there is none before `open`."""
+        if self._writer is None:
+            raise RuntimeError("The connections are not open.")
+        return self._writer
 
     async def _open_held(self) -> Connection:
         # Each Connection object is its own driver connection, kept open until close().
@@ -51,7 +59,7 @@ class ConnectionSet:
         return raw
 
     @asynccontextmanager
-    async def reader(self):
+    async def reader(self) -> AsyncIterator[RawConnection]:
         connection = await self._readers.get()
         try:
             yield connection

@@ -82,8 +82,13 @@ class Avatar:
         return {64: self.small_sha256, 256: self.medium_sha256, 640: self.large_sha256}[size]
 
 
+def _with_flag(row: Row) -> Row:
+    """The row with its last column, the encrypted flag, as a bool (SQLite gives 0 or 1)."""
+    return (*row[:-1], bool(row[-1]))
+
+
 def _file(row: Row | None) -> StoredFile | None:
-    return StoredFile(*row[:-1], encrypted=bool(row[-1])) if row else None
+    return StoredFile(*_with_flag(row)) if row else None
 
 
 # ---- reads -------------------------------------------------------------------------------------
@@ -91,7 +96,7 @@ def _file(row: Row | None) -> StoredFile | None:
 
 async def upload(conn, upload_id: str) -> Upload | None:
     row = await conn.fetch_one(f"SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = ?", (upload_id,))
-    return Upload(*row[:-1], encrypted=bool(row[-1])) if row else None
+    return Upload(*_with_flag(row)) if row else None
 
 
 async def expired_uploads(conn, now: int, limit: int = 500) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from store.core import StoreCore
 from store.errors import NotFound
 from store.operations import Operation
 from store.reads import NOT_HIDDEN
@@ -71,7 +72,7 @@ class ClearChat(Operation):
         return newest
 
 
-class HiddenQueries:
+class HiddenQueries(StoreCore):
     """The store's side of delete-for-me (a part of Store)."""
 
     async def hide_message(self, user_id: int, message_id: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from store.core import StoreCore
 from store.errors import Conflict, NotFound
 from store.operations import Operation
 from store.rows import now_ms
@@ -23,7 +24,7 @@ class Directory:
     bundles: list[str]  # JSON text each
 
 
-class KeyQueries:
+class KeyQueries(StoreCore):
     async def keys_of(self, user_id: int) -> Directory | None:
         async with self.connections.reader() as conn:
             device_list = await conn.fetch_value("SELECT device_list FROM key_identities WHERE user_id = ?", (user_id,))

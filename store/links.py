@@ -5,7 +5,9 @@ lives 10 minutes. The values are opaque here: checking them is the devices' work
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
+from store.core import StoreCore
 from store.errors import Conflict, Forbidden, NotFound, StoreError
 from store.operations import Operation
 from store.rows import now_ms
@@ -50,7 +52,7 @@ def _link(row) -> Link:
     return Link(*row)
 
 
-class LinkQueries:
+class LinkQueries(StoreCore):
     async def create_link(self, link_id: str, user_id: int, session_id: str, commitment: str) -> Link:
         return await self.writer.run(CreateLink(link_id, user_id, session_id, commitment))
 
@@ -143,7 +145,7 @@ class FillLink(Operation):
         if self.slot == "existing_key":
             extra, params = ", answered_by = ?", [self.value, self.session_id]
         await batch.conn.execute(f"UPDATE key_links SET {self.slot} = ?{extra} WHERE id = ?", (*params, self.link_id))
-        changes = {self.slot: self.value} | ({"answered_by": self.session_id} if extra else {})
+        changes: dict[str, Any] = {self.slot: self.value} | ({"answered_by": self.session_id} if extra else {})
         return replace(link, **changes)
 
 

@@ -3,11 +3,12 @@ and the chat list."""
 
 from __future__ import annotations
 
-from store import operations, reads
+from store import operations, reads, search
+from store.core import StoreCore
 from store.rows import Chat, Message
 
 
-class MessageQueries:
+class MessageQueries(StoreCore):
     async def send_message(self, operation: operations.SendMessage) -> tuple[Message, bool]:
         return await self.writer.run(operation)
 
@@ -72,6 +73,15 @@ class MessageQueries:
                 rows = await _without_hidden(conn, user_id, rows, hidden)
         await self.load_names([user_id] + [row[0].id for row in rows])
         return [Chat(*row) for row in rows]
+
+    async def search_messages(
+        self, user_id: int, peer_id: int | None, text: str, before: int | None, limit: int
+    ) -> tuple[list[Message], bool]:
+        """Messages of the user's chats matching the text, newest first, whether more match; names loaded."""
+        async with self.connections.reader() as conn:
+            found = await search.search(conn, user_id, peer_id, text, before or 2**62, limit + 1)
+        await self.load_names({user_id, *(m.sender_id for m in found), *(m.recipient_id for m in found)})
+        return found[:limit], len(found) > limit
 
 
 async def _without_hidden(conn, user_id: int, rows: list, hidden: set[int]) -> list:

@@ -145,16 +145,3 @@ async def search(
     match = dialect.search_match(query_words, party)
     rows = await conn.fetch_all(sql, (match, before, *params, user_id, user_id, limit))
     return [Message(*row) for row in rows]
-
-
-class SearchQueries:
-    """The store's side of message search (a part of Store)."""
-
-    async def search_messages(
-        self, user_id: int, peer_id: int | None, text: str, before: int | None, limit: int
-    ) -> tuple[list[Message], bool]:
-        """Messages of the user's chats matching the text, newest first, whether more match; names loaded."""
-        async with self.connections.reader() as conn:
-            found = await search(conn, user_id, peer_id, text, before or 2**62, limit + 1)
-        await self.load_names({user_id, *(m.sender_id for m in found), *(m.recipient_id for m in found)})
-        return found[:limit], len(found) > limit

@@ -7,13 +7,14 @@ from __future__ import annotations
 import time
 
 from store import operations, reads
+from store.core import StoreCore
 from store.rows import now_ms
 
 SESSION_CACHE_LIMIT = 100_000
 SHARED_CACHE_SECONDS = 10.0
 
 
-class SessionQueries:
+class SessionQueries(StoreCore):
     async def create_session(self, session_id: str, user_id: int, expires_at: int) -> None:
         await self.writer.run(operations.CreateSession(session_id, user_id, expires_at))
         self._remember_session(session_id, user_id, expires_at)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from store import reads
+from store.core import StoreCore
 from store.rows import Status, Update, UpdateKind, User
 
 END = 2**62
 
 
-class StreamQueries:
+class StreamQueries(StoreCore):
     async def last_seq(self, user_id: int) -> int:
         async with self.connections.reader() as conn:
             return await reads.last_seq(conn, user_id)
@@ -37,6 +38,7 @@ def undelivered(user_id: int, updates: list[Update]) -> list[int]:
         update.message.id
         for update in updates
         if update.kind == UpdateKind.MESSAGE
+        and update.message is not None
         and update.message.recipient_id == user_id
         and update.message.sender_id != user_id
         and update.message.status == Status.SENT

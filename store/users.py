@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from store import operations, reads, search
+from store.core import StoreCore
 from store.rows import User
 
 
-class UserQueries:
+class UserQueries(StoreCore):
     async def create_user(self, username: str, display_name: str, password_hash: str) -> User:
         user = await self.writer.run(operations.CreateUser(username, display_name, password_hash))
         self._remember_user(user)

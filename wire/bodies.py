@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 import orjson
 from starlette.requests import Request
 
@@ -30,6 +32,12 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> dict:
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")
     return data
+
+
+@overload
+def query_int(request: Request, name: str, default: int, low: int, high: int) -> int: ...
+@overload
+def query_int(request: Request, name: str, default: None, low: int, high: int) -> int | None: ...
 
 
 def query_int(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:

@@ -7,7 +7,7 @@ be a function of the settings where a limit is a setting (the message length).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +24,12 @@ class Contract:
     answers: dict[int, tuple[str, Schema | None]]
     errors: tuple[int, ...] = ()
     body: Schema | None = None
-    query: dict[str, Schema] = field(default_factory=dict)
-    path: dict[str, Schema] = field(default_factory=dict)
+    query: Mapping[str, Schema] = field(default_factory=dict)
+    path: Mapping[str, Schema] = field(default_factory=dict)
     public: bool = False
     media_type: str = "application/json"
     description: str = ""
-    headers: dict[str, Schema] | Callable[[Any], dict] = field(default_factory=dict)
+    headers: Mapping[str, Schema] | Callable[[Any], dict] = field(default_factory=dict)
     body_type: str = "application/json"
     answer_headers: dict[str, str] = field(default_factory=dict)
     # What an API token needs for the call: None is the method's default (read for GET and HEAD,
@@ -42,12 +42,12 @@ def api(
     answers: dict[int, tuple[str, Schema | None]],
     errors: tuple[int, ...] = (),
     body: Schema | None = None,
-    query: dict[str, Schema] | None = None,
-    path: dict[str, Schema] | None = None,
+    query: Mapping[str, Schema] | None = None,
+    path: Mapping[str, Schema] | None = None,
     public: bool = False,
     media_type: str = "application/json",
     description: str = "",
-    headers: dict[str, Schema] | Callable[[Any], dict] | None = None,
+    headers: Mapping[str, Schema] | Callable[[Any], dict] | None = None,
     body_type: str = "application/json",
     answer_headers: dict[str, str] | None = None,
     scopes: tuple[str, ...] | None = None,
@@ -113,7 +113,7 @@ NULLABLE_TIME = {"type": ["string", "null"], "format": "date-time"}
 
 
 # A person's own settings of a chat (routes/chat_settings.py), in the chat list too.
-CHAT_SETTINGS = {
+CHAT_SETTINGS: dict[str, Any] = {
     "type": "object",
     "required": ["pinned", "pinned_at", "muted_until", "archived", "marked_unread"],
     "properties": {
@@ -153,17 +153,10 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def obj(required: list[str] | None = None, **properties: Schema) -> Schema:
+def obj(required: list[str] | None = None, **properties: dict) -> dict:
     """An object schema that refuses unknown properties only in what it answers, never in what
     it accepts (clients may send more than a route reads)."""
-
-    def build(settings) -> dict:
-        resolved = {name: (schema(settings) if callable(schema) else schema) for name, schema in properties.items()}
-        return {"type": "object", "required": required or [], "properties": resolved}
-
-    if any(callable(schema) for schema in properties.values()):
-        return build
-    return build(None)
+    return {"type": "object", "required": required or [], "properties": properties}
 
 
 def pattern(regex: str) -> dict:
@@ -184,7 +177,7 @@ def by_method(handlers: dict[str, Any]):
     return endpoint
 
 
-def one_route_per_path(routes: list[BaseRoute]) -> list[BaseRoute]:
+def one_route_per_path(routes: Sequence[BaseRoute]) -> list[BaseRoute]:
     """Routes with the same path become one route with every method they serve."""
     handlers_by_path: dict[str, dict[str, Any]] = {}
     for route in routes:

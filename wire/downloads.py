@@ -30,7 +30,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 
 async def stream_blob(
-    request: Request, path: str, sha256: str, media_type: str, disposition: str, cache: str
+    request: Request, path: str | os.PathLike[str], sha256: str, media_type: str, disposition: str, cache: str
 ) -> Response:
     try:
         stat_result = await asyncio.to_thread(os.stat, path)

@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -69,17 +70,31 @@ class Client(linking.Linking):
         self._user_ids: dict[str, int] = {}
 
     @property
+    def _keystore(self) -> Keystore:
+        """This device's keys, for what needs them (None in `keystore` before set_up_device or a link)."""
+        if self.keystore is None:
+            raise RuntimeError("this device has no keys yet: set_up_device (or link) first")
+        return self.keystore
+
+    @property
     def username(self) -> str:
-        return self.user["username"]
+        return self._signed_in_user["username"]
 
     @property
     def user_id(self) -> int:
-        return self.user["id"]
+        return self._signed_in_user["id"]
+
+    @property
+    def _signed_in_user(self) -> dict:
+        if self.user is None:
+            raise RuntimeError("not signed in: register or login first")
+        return self.user
 
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs) -> dict | None:
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The answer's JSON (None for an empty answer); ApiFailed for an error."""
         headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
         response = await self.http.request(method, path, headers=headers, **kwargs)
         if response.status_code >= 400:
@@ -101,7 +116,7 @@ class Client(linking.Linking):
     def _signed_in(self, session: dict) -> dict:
         self.token, self.user = session["token"], session["user"]
         self._user_ids[self.username.lower()] = self.user_id
-        return self.user
+        return session["user"]
 
     async def set_up_device(self, identity_seed: bytes | None = None) -> None:
         """Loads this device's keys, or makes them and publishes them: a new identity whose list
@@ -116,12 +131,12 @@ class Client(linking.Linking):
 
     def device_card(self) -> tuple[bytes, bytes]:
         """(device id, device key): what a new device shows the device that approves it."""
-        return self.keystore.device.device_id, self.keystore.device_key
+        return self._keystore.device.device_id, self._keystore.device_key
 
     async def _publish_list(self, devices, reset: bool = False) -> keys.DeviceList:
         published = await self._own_list_version()
-        device_list = self.keystore.sign_device_list(devices, published)
-        self.keystore.save()
+        device_list = self._keystore.sign_device_list(devices, published)
+        self._keystore.save()
         await self._call("PUT", "/api/keys/device-list", json=device_list.as_json() | {"reset": reset})
         self._directory.clear()
         return device_list
@@ -133,16 +148,16 @@ class Client(linking.Linking):
             if error.code == "no_keys":
                 return 0
             raise
-        return verify(self.keystore, answer).device_list.version
+        return verify(self._keystore, answer).device_list.version
 
     async def publish_prekeys(self) -> None:
         """This device's bundle, and one-time prekeys topped up."""
-        device_id = b64(self.keystore.device.device_id)
-        await self._call("PUT", f"/api/keys/devices/{device_id}", json=self.keystore.bundle().as_json())
+        device_id = b64(self._keystore.device.device_id)
+        await self._call("PUT", f"/api/keys/devices/{device_id}", json=self._keystore.bundle().as_json())
         status = await self._call("GET", f"/api/keys/devices/{device_id}")
         if status["one_time_prekeys"] < REFILL_BELOW:
-            batch = self.keystore.new_one_time_prekeys()
-            self.keystore.save()
+            batch = self._keystore.new_one_time_prekeys()
+            self._keystore.save()
             await self._call("POST", f"/api/keys/devices/{device_id}/one-time-prekeys", json={"prekeys": batch})
 
     async def approve(self, card: tuple[bytes, bytes]) -> keys.DeviceList:
@@ -159,10 +174,10 @@ class Client(linking.Linking):
 
     def accept_identity(self, user_id: int) -> None:
         """Accepts a person's new identity key (after IdentityChanged): old pins and sessions go."""
-        self.keystore.pins.pop(user_id, None)
-        for key in [key for key in self.keystore.device.sessions if key[0] == user_id]:
-            del self.keystore.device.sessions[key]
-        self.keystore.save()
+        self._keystore.pins.pop(user_id, None)
+        for key in [key for key in self._keystore.device.sessions if key[0] == user_id]:
+            del self._keystore.device.sessions[key]
+        self._keystore.save()
         self._directory.clear()
 
     def safety_number(self, username: str) -> str:
@@ -170,7 +185,7 @@ class Client(linking.Linking):
 
         peer_id = self._user_ids[username.lower()]
         return safety_number(
-            self.user_id, self.keystore.identity_key, peer_id, self.keystore.pins[peer_id].identity_key
+            self.user_id, self._keystore.identity_key, peer_id, self._keystore.pins[peer_id].identity_key
         )
 
     # ---- keys of others ----------------------------------------------------------------------
@@ -180,8 +195,8 @@ class Client(linking.Linking):
         cached = self._directory.get(username.lower())
         if cached and not fresh and time.monotonic() - cached[0] < KEYS_FRESH_SECONDS:
             return cached[1]
-        peer = verify(self.keystore, await self._call("GET", f"/api/users/{username}/keys"))
-        self.keystore.save()
+        peer = verify(self._keystore, await self._call("GET", f"/api/users/{username}/keys"))
+        self._keystore.save()
         self._directory[username.lower()] = (time.monotonic(), peer)
         self._user_ids[username.lower()] = peer.user_id
         return peer
@@ -199,13 +214,15 @@ class Client(linking.Linking):
         claimed for those without a session); `only` narrows them."""
         recipients = []
         for device_id in person.bundles:
-            if device_id == self.keystore.device.device_id or (only is not None and device_id not in only):
+            if device_id == self._keystore.device.device_id or (only is not None and device_id not in only):
                 continue
-            if self.keystore.device.has_session(person.user_id, device_id):
+            if self._keystore.device.has_session(person.user_id, device_id):
                 recipients.append(Recipient(person.user_id, device_id))
                 continue
-            claimed = await self._call("POST", f"/api/users/{name}/keys/{b64(device_id)}/claim")
             device_key = person.device_list.device_key(device_id)
+            if device_key is None:  # never so: the directory keeps only the bundles of listed devices
+                raise KeysRejected("a bundle of a device the signed list does not hold")
+            claimed = await self._call("POST", f"/api/users/{name}/keys/{b64(device_id)}/claim")
             try:
                 bundle = keys.parse_bundle(claimed["bundle"], person.user_id, device_key)
             except keys.BadKeys as error:
@@ -245,9 +262,9 @@ class Client(linking.Linking):
         recipients = await self._recipients(username, peer)
         if not recipients:
             raise KeysRejected(f"{username} has no device with a published bundle")
-        data = self.keystore.device.seal(peer.user_id, recipients, inner, client_id)
-        self.keystore.sent[client_id] = inner
-        self.keystore.save()
+        data = self._keystore.device.seal(peer.user_id, recipients, inner, client_id)
+        self._keystore.sent[client_id] = inner
+        self._keystore.save()
         return b64(data)
 
     # ---- call signals (docs/calls.md, "Signals are envelopes") --------------------------------
@@ -266,8 +283,8 @@ class Client(linking.Linking):
         client_id = f"call-{uuid.uuid4().hex}"
         sent_at = int(time.time() * 1000)
         inner = {"v": 1, "kind": "call-signal", "call_id": call_id, "signal": signal, "sent_at": sent_at}
-        data = self.keystore.device.seal(peer.user_id, recipients, inner, client_id)
-        self.keystore.save()
+        data = self._keystore.device.seal(peer.user_id, recipients, inner, client_id)
+        self._keystore.save()
         return orjson.dumps({"v": 1, "client_id": client_id, "envelope": b64(data)}).decode()
 
     async def open_signal(self, username: str, text: str) -> tuple[dict, bytes]:
@@ -281,21 +298,21 @@ class Client(linking.Linking):
         except (ValueError, TypeError, KeyError) as error:
             raise DecryptError(f"the signal is not an envelope ({error})") from None
         cache_key = f"signal:{sha256(data)[:12].hex()}"
-        if cache_key in self.keystore.opened:
-            return self.keystore.opened[cache_key], data[1:9]
+        if cache_key in self._keystore.opened:
+            return self._keystore.opened[cache_key], data[1:9]
         sender = await self.keys_of(username)
-        sender_dh = self.keystore.pins[sender.user_id].seen_devices.get(data[1:9])
+        sender_dh = self._keystore.pins[sender.user_id].seen_devices.get(data[1:9])
         if sender_dh is None:
             sender = await self.keys_of(username, fresh=True)
-            sender_dh = self.keystore.pins[sender.user_id].seen_devices.get(data[1:9])
+            sender_dh = self._keystore.pins[sender.user_id].seen_devices.get(data[1:9])
         if sender_dh is None or sender.user_id == self.user_id:
             raise DecryptError("not sent by a listed device of the other person")
-        opened = self.keystore.device.open(data, sender.user_id, self.user_id, client_id, sender_dh)
+        opened = self._keystore.device.open(data, sender.user_id, self.user_id, client_id, sender_dh)
         if opened.inner.get("kind") != "call-signal" or not isinstance(opened.inner.get("signal"), dict):
-            self.keystore.save()
+            self._keystore.save()
             raise DecryptError("the envelope is not a call signal")
-        self.keystore.opened[cache_key] = opened.inner
-        self.keystore.save()
+        self._keystore.opened[cache_key] = opened.inner
+        self._keystore.save()
         return opened.inner, data[1:9]
 
     async def edit_text(self, message: dict, text: str) -> dict:
@@ -347,26 +364,26 @@ class Client(linking.Linking):
 
     async def _open_envelope(self, message: dict, data: bytes) -> dict:
         cache_key = f"{message['id']}:{sha256(data)[:12].hex()}"
-        if cache_key in self.keystore.opened:
-            return self.keystore.opened[cache_key]
+        if cache_key in self._keystore.opened:
+            return self._keystore.opened[cache_key]
         sender, recipient = message["sender"], message["recipient"]
         sender_keys = await self.keys_of(sender)
         recipient_id = await self._user_id(recipient)
         parsed_sender = data[1:9]
-        if sender_keys.user_id == self.user_id and parsed_sender == self.keystore.device.device_id:
-            inner = self.keystore.sent.get(message["client_id"])
+        if sender_keys.user_id == self.user_id and parsed_sender == self._keystore.device.device_id:
+            inner = self._keystore.sent.get(message["client_id"])
             if inner is None:
                 raise DecryptError("sent from this device, but not kept here")
             return inner
-        sender_dh = self.keystore.pins[sender_keys.user_id].seen_devices.get(parsed_sender)
+        sender_dh = self._keystore.pins[sender_keys.user_id].seen_devices.get(parsed_sender)
         if sender_dh is None:  # a device listed since we last looked?
             sender_keys = await self.keys_of(sender, fresh=True)
-            sender_dh = self.keystore.pins[sender_keys.user_id].seen_devices.get(parsed_sender)
+            sender_dh = self._keystore.pins[sender_keys.user_id].seen_devices.get(parsed_sender)
         if sender_dh is None:
             raise DecryptError("sent by a device never listed by its person")
-        opened = self.keystore.device.open(data, sender_keys.user_id, recipient_id, message["client_id"], sender_dh)
-        self.keystore.opened[cache_key] = opened.inner
-        self.keystore.save()
+        opened = self._keystore.device.open(data, sender_keys.user_id, recipient_id, message["client_id"], sender_dh)
+        self._keystore.opened[cache_key] = opened.inner
+        self._keystore.save()
         return opened.inner
 
     async def _user_id(self, username: str) -> int:

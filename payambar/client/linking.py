@@ -13,9 +13,13 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Protocol
 
+from payambar.client.directory import PeerKeys
 from payambar.client.errors import ApiFailed
 from payambar.client.keystore import Keystore, Pin
+from payambar.e2ee import keys
 from payambar.e2ee import link as protocol
 from payambar.e2ee.link import LinkRefused, Revealed
 from payambar.e2ee.primitives import b64, random_bytes, unb64, x25519_public
@@ -26,7 +30,26 @@ LINK_SECONDS = 600
 Confirm = Callable[[str], bool | Awaitable[bool]]
 
 
-async def wait_past(client: Linking, link_id: str, state: str, timeout: float) -> dict:
+class Device(Protocol):
+    """What linking needs of the Client it is mixed into."""
+
+    keystore_path: Path | None
+
+    keystore: Keystore | None
+
+    @property
+    def _keystore(self) -> Keystore: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def username(self) -> str: ...
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any: ...
+    async def publish_prekeys(self) -> None: ...
+    async def keys_of(self, username: str, fresh: bool = False) -> PeerKeys: ...
+    async def approve(self, card: tuple[bytes, bytes]) -> keys.DeviceList: ...
+
+
+async def wait_past(client: Device, link_id: str, state: str, timeout: float) -> dict:
     """The link once it is past `state`; LinkRefused when it was closed, expired or timed out."""
     deadline = time.monotonic() + timeout
     while True:
@@ -43,7 +66,7 @@ async def wait_past(client: Linking, link_id: str, state: str, timeout: float) -
             raise LinkRefused(f"no answer within {timeout:.0f} s")
 
 
-async def close_quietly(client: Linking, link_id: str) -> None:
+async def close_quietly(client: Device, link_id: str) -> None:
     try:
         await client._call("DELETE", f"{LINKS}/{link_id}")
     except ApiFailed:
@@ -54,7 +77,7 @@ class LinkRequest:
     """The new device's side of one link: its fresh keys (not saved until the link succeeds),
     the QR text it shows, then the short code and the handed-over identity."""
 
-    def __init__(self, client: Linking, keystore: Keystore, link_private: bytes, link_id: str) -> None:
+    def __init__(self, client: Device, keystore: Keystore, link_private: bytes, link_id: str) -> None:
         self.client = client
         self.keystore = keystore
         self.link_private = link_private
@@ -70,6 +93,9 @@ class LinkRequest:
     async def short_code(self, timeout: float = LINK_SECONDS) -> str:
         """Waits for an existing device to answer, reveals this device's values (only now, after
         the answer), and returns the code both screens show."""
+        return (await self._secrets(timeout)).code
+
+    async def _secrets(self, timeout: float) -> protocol.LinkSecrets:
         async with self._revealing:
             if self.secrets is None:
                 link = await wait_past(self.client, self.link_id, "requested", timeout)
@@ -79,17 +105,17 @@ class LinkRequest:
                         "POST", f"{LINKS}/{self.link_id}/reveal", json={"revealed": b64(self.revealed.as_bytes())}
                     )
                 self.secrets = protocol.derive(self.link_private, existing_key, self.revealed, existing_key)
-        return self.secrets.code
+            return self.secrets
 
     async def finish(self, timeout: float = LINK_SECONDS) -> None:
         """Waits for the sealed payload, opens and checks it, then keeps the identity key, saves
         this device's keys and publishes its bundle. LinkRefused when anything does not check out."""
-        await self.short_code(timeout)
+        secrets = await self._secrets(timeout)
         try:
             link = await wait_past(self.client, self.link_id, "revealed", timeout)
             if link["sealed"] is None:
                 raise LinkRefused("the link ended without a payload")
-            opened = protocol.open_payload(self.secrets, unb64(link["sealed"]))
+            opened = protocol.open_payload(secrets, unb64(link["sealed"]))
             payload = protocol.parse_payload(opened, self.client.user_id, self.revealed)
         except LinkRefused:
             await close_quietly(self.client, self.link_id)
@@ -110,7 +136,7 @@ class LinkRequest:
         await close_quietly(self.client, self.link_id)
 
 
-async def _link_for(client: Linking, qr_or_link_id: str) -> tuple[dict, Revealed | None]:
+async def _link_for(client: Device, qr_or_link_id: str) -> tuple[dict, Revealed | None]:
     if not qr_or_link_id.startswith(protocol.QR_PREFIX):
         return await client._call("GET", f"{LINKS}/{qr_or_link_id}"), None
     revealed = protocol.parse_qr(qr_or_link_id)
@@ -124,7 +150,7 @@ async def _link_for(client: Linking, qr_or_link_id: str) -> tuple[dict, Revealed
 class Linking:
     """Client's two sides of a link (Client mixes this in)."""
 
-    async def start_link(self) -> LinkRequest:
+    async def start_link(self: Device) -> LinkRequest:
         """On a new device (logged in, no keys yet): makes its keys and posts a link request.
         Show `.qr`, then `await .short_code()`, then `await .finish()` (docs/e2ee.md §9)."""
         if self.keystore is not None or (self.keystore_path and self.keystore_path.exists()):
@@ -138,7 +164,7 @@ class Linking:
         return LinkRequest(self, keystore, link_private, link["id"])
 
     async def approve_link(
-        self,
+        self: Device,
         qr_or_link_id: str,
         confirm: Confirm | None = None,
         code: str | None = None,
@@ -171,8 +197,8 @@ class Linking:
             if own.device_list.device_key(revealed.device_id) is not None:
                 raise LinkRefused("a device with this id is listed already")
             device_list = await self.approve((revealed.device_id, revealed.device_key))
-            verified = [(user_id, pin.identity_key) for user_id, pin in self.keystore.pins.items() if pin.verified]
-            payload = protocol.payload_json(self.keystore.identity_seed, device_list, verified)
+            verified = [(user_id, pin.identity_key) for user_id, pin in self._keystore.pins.items() if pin.verified]
+            payload = protocol.payload_json(self._keystore.identity_seed, device_list, verified)
             sealed = protocol.seal_payload(secrets, payload)
             await self._call("POST", f"{LINKS}/{link_id}/seal", json={"sealed": b64(sealed)})
         except LinkRefused:

@@ -42,11 +42,13 @@ class _Source:
     """Plaintext read in pieces from bytes or a file (file reads in a worker thread)."""
 
     def __init__(self, source: bytes | bytearray | memoryview | str | Path) -> None:
+        self.data: bytes | None = None
+        self.path: Path | None = None
         if isinstance(source, (bytes, bytearray, memoryview)):
-            self.data, self.path = bytes(source), None
+            self.data = bytes(source)
             self.size = len(self.data)
         else:
-            self.data, self.path = None, Path(source)
+            self.path = Path(source)
             self.size = self.path.stat().st_size
 
     async def pieces(self):
