@@ -167,20 +167,27 @@ class MarkRead(Operation):
         return self.up_to
 
 
-async def _own_message(batch: Batch, user_id: int, message_id: int) -> Message:
+async def _message_of_chat(batch: Batch, user_id: int, message_id: int, own: bool = False) -> tuple[Message, bool]:
+    """A message of the user's chat (not deleted; with `own`, one the user sent, to change it),
+    and whether it is withheld from its recipient, who is told there is no such message; the
+    chat's streams and names loaded."""
     await batch.flush()
     lock = " FOR UPDATE" if batch.allocator.shared else ""
-    row = await batch.conn.fetch_one(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?{lock}", (message_id,))
+    row = await batch.conn.fetch_one(
+        f"SELECT {MESSAGE_COLUMNS}, withheld FROM messages WHERE id = ?{lock}", (message_id,)
+    )
     if row is None or user_id not in (row[1], row[2]):
         raise NotFound("No such message.", "message_not_found")
-    message = Message(*row)
-    if message.sender_id != user_id:
+    message, withheld = Message(*row[:-1]), bool(row[-1])
+    if own and message.sender_id != user_id:
         raise Forbidden("Only the sender can change a message.")
+    if not own and withheld and user_id == message.recipient_id:
+        raise NotFound("No such message.", "message_not_found")
     if message.deleted:
         raise Conflict("The message was deleted.", "message_deleted")
     await batch.load_seqs((message.sender_id, message.recipient_id))
     await batch.load_names((message.sender_id, message.recipient_id))
-    return message
+    return message, withheld
 
 
 def _tell_both(batch: Batch, message: Message, kind: UpdateKind) -> Message:
@@ -200,7 +207,7 @@ class EditMessage(Operation):
     envelope: bytes | None = None
 
     async def apply(self, batch: Batch) -> Message:
-        message = await _own_message(batch, self.user_id, self.message_id)
+        message, _ = await _message_of_chat(batch, self.user_id, self.message_id, own=True)
         message.text = self.text
         message.envelope = self.envelope
         message.edited_at = now_ms()
@@ -218,7 +225,7 @@ class DeleteMessage(Operation):
     message_id: int
 
     async def apply(self, batch: Batch) -> Message:
-        message = await _own_message(batch, self.user_id, self.message_id)
+        message, _ = await _message_of_chat(batch, self.user_id, self.message_id, own=True)
         message.text = ""
         message.deleted = 1
         message.attachment = None  # the file goes with it (file_id stays: access checks read it)
@@ -333,24 +340,6 @@ class SetLastSeen(Operation):
 
     async def apply(self, batch: Batch) -> None:
         await batch.conn.execute("UPDATE users SET last_seen = ? WHERE id = ?", (self.last_seen, self.user_id))
-
-
-async def _message_of_chat(batch: Batch, user_id: int, message_id: int) -> tuple[Message, bool]:
-    """A message the user may see in their chat (not deleted), and whether it is withheld from
-    its recipient; the chat's streams and names loaded."""
-    await batch.flush()
-    lock = " FOR UPDATE" if batch.allocator.shared else ""
-    row = await batch.conn.fetch_one(
-        f"SELECT {MESSAGE_COLUMNS}, withheld FROM messages WHERE id = ?{lock}", (message_id,)
-    )
-    if row is None or user_id not in (row[1], row[2]) or (row[-1] and user_id == row[2]):
-        raise NotFound("No such message.", "message_not_found")
-    message = Message(*row[:-1])
-    if message.deleted:
-        raise Conflict("The message was deleted.", "message_deleted")
-    await batch.load_seqs((message.sender_id, message.recipient_id))
-    await batch.load_names((message.sender_id, message.recipient_id))
-    return message, bool(row[-1])
 
 
 MAX_PINNED_MESSAGES = 50  # per chat
