@@ -10,23 +10,28 @@ from chat import sending
 from chat.encryption import envelope_or_plaintext
 from live import activity
 from server.services import services_of
+from settings import Settings
 from store import ChangeWithheld, ChatSettings
 from wire import contract as c
 from wire import validate
 from wire.bodies import query_int, read_json
 from wire.contract import api
 from wire.protocol import chat_settings_object, iso, message_object, user_object
-from wire.responses import JSON, ApiError
+from wire.responses import JSON
 
-SEND_BODY = c.obj(
-    ["to", "client_id"],
-    to=c.USERNAME,
-    text=c.message_text,
-    envelope=c.ENVELOPE,
-    client_id=c.CLIENT_ID,
-    reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
-    forward_of={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
-)
+
+def send_body(settings: Settings) -> dict:
+    return c.obj(
+        ["to", "client_id"],
+        to=c.USERNAME,
+        text=c.message_text(settings),
+        envelope=c.ENVELOPE,
+        client_id=c.CLIENT_ID,
+        reply_to={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+        forward_of={"type": ["integer", "null"], "minimum": 1, "maximum": 2**62 - 1},
+    )
+
+
 WRITTEN = {"required": ["text"], "properties": {"forward_of": {"type": "null"}}, "not": {"required": ["envelope"]}}
 FORWARDED = {
     "required": ["forward_of"],
@@ -118,7 +123,7 @@ async def history(request: Request) -> JSON:
     "Send a message (or forward one with forward_of); a retry with the same client_id answers the same message",
     {201: ("The new message", c.ref("Message")), 200: ("The message sent before", c.ref("Message"))},
     errors=(404, 409, 413, 429),
-    body=lambda settings: SEND_BODY(settings) | {"anyOf": [WRITTEN, FORWARDED, ENCRYPTED]},
+    body=lambda settings: send_body(settings) | {"anyOf": [WRITTEN, FORWARDED, ENCRYPTED]},
     description="One of text (a message written), forward_of (a message forwarded as it is) or envelope (an"
     " end-to-end encrypted message, docs/e2ee.md). Between two people who both have keys only envelope is"
     " accepted (409 encryption_required); to someone without keys an envelope is 409 peer_not_encrypted.",
@@ -145,13 +150,13 @@ EDITED = [
     {200: ("The message", c.ref("Message"))},
     errors=(403, 404, 409, 413),
     path={"message_id": c.ID},
-    body=lambda settings: c.obj(text=c.message_text, envelope=c.ENVELOPE)(settings) | {"anyOf": EDITED},
+    body=lambda settings: c.obj(text=c.message_text(settings), envelope=c.ENVELOPE) | {"anyOf": EDITED},
     description="text in a plaintext chat, envelope (and no text) in an encrypted one; the other is a 409.",
 )
 async def edit(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = services_of(request)
-    message_id = _path_id(request)
+    message_id = validate.path_message_id(request.path_params["message_id"])
     body = await read_json(request)
     envelope = None
     parties = await state.store.message_parties(message_id)
@@ -181,9 +186,9 @@ async def delete(request: Request) -> Response:
     if scope not in ("me", "both"):
         raise validate.invalid("for", "for is me or both.")
     if scope == "me":
-        await state.store.hide_message(user_id, _path_id(request))
+        await state.store.hide_message(user_id, validate.path_message_id(request.path_params["message_id"]))
         return Response(status_code=204)
-    message_id = _path_id(request)
+    message_id = validate.path_message_id(request.path_params["message_id"])
     if await state.accounts.is_withheld(message_id):
         message = await state.store.writer.run(ChangeWithheld(user_id, message_id, None))
     else:
@@ -220,10 +225,3 @@ async def clear(request: Request) -> JSON:
     other = await user_id_of(state, request.path_params["username"])
     await state.limits.sends_by_user.check(str(user_id), "Too many changes; wait {wait} s.", fail_open=True)
     return JSON({"up_to": await state.store.clear_chat(user_id, other)})
-
-
-def _path_id(request: Request) -> int:
-    raw = request.path_params["message_id"]
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 2**62:
-        raise ApiError(404, "message_not_found", "No such message.")
-    return int(raw)

@@ -53,13 +53,6 @@ def emoji_of(value) -> str:
     return value
 
 
-def message_id_of(request: Request) -> int:
-    raw = request.path_params["message_id"]
-    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 2**62:
-        raise ApiError(404, "message_not_found", "No such message.")
-    return int(raw)
-
-
 async def _parties(state, user_id: int, message_id: int) -> tuple[int, int]:
     parties = await state.store.message_parties(message_id)
     if parties is None or user_id not in parties:  # anyone else is told there is no such message
@@ -112,7 +105,7 @@ async def react(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = services_of(request)
     await state.limits.reactions_by_user.check(str(user_id), "Too many reactions; wait {wait} s.")
-    message_id = message_id_of(request)
+    message_id = validate.path_message_id(request.path_params["message_id"])
     body = await read_json(request)
     peer_id, apart = await _peer_and_block(state, user_id, message_id)
     encrypted = await chat_is_encrypted(state, user_id, peer_id)
@@ -131,7 +124,7 @@ async def unreact(request: Request) -> JSON:
     user_id, _ = await require_user(request)
     state = services_of(request)
     await state.limits.reactions_by_user.check(str(user_id), "Too many reactions; wait {wait} s.")
-    message_id = message_id_of(request)
+    message_id = validate.path_message_id(request.path_params["message_id"])
     _, apart = await _peer_and_block(state, user_id, message_id)
     message = await state.store.react(user_id, message_id, None, withheld=apart)
     return JSON(message_object(message, state.store.names, user_id))
@@ -141,7 +134,7 @@ async def _pin(request: Request, pinned: bool) -> JSON:
     user_id, _ = await require_user(request)
     state = services_of(request)
     await state.limits.chat_settings_by_user.check(str(user_id), "Too many chat changes; wait {wait} s.")
-    message_id = message_id_of(request)
+    message_id = validate.path_message_id(request.path_params["message_id"])
     await _parties(state, user_id, message_id)
     message = await state.store.pin_message(user_id, message_id, pinned)
     return JSON(message_object(message, state.store.names, user_id))

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from typing import Any
 
-from wire.responses import invalid
+from wire.responses import ApiError, invalid
 
 USERNAME = re.compile(r"[A-Za-z0-9_]{3,32}")
 USERNAME_PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}")
@@ -126,6 +126,13 @@ def positive_id(value: Any, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**62:
         raise invalid(field, f"{field} must be a positive whole number.")
     return value
+
+
+def path_message_id(raw: str) -> int:
+    """The message id of a URL's path; one that cannot be an id is no such message, as an unknown one is."""
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 2**62:
+        raise ApiError(404, "message_not_found", "No such message.")
+    return int(raw)
 
 
 def optional_id(value: Any, field: str) -> int | None:
