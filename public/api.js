@@ -18,6 +18,15 @@ export class ApiError extends Error {
 let session = loadSession();
 const unauthorizedListeners = new Set();
 
+// The service worker opens sealed pushes while no page runs (sw.js), so it keeps a copy of the
+// token and who it is for; told again whenever the session changes, and null at logout.
+function shareWithWorker() {
+  if (typeof document === 'undefined' || !globalThis.navigator?.serviceWorker) return; // a worker itself
+  const shared = session?.token && session.user ? { token: session.token, user: { id: session.user.id, username: session.user.username } } : null;
+  navigator.serviceWorker.ready.then((registration) => registration.active?.postMessage({ type: 'session', session: shared })).catch(() => {});
+}
+shareWithWorker();
+
 function loadSession() {
   try {
     return JSON.parse(localStorage.getItem(SESSION_KEY));
@@ -38,6 +47,7 @@ export function saveSession(answer) {
     user: answer.user,
   };
   localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  shareWithWorker();
   return session;
 }
 
@@ -50,6 +60,7 @@ export function updateSessionUser(user) {
 export function forgetSession() {
   session = null;
   localStorage.removeItem(SESSION_KEY);
+  shareWithWorker();
 }
 
 export function onUnauthorized(listener) {

@@ -415,6 +415,7 @@ function readingMedia(message, inner) {
   if (preview && typeof preview.data === 'string' && preview.data.length <= 6000 && /^image\/(jpeg|webp|png)$/.test(preview.mime)) attachment.preview = { mime: preview.mime, data: preview.data };
   const result = { ...message, text: typeof inner.text === 'string' ? inner.text : '', attachment, e2ee: 'opened' };
   if (inner.reply_to != null) result.reply_to = inner.reply_to;
+  if (inner.album) result.album = inner.album; // checked where it is drawn (ui/albums.js)
   return result;
 }
 

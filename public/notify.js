@@ -29,7 +29,8 @@ export async function setNotificationPrefs(changes) {
 async function tellServiceWorker(prefs) {
   if (!('serviceWorker' in navigator)) return;
   const registration = await navigator.serviceWorker.ready;
-  registration.active?.postMessage({ type: 'notification-prefs', prefs: { enabled: prefs.enabled, preview: prefs.preview, hiddenText: t('new_message') } });
+  const labels = { photo: `📷 ${t('photo')}`, voice: `🎤 ${t('voice_message')}`, video: '🎬', file: '📎' };
+  registration.active?.postMessage({ type: 'notification-prefs', prefs: { enabled: prefs.enabled, preview: prefs.preview, hiddenText: t('new_message'), labels } });
 }
 
 function keyBytes(base64url) {

@@ -1,7 +1,12 @@
-// Service worker: precaches the app shell under a versioned cache (never API answers) and shows
-// pushed messages as notifications, one group per chat.
+// Service worker (a module worker): precaches the app shell under a versioned cache (never API
+// answers) and shows pushed messages as notifications, one group per chat. A push of a sealed
+// message carries ids only: the worker fetches the envelope and opens it with this device's keys
+// (the same IndexedDB and locks the pages use), or says "New message" when it cannot.
 // Bump VERSION with every deployment so clients pick the new shell up.
-const VERSION = 'v19';
+import { ApiError } from '/api.js';
+import { E2eeClient } from '/crypto/client.js';
+
+const VERSION = 'v20';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -12,6 +17,7 @@ const SHELL = [
   '/attachments.js',
   '/ui/media.js',
   '/ui/filesend.js',
+  '/ui/albums.js',
   '/ui/blurhash.js',
   '/app.js',
   '/call.js',
@@ -65,6 +71,8 @@ const SHELL = [
   '/ui/shell.js',
   '/ui/update.js',
   '/ui/validate.js',
+  '/ui/recovery.js',
+  '/crypto/backup.js',
   '/crypto/bytes.js',
   '/crypto/client.js',
   '/crypto/device.js',
@@ -127,14 +135,29 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-// The page's notification settings, kept for when no page is open.
+// The page's notification settings, and its session, kept for when no page is open.
 const PREFS_CACHE = 'payambar-prefs';
 const PREFS_URL = '/notification-prefs';
+const SESSION_URL = '/session';
+const OPEN_TIMEOUT_MS = 10_000;
 
 async function notificationPrefs() {
   const stored = await (await caches.open(PREFS_CACHE)).match(PREFS_URL);
   const prefs = stored ? await stored.json().catch(() => ({})) : {};
-  return { preview: true, hiddenText: 'پیام تازه · New message', ...prefs };
+  return { preview: true, hiddenText: 'پیام تازه · New message', labels: {}, ...prefs };
+}
+
+// {token, user: {id, username}} of the signed-in person, or null.
+async function storedSession() {
+  const stored = await (await caches.open(PREFS_CACHE)).match(SESSION_URL);
+  const session = stored ? await stored.json().catch(() => null) : null;
+  return session?.token && Number.isSafeInteger(session.user?.id) && session.user.username ? session : null;
+}
+
+async function keepSession(session) {
+  const cache = await caches.open(PREFS_CACHE);
+  if (!session?.token) await cache.delete(SESSION_URL);
+  else await cache.put(SESSION_URL, new Response(JSON.stringify({ token: session.token, user: { id: session.user.id, username: session.user.username } })));
 }
 
 self.addEventListener('message', (event) => {
@@ -143,7 +166,72 @@ self.addEventListener('message', (event) => {
     const body = JSON.stringify(event.data.prefs ?? {});
     event.waitUntil(caches.open(PREFS_CACHE).then((cache) => cache.put(PREFS_URL, new Response(body))));
   }
+  if (event.data?.type === 'session') event.waitUntil(keepSession(event.data.session));
 });
+
+// The API as the signed-in person, for the protocol client (api.js holds no session here).
+function requester(session) {
+  return async (method, path, body) => {
+    let response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers: { authorization: `Bearer ${session.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch {
+      throw new ApiError(0, 'network', 'offline');
+    }
+    const answer = response.status === 204 ? null : await response.json().catch(() => null);
+    if (response.status === 401) await keepSession(null); // logged out elsewhere: no more opening
+    if (!response.ok) throw new ApiError(response.status, answer?.error?.code ?? `http_${response.status}`, answer?.error?.message);
+    return answer;
+  };
+}
+
+// What a sealed message says, opened on this device: its text, or a label for a file; null when
+// it cannot be opened (no session, no keys here, not for this device, offline).
+async function openPushed(payload, labels) {
+  const session = await storedSession();
+  if (!session || !Number.isSafeInteger(payload.message_id)) return null;
+  const request = requester(session);
+  const chat = encodeURIComponent(payload.chat);
+  const page = await request('GET', `/api/conversations/${chat}/messages?after=${payload.message_id - 1}&limit=1`);
+  const message = page?.messages?.find((each) => each.id === payload.message_id);
+  if (!message?.envelope || message.sender !== payload.chat) return null;
+  const client = await E2eeClient.open(session.user, { request });
+  if (!(await client.hasDevice())) return null;
+  const read = await client.open(message);
+  if (typeof read.text === 'string' && read.text && read.kind !== 'media') return read.text;
+  if (read.kind === 'media') {
+    const file = read.inner?.attachment ?? {};
+    const kind = file.type === 'photo' || file.type === 'voice' || file.type === 'video' ? file.type : 'file';
+    const label = labels[kind] ?? (kind === 'file' ? '📎' : '');
+    const caption = typeof read.inner?.text === 'string' ? read.inner.text : '';
+    return [label, caption || (kind === 'file' && typeof file.name === 'string' ? file.name : '')].filter(Boolean).join(' ') || null;
+  }
+  return null;
+}
+
+async function withTimeout(work, ms) {
+  let timer;
+  const late = new Promise((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The sender's public profile (a sealed push names the username only).
+async function profileOf(username) {
+  try {
+    const response = await fetch(`/api/users/${encodeURIComponent(username)}`);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
 
 async function closeChatNotifications(chat) {
   for (const notification of await self.registration.getNotifications({ tag: `chat:${chat}` })) notification.close();
@@ -151,13 +239,19 @@ async function closeChatNotifications(chat) {
 
 const CALL_VIBRATION = [700, 300, 700, 300, 700];
 
+// Windows showing the app itself (a public profile page or a file of the origin is not the app).
+async function appWindows() {
+  const windows = await self.clients.matchAll({ type: 'window' });
+  return windows.filter((client) => ['/', '/index.html'].includes(new URL(client.url).pathname));
+}
+
 // A call rings on a closed app: a notification that stays until tapped or stopped by the next push.
 async function showCall(payload) {
   if (payload.type === 'call_stopped') {
     for (const notification of await self.registration.getNotifications({ tag: `call:${payload.call_id}` })) notification.close();
     return;
   }
-  const windows = await self.clients.matchAll({ type: 'window' });
+  const windows = await appWindows();
   if (windows.some((client) => client.visibilityState === 'visible')) return; // the open app rings itself
   await self.registration.showNotification(payload.from, {
     body: payload.media === 'video' ? 'تماس تصویری ورودی · Incoming video call' : 'تماس صوتی ورودی · Incoming voice call',
@@ -178,14 +272,22 @@ async function showPushed(payload) {
   if (payload.type === 'read') return closeChatNotifications(payload.chat);
   if (payload.type !== 'message') return;
   // Someone is using the app right now: it plays its own sound, no system notification on top.
-  const windows = await self.clients.matchAll({ type: 'window' });
+  const windows = await appWindows();
   if (windows.some((client) => client.focused && client.visibilityState === 'visible')) return;
   const prefs = await notificationPrefs();
-  const sender = payload.sender ?? {};
+  let sender = payload.sender ?? {};
   const missedCall = payload.call ? 'تماس بی‌پاسخ · Missed call' : null;
-  const text = missedCall ?? (prefs.preview && typeof payload.text === 'string' ? payload.text : prefs.hiddenText);
+  let text = missedCall ?? (prefs.preview && typeof payload.text === 'string' ? payload.text : null);
+  if (payload.encrypted) {
+    const [opened, profile] = await Promise.all([
+      prefs.preview ? withTimeout(openPushed(payload, prefs.labels ?? {}).catch(() => null), OPEN_TIMEOUT_MS) : null,
+      withTimeout(profileOf(payload.chat), OPEN_TIMEOUT_MS),
+    ]);
+    text = opened;
+    if (profile) sender = { ...sender, display_name: profile.display_name, avatar: profile.avatar };
+  }
   await self.registration.showNotification(sender.display_name || sender.username || payload.chat, {
-    body: text,
+    body: text ?? prefs.hiddenText,
     tag: `chat:${payload.chat}`,
     renotify: true,
     icon: sender.avatar || '/icons/icon-192.png',

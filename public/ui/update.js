@@ -13,7 +13,8 @@ export function watchForUpdates() {
     reloading = true;
     location.reload();
   });
-  navigator.serviceWorker.register('/sw.js').then((registration) => {
+  // A module worker: it imports the protocol client to open sealed pushes.
+  navigator.serviceWorker.register('/sw.js', { type: 'module' }).then((registration) => {
     if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration.waiting);
     registration.addEventListener('updatefound', () => {
       const worker = registration.installing;

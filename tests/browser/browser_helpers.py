@@ -287,3 +287,22 @@ def pick_files(page: Page, *paths) -> None:
     """Picks files with the attach button's picker and sends them from the dialog."""
     page.get_by_test_id("file-picker").set_input_files([str(path) for path in paths])
     confirm_files(page)
+
+
+class Loop:
+    """An asyncio loop on its own thread for the Python clients (sync Playwright owns this one)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout: float = 60):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def start(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_helpers import People, launched_chromium
+from browser_helpers import Loop, People, launched_chromium
 from playwright.sync_api import Browser
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
@@ -38,3 +38,11 @@ def screenshot(request: pytest.FixtureRequest):
         page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
     return take
+
+
+@pytest.fixture
+def loop() -> Iterator[Loop]:
+    """A loop of its own thread for the Python clients a browser test talks to."""
+    running = Loop()
+    yield running
+    running.close()

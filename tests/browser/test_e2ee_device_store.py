@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from browser_helpers import PASSWORD, unique_name
 from test_e2ee_interop import HISTORY, OPEN_DEVICE, SIGN_UP, texts
-from test_e2ee_interop import loop as loop  # the fixture
 
 from tests.e2ee_people import close, person
 

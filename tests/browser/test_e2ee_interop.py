@@ -5,9 +5,6 @@ message is read by every device it is for, both ways, and again after the page r
 
 from __future__ import annotations
 
-import asyncio
-import threading
-
 import orjson
 import pytest
 from browser_helpers import PASSWORD, unique_name
@@ -16,30 +13,6 @@ from payambar.client import Client, IdentityChanged, Keystore
 from payambar.e2ee.primitives import b64, unb64
 from tests import e2ee_database as db
 from tests.e2ee_people import close, person
-
-
-class Loop:
-    """An asyncio loop on its own thread for the Python clients (sync Playwright owns this one)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-@pytest.fixture
-def loop():
-    running = Loop()
-    yield running
-    running.close()
-
 
 SIGN_UP = """
 async ([username, password]) => {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 
 import pytest
 from browser_helpers import PASSWORD, log_in, unique_name
@@ -18,33 +17,6 @@ from test_accessibility import serious_violations
 
 from payambar.client import Client, LinkRefused
 from tests.e2ee_people import close, person
-
-
-class Loop:
-    """An asyncio loop on its own thread for the Python clients (sync Playwright owns this one)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 60):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def start(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-@pytest.fixture
-def loop():
-    running = Loop()
-    yield running
-    running.close()
-
 
 SIGN_UP = """
 async ([username, password]) => {

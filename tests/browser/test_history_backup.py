@@ -14,10 +14,9 @@ from pathlib import Path
 from browser_helpers import message_with_text, open_chat, send
 from playwright.sync_api import expect
 from test_accessibility import serious_violations
-from test_e2ee_linking_browser import (  # noqa: F401 (loop is a fixture)
+from test_e2ee_linking_browser import (
     HISTORY,
     OPEN_DEVICE,
-    loop,
     open_link_dialog,
     second_browser,
     signed_up_browser,
@@ -38,7 +37,8 @@ async (v) => {
   const key = unhex(v.recovery_key);
   results.written = (await b.formatRecoveryKey(key)) === v.written;
   results.parsed = hex(await b.parseRecoveryKey(v.written)) === v.recovery_key;
-  results.accepted = (await Promise.all(v.accepted_written.map(async (w) => hex(await b.parseRecoveryKey(w))))).every((k) => k === v.recovery_key);
+  const accepted = await Promise.all(v.accepted_written.map(async (w) => hex(await b.parseRecoveryKey(w))));
+  results.accepted = accepted.every((k) => k === v.recovery_key);
   results.refused = [];
   for (const w of v.refused_written) {
     try {
@@ -95,7 +95,8 @@ APP_HISTORY = """
 async (peer) => {
   const e2ee = await import('/e2ee.js');
   const token = JSON.parse(localStorage.getItem('payambar.session')).token;
-  const answer = await fetch(`/api/conversations/${encodeURIComponent(peer)}/messages?limit=100`, { headers: { authorization: `Bearer ${token}` } });
+  const path = `/api/conversations/${encodeURIComponent(peer)}/messages?limit=100`;
+  const answer = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
   const read = await e2ee.openMessages((await answer.json()).messages);
   return read.map((m) => ({ id: m.id, text: m.text, e2ee: m.e2ee ?? null }));
 }
@@ -136,7 +137,9 @@ def restore_with(page, written: str, state: str, reason: str = "") -> None:
     expect(result).not_to_be_empty()
 
 
-def test_a_new_identity_reads_old_history_only_after_restoring_with_the_recovery_key(people, loop, tmp_path, live_server, screenshot):
+def test_a_new_identity_reads_old_history_only_after_restoring_with_the_recovery_key(
+    people, loop, tmp_path, live_server, screenshot
+):
     omid = loop.run(person(people.server, tmp_path, 1))
     try:
         first, sara = signed_up_browser(people)
@@ -146,9 +149,15 @@ def test_a_new_identity_reads_old_history_only_after_restoring_with_the_recovery
         open_chat(first, peer)
         expect(message_with_text(first, "second before the backup")).to_be_visible()
         send(first, "sara wrote this before")
-        expect(message_with_text(first, "sara wrote this before")).to_have_attribute("data-status", re.compile("sent|delivered|read"))
+        expect(message_with_text(first, "sara wrote this before")).to_have_attribute(
+            "data-status", re.compile("sent|delivered|read")
+        )
         read_first = first.evaluate(APP_HISTORY, peer)
-        assert [m["text"] for m in read_first] == ["سلام، پیش از پشتیبان", "second before the backup", "sara wrote this before"]
+        assert [m["text"] for m in read_first] == [
+            "سلام، پیش از پشتیبان",
+            "second before the backup",
+            "sara wrote this before",
+        ]
 
         written = set_up_recovery_key(first)
         screenshot(first, "backup-on")
@@ -175,8 +184,10 @@ def test_a_new_identity_reads_old_history_only_after_restoring_with_the_recovery
         second.get_by_test_id("confirm-reset").click()
         second.wait_for_function("() => window.linked === 'reset'")
         assert second.evaluate(OPEN_DEVICE) == "loaded"
-        second.evaluate("async () => { const e2ee = await import('/e2ee.js');"
-                        " return e2ee.setUpDevice(JSON.parse(localStorage.getItem('payambar.session')).user); }")
+        second.evaluate(
+            "async () => { const e2ee = await import('/e2ee.js');"
+            " return e2ee.setUpDevice(JSON.parse(localStorage.getItem('payambar.session')).user); }"
+        )
         before = second.evaluate(APP_HISTORY, peer)
         assert [m["e2ee"] for m in before] == ["failed"] * 3, before
         open_chat(second, peer)
@@ -188,7 +199,9 @@ def test_a_new_identity_reads_old_history_only_after_restoring_with_the_recovery
         restore_with(second, typo, "error", "typo")
         other = backup.format_recovery_key(bytes(32))
         restore_with(second, other, "error", "wrong_key")
-        assert [m["e2ee"] for m in second.evaluate(APP_HISTORY, peer)] == ["failed"] * 3, "a wrong key restored something"
+        assert [m["e2ee"] for m in second.evaluate(APP_HISTORY, peer)] == ["failed"] * 3, (
+            "a wrong key restored something"
+        )
         screenshot(second, "wrong-key")
         restore_with(second, written.lower().replace("-", " "), "restored")
         expect(second.get_by_test_id("recovery-result")).to_have_attribute("data-count", "3")
