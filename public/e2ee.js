@@ -416,6 +416,7 @@ function readingMedia(message, inner) {
   const result = { ...message, text: typeof inner.text === 'string' ? inner.text : '', attachment, e2ee: 'opened' };
   if (inner.reply_to != null) result.reply_to = inner.reply_to;
   if (inner.album) result.album = inner.album; // checked where it is drawn (ui/albums.js)
+  if (typeof inner.forwarded_from === 'string' && inner.forwarded_from) result.forwarded_from = inner.forwarded_from;
   return result;
 }
 

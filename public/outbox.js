@@ -117,8 +117,9 @@ async function wireFields(item) {
   const inner = textInner(item.text, { replyTo: item.reply_to, forwardedFrom: item.forward_of ? item.forwarded_from : null, preview: item.preview ?? null });
   const fields = await sealSend(item.to, inner, item.client_id, plain);
   if (fields.envelope && item.forwarded_file) {
-    // An encrypted chat takes no server-side copy of a file; its text alone would be a different message.
-    throw Object.assign(new Error('a file cannot be forwarded into an end-to-end encrypted chat yet'), { code: 'forward_file_encrypted' });
+    // A file forward queued before files were sent again (ui/actions.js forwardTo): its text alone
+    // would be a different message.
+    throw Object.assign(new Error('forward the file again'), { code: 'forward_file_encrypted' });
   }
   return { to: item.to, client_id: item.client_id, ...fields };
 }
@@ -143,6 +144,7 @@ async function sealedFileFields(item) {
   const described = crypto.attachmentFields(fileId, sealed, attachment.name, sealed.mime, sealed.details);
   const inner = mediaInner(item.text, described, { replyTo: item.reply_to });
   if (item.album) inner.album = item.album;
+  if (item.forwarded_from) inner.forwarded_from = item.forwarded_from; // a file forwarded, sent again sealed
   const fields = await sealSend(item.to, inner, item.client_id, null);
   if (!fields?.envelope) throw new SendBlocked('keys_rejected', item.to); // never a sealed file without its envelope
   return { to: item.to, client_id: item.client_id, envelope: fields.envelope, file_id: fileId };

@@ -1,4 +1,6 @@
 // What can be done to a message beyond reply, edit and copy: delete (asked first) and forward.
+import { newAttachment } from '/attachments.js';
+import { willSeal } from '/e2ee.js';
 import { t } from '/i18n.js';
 import * as model from '/model.js';
 import { discardFailed, queueMessage } from '/outbox.js';
@@ -6,6 +8,7 @@ import { deleteMessage, hideMessage } from '/session.js';
 import { ask } from '/ui/dialog.js';
 import { h } from '/ui/dom.js';
 import { avatar } from '/ui/format.js';
+import { fileBlob } from '/ui/media.js';
 
 // Own messages can go for both sides; anyone's can go from one's own view only.
 export async function confirmDelete(message) {
@@ -24,9 +27,18 @@ export async function forward(message) {
   return target;
 }
 
-// Sends one message's text to `target`, marked as forwarded from its first author.
-export function forwardTo(target, message) {
-  return queueMessage(target, message.text, null, null, { of: message.id, from: message.forwarded_from ?? message.sender, file: Boolean(message.attachment), sealed: Boolean(message.envelope) });
+// Sends one message to `target`, marked as forwarded from its first author. The server copies a
+// plaintext file between plaintext chats; a sealed file, or any file going into an encrypted chat,
+// is opened on this device and sent again (sealed there under a key of its own).
+export async function forwardTo(target, message) {
+  const from = message.forwarded_from ?? message.sender;
+  const file = message.attachment;
+  if (file && !file.local && (message.envelope || (await willSeal(target).catch(() => true)))) {
+    const blob = await fileBlob(file);
+    const typed = new Blob([blob], { type: file.mime || blob.type || 'application/octet-stream' });
+    return queueMessage(target, message.text, null, newAttachment(typed, file.name), { of: null, from }, null);
+  }
+  return queueMessage(target, message.text, null, null, { of: message.id, from, file: Boolean(file), sealed: Boolean(message.envelope) });
 }
 
 // The forward dialog: resolves with the chosen chat's username, or null.
