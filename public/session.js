@@ -139,6 +139,7 @@ function handleFrame(frame) {
   else if (frame.type === 'presence') model.setPresence(frame);
   else if (frame.type === 'profile' && frame.user?.username) updateProfile(frame.user);
   else if (frame.type === 'keys' && frame.user) keysChanged(frame.user);
+  else if (frame.type === 'link' && frame.id) emit('link-request', frame); // ui/shell.js says so
 }
 
 // Someone's device list changed: checked again now (a new device, a new identity key).

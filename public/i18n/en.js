@@ -374,4 +374,6 @@ export default {
   recovery_no_backup: 'You have no backup to restore.',
   recovery_offline: 'Cannot reach the server. Try again when you are online.',
   recovery_failed: 'Something went wrong; nothing was changed. Try again.',
+  link_request_arrived: 'Another browser or device asks to be linked to your account.',
+  link_request_review: 'Review',
 };

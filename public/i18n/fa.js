@@ -374,4 +374,6 @@ export default {
   recovery_no_backup: 'پشتیبانی برای بازگرداندن ندارید.',
   recovery_offline: 'به سرور دسترسی نیست. وقتی برخط شدید دوباره بکوشید.',
   recovery_failed: 'مشکلی پیش آمد؛ چیزی تغییر نکرد. دوباره بکوشید.',
+  link_request_arrived: 'مرورگر یا دستگاه دیگری می‌خواهد به حساب شما پیوند داده شود.',
+  link_request_review: 'بررسی',
 };

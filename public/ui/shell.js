@@ -28,7 +28,8 @@ export function renderShell(root) {
   const incoming = mountIncomingBanner();
   const offer = offerNotifications();
   const keysNotice = deviceNotice();
-  root.replaceChildren(banner.element, keysNotice.element, offer.element, layout);
+  const linkNotice = linkRequestNotice();
+  root.replaceChildren(banner.element, keysNotice.element, linkNotice.element, offer.element, layout);
 
   let sidebarScreen = null;
   let sidebarKind = null;
@@ -72,6 +73,7 @@ export function renderShell(root) {
       incoming.destroy();
       offer.destroy();
       keysNotice.destroy();
+      linkNotice.destroy();
       sidebarScreen?.destroy();
       chatScreen?.destroy();
     },
@@ -97,6 +99,34 @@ function deviceNotice() {
   const update = () => (element.hidden = device.status !== 'needs_approval');
   const off = on('e2ee', update);
   update();
+  return { element, destroy: off };
+}
+
+// Another browser of this person asks to be linked (a `link` frame, session.js): said here, and
+// the approval (where the codes are compared) opens only when the person chooses to review it, so
+// this device never answers a request meant for another of their devices.
+function linkRequestNotice() {
+  const review = h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'link-request-review' }, t('link_request_review'));
+  const dismiss = h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'link-request-dismiss' }, t('link_later'));
+  const element = h('div', { class: 'shell-notice link-request', role: 'status', 'data-testid': 'link-request-notice', hidden: true }, h('span', {}, t('link_request_arrived')), ' ', review, ' ', dismiss);
+  let frame = null;
+  const hide = () => {
+    frame = null;
+    element.hidden = true;
+  };
+  const off = on('link-request', (next) => {
+    if (next.state === 'requested' && device.status === 'ready') {
+      frame = next;
+      element.hidden = false;
+    } else if (frame && next.id === frame.id) hide();
+  });
+  review.addEventListener('click', async () => {
+    const asked = frame;
+    hide();
+    const linking = await import('/ui/linking.js');
+    await linking.linkFrame(linking.clientForMe(), asked).catch(() => null);
+  });
+  dismiss.addEventListener('click', hide);
   return { element, destroy: off };
 }
 

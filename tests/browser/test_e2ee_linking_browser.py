@@ -343,3 +343,31 @@ def test_the_apps_own_banner_links_a_second_browser_which_then_reads_and_writes(
         assert texts(second.evaluate(HISTORY, peer)) == ["after linking"]
     finally:
         loop.run(close(omid))
+
+
+def test_a_link_request_from_a_new_browser_is_announced_on_the_open_app_and_reviewed_there(people):
+    first, sara = signed_up_browser(people)
+    me = sara["username"]
+    first.reload()  # the app as a person has it open, with its socket
+    expect(first.get_by_test_id("search-input")).to_be_visible()
+    assert first.evaluate(OPEN_DEVICE) == "loaded"
+    second = second_browser(people, me)
+    # the `link` frame announces it; nothing is answered until the person chooses to review it
+    notice = first.get_by_test_id("link-request-notice")
+    expect(notice).to_be_visible(timeout=15_000)
+    assert serious_violations(first) == []
+    expect(second.get_by_test_id("link-code")).to_be_hidden()
+    first.get_by_test_id("link-request-review").click()
+    expect(notice).to_be_hidden()
+    expect(first.get_by_test_id("link-approve-dialog")).to_be_visible()
+    expect(first.get_by_test_id("link-approve-code")).to_have_text(second.get_by_test_id("link-code").text_content())
+    assert len(first.evaluate(OWN_DEVICES, me)["devices"]) == 1, "nothing is approved before the person says so"
+    first.get_by_test_id("link-approve-confirm").click()
+    second.wait_for_function("() => window.linked === 'linked'")
+    assert len(first.evaluate(OWN_DEVICES, me)["devices"]) == 2
+
+    # a request that is closed before anyone reviews it takes its notice away
+    third = second_browser(people, me)
+    expect(notice).to_be_visible(timeout=15_000)
+    third.evaluate("async () => window.linkScreen.close()")
+    expect(notice).to_be_hidden(timeout=15_000)
