@@ -232,6 +232,7 @@ export class E2eeClient {
           if (!(error instanceof ApiError)) throw error; // offline or refused: next time
         }
         await this.store.save(keystore);
+        this.store.pruneOpened().catch(() => {}); // the oldest opened messages open again from history
         return 'loaded';
       }
       const published = identitySeed ? null : await this.publishedOwnKeys();

@@ -162,13 +162,19 @@ function promisify(request) {
   });
 }
 
-// Version 2 added `history`: message id -> its content key (docs/e2ee.md §14).
+// Version 2 added `history`: message id -> its content key (docs/e2ee.md §14); version 3 the
+// `at` index of `opened`, by which the oldest opened messages are let go.
+export const OPENED_KEPT = 10_000;
+const OPENED_SLACK = 500; // pruned in batches, not at every message
+
 function openDatabase(name) {
-  const request = indexedDB.open(name, 2);
+  const request = indexedDB.open(name, 3);
   request.onupgradeneeded = () => {
     for (const store of ['state', 'opened', 'sent', 'history']) {
       if (!request.result.objectStoreNames.contains(store)) request.result.createObjectStore(store);
     }
+    const opened = request.transaction.objectStore('opened');
+    if (!opened.indexNames.contains('at')) opened.createIndex('at', 'at');
   };
   return promisify(request);
 }
@@ -283,8 +289,38 @@ export class DeviceStore {
     }
   }
 
+  // What an envelope opened to. Entries of messages (their content key is kept in `history`, so
+  // they open again without it) and of call signals carry `at` and are let go oldest first.
   async putOpened(key, inner) {
-    await this.put('opened', key, await this.seal(`opened:${key}`, inner));
+    const record = await this.seal(`opened:${key}`, inner);
+    if (/^(\d+|signal):/.test(key)) record.at = Date.now();
+    await this.put('opened', key, record);
+  }
+
+  // Keeps the newest `keep` of those entries (a person's years of messages would otherwise all
+  // stay here opened); answers how many went.
+  async pruneOpened(keep = OPENED_KEPT, slack = OPENED_SLACK) {
+    const index = () => this.db.transaction('opened', 'readwrite').objectStore('opened').index('at');
+    const count = await promisify(index().count());
+    if (count <= keep + slack) return 0;
+    let excess = count - keep;
+    const tx = this.db.transaction('opened', 'readwrite');
+    const cursor = tx.objectStore('opened').index('at').openCursor();
+    await new Promise((resolve, reject) => {
+      cursor.onsuccess = () => {
+        const at = cursor.result;
+        if (!at || excess <= 0) return resolve();
+        at.delete();
+        excess -= 1;
+        at.continue();
+      };
+      cursor.onerror = () => reject(cursor.error);
+    });
+    await new Promise((resolve, reject) => {
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+    return count - keep - excess;
   }
 
   async getOpened(key) {

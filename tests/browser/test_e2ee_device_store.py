@@ -118,3 +118,49 @@ def test_two_tabs_of_one_device_seal_at_once_and_every_message_opens(browser, li
     finally:
         context.close()
         loop.run(close(omid))
+
+
+# How many opened entries carry `at` (the ones pruning may let go), after pruning to `keep`.
+PRUNE = """
+async ([userId, keep, slack]) => {
+  const { DeviceStore } = await import('/crypto/device.js');
+  const store = await DeviceStore.open(userId);
+  const count = () => new Promise((resolve) => {
+    const request = store.db.transaction('opened').objectStore('opened').index('at').count();
+    request.onsuccess = () => resolve(request.result);
+  });
+  const before = await count();
+  const pruned = await store.pruneOpened(keep, slack);
+  return { before, pruned, after: await count(), keys: (await store.allKeys()).size };
+}
+"""
+
+
+def test_the_oldest_opened_messages_are_let_go_and_open_again_from_their_kept_keys(browser, live_server, loop, tmp_path):
+    omid = loop.run(person(live_server, tmp_path, 1))
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
+        page.evaluate(OPEN_DEVICE, sara)
+        peer = omid[0].username
+        for index in range(8):
+            loop.run(omid[0].send_text(sara["username"], f"old {index}"))
+        page.evaluate("async (peer) => window.e2ee.sendText(peer, 'mine')", peer)
+        wanted = [f"old {index}" for index in range(8)] + ["mine"]
+        assert [m["text"] for m in page.evaluate(HISTORY, peer)] == wanted
+        counted = page.evaluate(PRUNE, [sara["id"], 2, 10])
+        assert counted == {"before": 9, "pruned": 0, "after": 9, "keys": 9}, "nothing goes within the slack"
+        counted = page.evaluate(PRUNE, [sara["id"], 2, 0])  # seven go
+        assert counted == {"before": 9, "pruned": 7, "after": 2, "keys": 9}
+        # the ratchet has moved on past them: they open again from the content keys kept in history
+        page.reload()
+        page.evaluate(OPEN_DEVICE, sara)
+        read = page.evaluate(HISTORY, peer)
+        assert [m["text"] for m in read] == wanted and not any(m["error"] for m in read), read
+        loop.run(omid[0].send_text(sara["username"], "new"))
+        assert [m["text"] for m in page.evaluate(HISTORY, peer)][-1] == "new"
+    finally:
+        context.close()
+        loop.run(close(omid))
