@@ -136,7 +136,7 @@ async ([userId, keep, slack]) => {
 """
 
 
-def test_the_oldest_opened_messages_are_let_go_and_open_again_from_their_kept_keys(browser, live_server, loop, tmp_path):
+def test_the_oldest_opened_messages_are_let_go_and_open_again_from_kept_keys(browser, live_server, loop, tmp_path):
     omid = loop.run(person(live_server, tmp_path, 1))
     context = browser.new_context(base_url=live_server.url)
     try:
