@@ -362,8 +362,7 @@ function reading(message, inner) {
   if (!['text', 'edit', 'forward'].includes(inner.kind) || typeof inner.text !== 'string') return { ...message, text: '', e2ee: 'unsupported' };
   const result = { ...message, text: inner.text, e2ee: 'opened' };
   if (inner.reply_to != null) result.reply_to = inner.reply_to;
-  const preview = previewOf(inner.preview, inner.text);
-  if (preview) result.preview = preview;
+  result.preview = previewOf(inner.preview, inner.text); // null too: an edit that dropped the link drops it
   if (inner.forwarded_from) result.forwarded_from = inner.forwarded_from;
   return result;
 }

@@ -82,6 +82,26 @@ def test_a_links_preview_goes_sealed_and_the_recipient_never_contacts_the_site(t
     ).json()["messages"][-1]
     assert stored["text"] == "" and stored["envelope"] and "اصفهان" not in str(stored)
 
+    # an edit that keeps the link keeps its preview; one that drops the link drops it
+    edit_to(sara, "این را ببین", f"این را حتماً ببین {link}")
+    edited = containing(omid, "این را حتماً ببین")
+    expect(edited.get_by_test_id("link-preview-title")).to_have_text("سفر به اصفهان")
+    edit_to(sara, "این را حتماً ببین", "بی‌پیوند")
+    expect(containing(omid, "بی‌پیوند")).to_be_visible()
+    expect(containing(omid, "بی‌پیوند").get_by_test_id("link-preview")).to_have_count(0)
+    assert len(site.requests) == fetched, "an edit fetched the page again"
+
+
+def edit_to(page, old: str, new: str) -> None:
+    bubble = containing(page, old).last
+    bubble.hover()
+    bubble.get_by_test_id("message-actions").click()
+    page.locator("[data-action=edit]").click()
+    composer = page.get_by_test_id("composer")
+    composer.fill(new)
+    composer.press("Enter")
+    expect(containing(page, new)).to_be_visible()
+
 
 def test_the_cross_sends_without_the_preview_and_settings_turn_previews_off(two, site):
     sara, _, omid, _ = two
