@@ -3,7 +3,9 @@
 // a photo is decoded and saved again (no EXIF, XMP, GPS, camera serial or comment survives; upright
 // by its orientation; an MPO's extra frames gone), an animated one keeps its frames and loses its
 // metadata chunks, and its size and a small thumbnail are measured; a voice note's length and
-// waveform are read from its decoded sound. All of it travels inside the envelope.
+// waveform are read from its decoded sound; a video's metadata boxes (where a phone writes the
+// place it was filmed) are blanked and its first frame, size and length measured. All of it
+// travels inside the envelope.
 import { b64, concat } from '/crypto/bytes.js';
 
 const LONG_SIDE = 2560; // a photo is sent at most this wide or high (as the app shows it)
@@ -12,6 +14,8 @@ const THUMBNAIL_BYTES = 4096; // docs/e2ee.md §7.6: a thumbnail's data is at mo
 const THUMBNAIL_TRIES = [[96, 0.7], [72, 0.6], [48, 0.5]]; // long side, JPEG quality
 const WAVEFORM_LEVELS = 64;
 const VOICE_TYPES = new Set(['audio/ogg', 'audio/webm', 'audio/mp4', 'audio/mpeg']);
+const MP4_TYPES = new Set(['video/mp4', 'video/quicktime', 'video/3gpp', 'audio/x-m4a']);
+const VIDEO_WAIT_MS = 8_000;
 
 // {blob, mime, details} to seal in place of the file as chosen; details are the inner message's
 // attachment fields (type, width, height, thumbnail, duration_ms, waveform).
@@ -25,6 +29,10 @@ export async function prepareFile(blob, mime, { asFile = false } = {}) {
   } else if (VOICE_TYPES.has(kind)) {
     const voice = await voiceDetails(blob).catch(() => null);
     if (voice) return { blob, mime: kind, details: { type: 'voice', ...voice } };
+  } else if (kind.startsWith('video/') || MP4_TYPES.has(kind)) {
+    const cleaned = await videoWithoutMetadata(blob);
+    const video = asFile ? null : await videoDetails(cleaned).catch(() => null);
+    return { blob: cleaned, mime: kind, details: video ? { type: 'video', ...video } : { type: 'file' } };
   }
   return { blob, mime: kind || 'application/octet-stream', details: { type: 'file' } };
 }
@@ -200,4 +208,91 @@ async function voiceDetails(blob) {
   }
   const loudest = Math.max(...peaks) || 1;
   return { duration_ms: Math.round(sound.duration * 1000), waveform: peaks.map((peak) => Math.round((peak / loudest) * 100)) };
+}
+
+// ---- videos: metadata blanked, the first frame, size and length measured -------------------------
+
+// Boxes of an MP4 / QuickTime file that hold metadata rather than the film: `udta` (©xyz, the place,
+// the camera), `meta` (Apple's com.apple.quicktime.location.ISO6709, XMP) and `uuid` (XMP) at the
+// top, in `moov` and in each `trak`. Each becomes a `free` box of the same size, zeroed: nothing
+// moves, so the offsets into `mdat` stay right and the film plays as before.
+const MP4_METADATA = new Set(['udta', 'meta', 'uuid']);
+const MP4_CONTAINERS = new Set(['moov', 'trak']);
+
+export function mp4WithoutMetadata(bytes) {
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  const walk = (start, end, depth) => {
+    let at = start;
+    while (at + 8 <= end) {
+      let size = view.getUint32(at);
+      let header = 8;
+      if (size === 1) {
+        if (at + 16 > end) return;
+        size = Number(view.getBigUint64(at + 8));
+        header = 16;
+      } else if (size === 0) size = end - at; // to the end of the file
+      if (size < header || at + size > end) return; // not a box: leave the rest as it is
+      const type = ascii(out, at + 4, 4);
+      if (MP4_METADATA.has(type)) {
+        out.set([0x66, 0x72, 0x65, 0x65], at + 4); // 'free'
+        out.fill(0, at + header, at + size);
+      } else if (MP4_CONTAINERS.has(type) && depth < 2) walk(at + header, at + size, depth + 1);
+      at += size;
+    }
+  };
+  if (ascii(out, 4, 4) !== 'ftyp') return out; // not MP4 / QuickTime
+  walk(0, out.length, 0);
+  return out;
+}
+
+// A recorded WebM often says nothing of its length until it has been read to the end: a seek far
+// past it makes the browser find out.
+async function videoLength(video) {
+  if (!Number.isFinite(video.duration)) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      video.onseeked = video.ondurationchange = () => Number.isFinite(video.duration) && (clearTimeout(timer), resolve());
+      video.currentTime = 1e9;
+    });
+  }
+  return Number.isFinite(video.duration) ? Math.round(video.duration * 1000) : 0;
+}
+
+async function videoWithoutMetadata(blob) {
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  return new Blob([mp4WithoutMetadata(bytes)], { type: blob.type });
+}
+
+// {width, height, duration_ms, thumbnail} from the browser's own decoder; throws when it cannot
+// play the film (it is then sent as a file).
+async function videoDetails(blob) {
+  const url = URL.createObjectURL(blob);
+  const video = document.createElement('video');
+  video.muted = true;
+  video.preload = 'auto';
+  video.playsInline = true;
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the video did not load')), VIDEO_WAIT_MS);
+      video.onloadeddata = () => (clearTimeout(timer), resolve());
+      video.onerror = () => (clearTimeout(timer), reject(new Error('the video cannot be played here')));
+      video.src = url;
+    });
+    if (!video.videoWidth || !video.videoHeight) throw new Error('no picture');
+    const bitmap = await createImageBitmap(video);
+    let details;
+    try {
+      details = { width: video.videoWidth, height: video.videoHeight, thumbnail: await thumbnail(bitmap) };
+    } finally {
+      bitmap.close();
+    }
+    const duration = await videoLength(video);
+    if (duration > 0) details.duration_ms = duration;
+    return details;
+  } finally {
+    video.removeAttribute('src');
+    video.load();
+    URL.revokeObjectURL(url);
+  }
 }

@@ -376,4 +376,6 @@ export default {
   recovery_failed: 'Something went wrong; nothing was changed. Try again.',
   link_request_arrived: 'Another browser or device asks to be linked to your account.',
   link_request_review: 'Review',
+  video: 'Video',
+  play_video: 'Play the video',
 };

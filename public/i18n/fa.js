@@ -376,4 +376,6 @@ export default {
   recovery_failed: 'مشکلی پیش آمد؛ چیزی تغییر نکرد. دوباره بکوشید.',
   link_request_arrived: 'مرورگر یا دستگاه دیگری می‌خواهد به حساب شما پیوند داده شود.',
   link_request_review: 'بررسی',
+  video: 'ویدیو',
+  play_video: 'پخش ویدیو',
 };

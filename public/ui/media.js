@@ -109,7 +109,7 @@ export function formatDuration(ms) {
 }
 
 export function kindOf(file) {
-  if (file.sealed) return file.type === 'photo' || file.type === 'voice' ? file.type : 'file';
+  if (file.sealed) return ['photo', 'voice', 'video'].includes(file.type) ? file.type : 'file';
   if (file.mime?.startsWith('image/')) return 'photo';
   if (VOICE_TYPES.has(file.mime)) return 'voice';
   return 'file';
@@ -119,6 +119,7 @@ export function kindOf(file) {
 export function attachmentLabel(file) {
   if (!file) return '';
   const kind = kindOf(file);
+  if (kind === 'video') return `${t('video')}${file.duration_ms ? ` ${formatDuration(file.duration_ms)}` : ''}`;
   return kind === 'photo' ? t('photo') : kind === 'voice' ? `${t('voice_message')} ${formatDuration(file.duration_ms)}` : file.name;
 }
 
@@ -134,7 +135,7 @@ export function attachmentSignature(message) {
 export function renderAttachment(message, { label = null } = {}) {
   const file = message.attachment;
   const kind = kindOf(file);
-  const body = kind === 'photo' ? photo(file, label) : kind === 'voice' ? voice(file) : fileCard(file);
+  const body = kind === 'photo' ? photo(file, label) : kind === 'voice' ? voice(file) : kind === 'video' ? video(file) : fileCard(file);
   const wrap = h('div', { class: `attachment attachment-${kind}`, 'data-testid': `attachment-${kind}` }, body);
   if (file.local && message.status !== 'failed') wrap.append(progressRing(message));
   return wrap;
@@ -197,6 +198,37 @@ function photo(file, label = null) {
     frame.photoFile = file; // the viewer walks the chat's photos through this
     frame.addEventListener('click', () => openViewer(file, chatPhotos(frame)));
   }
+  return frame;
+}
+
+// A sealed video: its first frame (the envelope brings it) with its length, and a play button that
+// opens the film on this device and plays it in the bubble.
+function video(file) {
+  const frame = h('button', { type: 'button', class: 'photo video', 'aria-label': t('play_video'), 'data-testid': 'video' });
+  if (file.width && file.height) frame.style.aspectRatio = `${file.width} / ${file.height}`;
+  const preview = file.local ? null : previewUrl(file);
+  if (preview) frame.append(h('img', { class: 'photo-thumb', alt: '', src: preview, 'data-testid': 'video-poster' }));
+  frame.append(h('span', { class: 'video-play', 'aria-hidden': 'true' }, mediaIcon('play')));
+  if (file.duration_ms) frame.append(h('span', { class: 'video-length', 'data-testid': 'video-length' }, formatDuration(file.duration_ms)));
+  if (file.local) return frame;
+  frame.addEventListener('click', async () => {
+    frame.disabled = true;
+    frame.dataset.stage = 'opening';
+    let url;
+    try {
+      url = await contentUrl(file);
+    } catch (error) {
+      frame.disabled = false;
+      delete frame.dataset.stage;
+      if (error?.name === 'DecryptError') couldNotOpen(frame, error);
+      else toast(t('err_network'));
+      return;
+    }
+    const player = h('video', { class: 'video-player', controls: true, playsinline: true, src: url, 'data-testid': 'video-player', 'aria-label': file.name });
+    if (file.width && file.height) player.style.aspectRatio = `${file.width} / ${file.height}`;
+    frame.replaceWith(player);
+    player.play().catch(() => {}); // muted autoplay rules: the controls are there
+  });
   return frame;
 }
 

@@ -1,0 +1,120 @@
+"""Videos in an end-to-end encrypted chat: the sending browser blanks an MP4's metadata boxes (where
+a phone writes the place it was filmed) without moving a byte of the film, measures the video and
+takes its first frame as the thumbnail; the recipient sees that frame and the length at once, and
+plays the film opened on their own device. The server holds ciphertext only."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+
+from browser_helpers import open_chat, pick_files, token_of
+from playwright.sync_api import expect
+
+PLACE = b"+35.6892+051.3890/"  # Tehran, as a phone writes it (ISO 6709)
+APPLE_PLACE = b"com.apple.quicktime.location.ISO6709"
+FILM = bytes(range(256)) * 64
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def phone_mp4() -> bytes:
+    """An MP4's layout as a phone writes it: the place in moov/udta (©xyz), in moov/meta (Apple's
+    key) and in a track's udta; XMP in a top-level uuid box; the film in mdat."""
+    place = box(b"\xa9xyz", struct.pack(">HH", len(PLACE), 0x15C7) + PLACE)
+    moov = box(
+        b"moov",
+        box(b"mvhd", bytes(100))
+        + box(b"udta", place)
+        + box(b"meta", bytes(4) + box(b"keys", APPLE_PLACE) + box(b"ilst", PLACE))
+        + box(b"trak", box(b"tkhd", bytes(84)) + box(b"udta", place) + box(b"mdia", bytes(32))),
+    )
+    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + b"<x:xmpmeta>" + PLACE)
+    return box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + moov + xmp + box(b"mdat", FILM)
+
+
+STRIP = """async (data) => {
+  const { mp4WithoutMetadata } = await import('/prepare.js');
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const out = mp4WithoutMetadata(bytes);
+  let text = '';
+  for (const byte of out) text += String.fromCharCode(byte);
+  return btoa(text);
+}"""
+
+
+def test_an_mp4s_metadata_boxes_are_blanked_and_nothing_else_moves(people):
+    page, _ = people.register("sara")
+    original = phone_mp4()
+    cleaned = base64.b64decode(page.evaluate(STRIP, base64.b64encode(original).decode()))
+    assert len(cleaned) == len(original)
+    for secret in (PLACE, APPLE_PLACE, b"<x:xmpmeta>", b"\xa9xyz"):
+        assert secret in original and secret not in cleaned, secret
+    assert cleaned.endswith(box(b"mdat", FILM)), "the film and its offsets stay where they were"
+    assert cleaned.count(b"free") == 4 and b"mvhd" in cleaned and b"tkhd" in cleaned and b"mdia" in cleaned
+    # not an MP4: left as it is
+    other = b"\x1aE\xdf\xa3" + bytes(64)
+    assert base64.b64decode(page.evaluate(STRIP, base64.b64encode(other).decode())) == other
+
+
+RECORD = """async () => {
+  const canvas = Object.assign(document.createElement('canvas'), { width: 320, height: 180 });
+  const context = canvas.getContext('2d');
+  const stream = canvas.captureStream(30);
+  const recorder = new MediaRecorder(stream, { mimeType: 'video/webm' });
+  const parts = [];
+  recorder.ondataavailable = (event) => parts.push(event.data);
+  const done = new Promise((resolve) => (recorder.onstop = resolve));
+  recorder.start(100);
+  const started = performance.now();
+  await new Promise((resolve) => {
+    const draw = () => {
+      const t = performance.now() - started;
+      context.fillStyle = '#1565c0';
+      context.fillRect(0, 0, 320, 180);
+      context.fillStyle = '#ffca28';
+      context.fillRect((t / 5) % 320, 60, 60, 60);
+      if (t < 1500) requestAnimationFrame(draw); else resolve();
+    };
+    draw();
+  });
+  recorder.stop();
+  await done;
+  const bytes = new Uint8Array(await new Blob(parts, { type: 'video/webm' }).arrayBuffer());
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text);
+}"""
+
+
+def test_a_video_goes_sealed_with_its_first_frame_and_plays_on_the_other_side(people, tmp_path):
+    omid_page, omid = people.register("omid")
+    sara_page, sara = people.register("sara")
+    open_chat(sara_page, omid)
+    open_chat(omid_page, sara)
+    clip = base64.b64decode(sara_page.evaluate(RECORD))
+    assert clip[:4] == b"\x1aE\xdf\xa3" and len(clip) > 1000  # a WebM file
+    path = tmp_path / "clip-تهران.webm"
+    path.write_bytes(clip)
+    pick_files(sara_page, path)
+
+    tile = omid_page.get_by_test_id("video")
+    expect(tile).to_be_visible(timeout=20_000)
+    expect(tile.get_by_test_id("video-poster")).to_be_visible()
+    assert tile.get_by_test_id("video-poster").evaluate("image => image.decode().then(() => image.naturalWidth)") > 0
+    expect(tile.get_by_test_id("video-length")).to_have_text(re.compile("^[0۰]:[0۰][12۱۲]$"))  # Persian digits
+    assert tile.evaluate("frame => frame.style.aspectRatio").replace(" ", "") == "320/180"
+    tile.click()
+    player = omid_page.get_by_test_id("video-player")
+    expect(player).to_be_visible()
+    omid_page.wait_for_function("() => document.querySelector('[data-testid=video-player]').readyState >= 2")
+    assert player.evaluate("video => [video.videoWidth, video.videoHeight]") == [320, 180]
+
+    headers = {"authorization": f"Bearer {token_of(omid_page)}"}
+    message = omid_page.request.get(f"/api/conversations/{sara}/messages", headers=headers).json()["messages"][-1]
+    stored = omid_page.request.get(f"/api/files/{message['attachment']['id']}", headers=headers).body()
+    assert message["envelope"] and clip[:64] not in stored and clip[-64:] not in stored
+    assert "تهران" not in str(message) and "webm" not in str(message).lower()
