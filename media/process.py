@@ -1,14 +1,17 @@
 """A finished upload becomes a file: its kind told from all of its bytes, photos cleaned and
-previewed, voice notes measured, and the bytes moved into the content-addressed store. A kind
-not told, and any upload sealed end to end, is kept as it came: opaque bytes (sniff.OPAQUE)."""
+previewed, videos' metadata boxes blanked (media/video.py), voice notes measured, and the bytes
+moved into the content-addressed store. A kind not told, and any upload sealed end to end, is kept
+as it came: opaque bytes (sniff.OPAQUE)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from media import audio, images, sniff
+from media import audio, images, sniff, video
 from media.blobs import BlobStore
+
+MP4_TYPES = frozenset({"video/mp4", "audio/mp4"})
 
 
 class Refused(Exception):
@@ -73,6 +76,8 @@ def _finish(blobs: BlobStore, partial: Path, name: str, max_pixels: int, encrypt
         details = {"width": info.width, "height": info.height, "blurhash": info.blurhash}
         thumbnail_sha256, _ = blobs.put_bytes(info.thumbnail)
         partial.write_bytes(info.served)
+    elif mime in MP4_TYPES:
+        video.blank_metadata(partial)  # where a phone writes the place it was filmed
     elif mime in sniff.VOICE_TYPES:
         try:
             with open(partial, "rb") as handle:

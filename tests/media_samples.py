@@ -209,3 +209,30 @@ def unique_bytes(size: int) -> bytes:
     """Text bytes no other test uploads (so content addressing does not merge them)."""
     seed = uuid.uuid4().hex.encode()
     return (seed * (size // len(seed) + 1))[:size]
+
+
+# ---- an MP4 as a phone writes it -------------------------------------------------------------
+
+MP4_PLACE = b"+35.6892+051.3890/"  # Tehran, as a phone writes it (ISO 6709)
+MP4_APPLE_PLACE = b"com.apple.quicktime.location.ISO6709"
+MP4_SECRETS = (MP4_PLACE, MP4_APPLE_PLACE, b"<x:xmpmeta>", b"\xa9xyz")
+MP4_FILM = bytes(range(256)) * 64
+
+
+def mp4_box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def phone_mp4() -> bytes:
+    """The layout of a phone's MP4: the place in moov/udta (©xyz), in moov/meta (Apple's key) and in a
+    track's udta; XMP in a top-level uuid box; the film in mdat, last."""
+    place = mp4_box(b"\xa9xyz", struct.pack(">HH", len(MP4_PLACE), 0x15C7) + MP4_PLACE)
+    moov = mp4_box(
+        b"moov",
+        mp4_box(b"mvhd", bytes(100))
+        + mp4_box(b"udta", place)
+        + mp4_box(b"meta", bytes(4) + mp4_box(b"keys", MP4_APPLE_PLACE) + mp4_box(b"ilst", MP4_PLACE))
+        + mp4_box(b"trak", mp4_box(b"tkhd", bytes(84)) + mp4_box(b"udta", place) + mp4_box(b"mdia", bytes(32))),
+    )
+    xmp = mp4_box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + b"<x:xmpmeta>" + MP4_PLACE)
+    return mp4_box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2mp41") + moov + xmp + mp4_box(b"mdat", MP4_FILM)

@@ -6,10 +6,10 @@ import io
 import struct
 
 import pytest
-from media_samples import jpeg_with_gps, ogg_opus, webm_opus, windows_exe
+from media_samples import MP4_FILM, MP4_SECRETS, jpeg_with_gps, mp4_box, ogg_opus, phone_mp4, webm_opus, windows_exe
 from PIL import Image
 
-from media import audio, blurhash, sniff
+from media import audio, blurhash, sniff, video
 from routes.files import content_disposition
 from routes.uploads import parse_metadata, safe_name
 from wire.responses import ApiError
@@ -147,3 +147,22 @@ def test_content_disposition_quotes_nothing_dangerous():
     header = content_disposition('a"b;c\\d%.txt', inline=False)
     assert header.startswith('attachment; filename="a_b_c_d_.txt"; ')
     assert header.endswith("filename*=UTF-8''a%22b%3Bc%5Cd%25.txt")
+
+
+def test_mp4_metadata_is_blanked_in_place_with_64_bit_sizes_and_a_broken_tail_left_alone(tmp_path):
+    large_udta = struct.pack(">I4sQ", 1, b"udta", 16 + 12) + b"\xa9xyz+35+051/"  # a 64-bit size
+    broken = struct.pack(">I4s", 10_000, b"udta") + b"\xa9xyz cut"  # claims more than is there
+    path = tmp_path / "clip.mp4"
+    original = phone_mp4() + large_udta + broken
+    path.write_bytes(original)
+    assert video.blank_metadata(path) == 5
+    cleaned = path.read_bytes()
+    assert len(cleaned) == len(original)
+    for secret in MP4_SECRETS[:3]:
+        assert secret not in cleaned
+    assert mp4_box(b"mdat", MP4_FILM) in cleaned
+    assert cleaned.endswith(broken), "a box that runs past the end is not a box: left as it is"
+    assert b"+35+051/" not in cleaned
+    other = tmp_path / "not.mp4"
+    other.write_bytes(b"\x1aE\xdf\xa3" + bytes(64))
+    assert video.blank_metadata(other) == 0 and other.read_bytes() == b"\x1aE\xdf\xa3" + bytes(64)

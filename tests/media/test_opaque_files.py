@@ -8,7 +8,7 @@ import os
 import pytest
 import tus
 from checks import close_all, register_many
-from media_samples import SECRETS, jpeg_with_gps, unique_bytes
+from media_samples import MP4_FILM, MP4_SECRETS, SECRETS, jpeg_with_gps, mp4_box, phone_mp4, unique_bytes
 
 OPAQUE = "application/octet-stream"
 
@@ -155,3 +155,17 @@ async def test_an_encrypted_file_cannot_be_a_profile_photo(users):
     sent = await tus.upload(users[0], jpeg_with_gps(200, 200), "me.jpg", encrypted=True)
     response = await users[0].request("PUT", "/api/me/avatar", json={"file_id": sent["id"]})
     assert response.status_code == 422 and response.json()["error"]["field"] == "file_id"
+
+
+# ---- videos ----------------------------------------------------------------------------------
+
+
+async def test_a_plaintext_mp4_loses_the_place_it_was_filmed_and_keeps_its_film(users):
+    original = phone_mp4()
+    sent = await tus.upload(users[0], original, "IMG_0042.mp4")
+    assert sent["mime"] == "video/mp4" and sent["size"] == len(original)
+    served = (await users[0].get(f"/api/files/{sent['id']}")).content
+    assert len(served) == len(original), "nothing moves: the offsets into the film stay right"
+    for secret in MP4_SECRETS:
+        assert secret in original and secret not in served, secret
+    assert served.endswith(mp4_box(b"mdat", MP4_FILM)) and served[:32] == original[:32]
