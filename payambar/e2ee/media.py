@@ -149,13 +149,12 @@ class Opener:
         while len(self._buffer) > SEALED_CHUNK:  # the chunk is followed by more: not the last
             piece = bytes(self._buffer[:SEALED_CHUNK])
             del self._buffer[:SEALED_CHUNK]
-            out.append(self._open(piece, last=False))
+            out.append(self._open(self._header, piece, last=False))
         return b"".join(out)
 
-    def _open(self, piece: bytes, last: bool) -> bytes:
-        prefix = self._header[1:]
+    def _open(self, header: bytes, piece: bytes, last: bool) -> bytes:
         try:
-            opened = self._aead.decrypt(nonce(prefix, self._index, last), piece, associated(self._header))
+            opened = self._aead.decrypt(nonce(header[1:], self._index, last), piece, associated(header))
         except InvalidTag:
             raise DecryptError(f"chunk {self._index} does not verify (wrong key, changed, cut or reordered)") from None
         except ValueError:
@@ -173,7 +172,7 @@ class Opener:
             raise DecryptError("the file's digest does not match the envelope's")
         if self._header is None or len(self._buffer) < TAG:
             raise DecryptError("the file is cut short")
-        last = self._open(bytes(self._buffer), last=True)
+        last = self._open(self._header, bytes(self._buffer), last=True)
         self._buffer.clear()
         if size is not None and self._size != size:
             raise DecryptError("the file's size does not match the envelope's")
@@ -232,8 +231,7 @@ def attachment_of(inner: dict) -> Attachment:
         raise DecryptError("the attachment's key or digest has the wrong length")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise DecryptError("the attachment's size is not a count of bytes")
-    name, mime = found.get("name"), found.get("mime")
-    kind = found.get("type") if found.get("type") in TYPES else "file"
+    name, mime, kind = found.get("name"), found.get("mime"), found.get("type")
     return Attachment(
         file_id,
         key,
@@ -241,6 +239,6 @@ def attachment_of(inner: dict) -> Attachment:
         size,
         name if isinstance(name, str) else "file",
         mime if isinstance(mime, str) else "application/octet-stream",
-        kind,
+        kind if isinstance(kind, str) and kind in TYPES else "file",
         found,
     )

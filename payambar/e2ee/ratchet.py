@@ -89,7 +89,9 @@ class Ratchet:
         self.sent += 1
         return self.send_public, self.previous, number, message_key
 
-    def receive_key(self, ratchet_public: bytes, previous: int, number: int, next_private: bytes | None = None):
+    def receive_key(
+        self, ratchet_public: bytes, previous: int, number: int, next_private: bytes | None = None
+    ) -> tuple[Ratchet, bytes]:
         """(the state after, message key) for a header; self is left untouched."""
         state = copy.deepcopy(self)
         found = state.skipped.pop((ratchet_public, number), None)
@@ -99,6 +101,8 @@ class Ratchet:
             state._skip_to(previous)
             state._turn(ratchet_public, next_private)
         state._skip_to(number)
+        if state.receive_chain is None:  # only a stored state that lost its chain gets here
+            raise DecryptError("this session has no receiving chain")
         state.receive_chain, message_key = kdf_chain(state.receive_chain)
         state.received += 1
         return state, message_key
@@ -106,6 +110,8 @@ class Ratchet:
     def _skip_to(self, until: int) -> None:
         if self.receive_chain is None:
             return
+        if self.receive_public is None:
+            raise DecryptError("a receiving chain without its ratchet key")
         if until - self.received > MAX_SKIP:
             raise DecryptError("too many skipped messages")
         while self.received < until:

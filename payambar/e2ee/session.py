@@ -173,9 +173,9 @@ class DeviceState:
             except DecryptError:
                 continue
             session.ratchet = ratchet
-            if not entry.prekey:
+            if entry.prekey is None:
                 session.prekey = None  # the other device answered: it has the session
-            if is_new and entry.prekey.one_time_prekey_id:
+            elif is_new and entry.prekey.one_time_prekey_id:
                 self.one_time_prekeys.pop(entry.prekey.one_time_prekey_id, None)
             self._remember(*key, session)
             self._accept(key, envelope.counter)

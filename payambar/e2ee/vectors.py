@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import orjson
 
@@ -34,6 +37,38 @@ VECTORS_FILE = Path(__file__).resolve().parents[2] / "docs" / "e2ee-vectors.json
 PEOPLE = {"alice": 7, "bob": 12}
 TIMESTAMP = 1_780_000_000_000
 
+Device = tuple[str, int]  # ("alice", 0) is alice/0
+KemSource = Callable[[str, bytes, bytes], dict[str, str]]  # (session name, pq seed, randomness) -> hex
+
+
+class DeviceSecrets(TypedDict):
+    device_id: bytes
+    device_seed: bytes
+    identity_dh_private: bytes
+    signed_prekey: tuple[int, bytes]  # (id, X25519 private)
+    pq_prekey: tuple[int, bytes]  # (id, ML-KEM-768 seed)
+    one_time_prekeys: list[tuple[int, bytes]]
+
+
+class SessionRandomness(TypedDict):
+    """What DeviceState.seal takes, per new session, in place of random values."""
+
+    ephemeral: bytes
+    ratchet: bytes
+    kem: tuple[bytes, bytes]  # (shared secret, ciphertext)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One message of the script: the device that sends it, the person it is to, and the devices it
+    is sealed for."""
+
+    sender: Device
+    peer: str
+    devices: tuple[Device, ...]
+    client_id: str
+    inner: dict[str, object]
+
 
 def fixed(label: str, length: int = 32) -> bytes:
     """A fixed 'random' value: SHA-256 (or SHA-512 for 64 bytes) of its label. Test vectors only."""
@@ -41,7 +76,7 @@ def fixed(label: str, length: int = 32) -> bytes:
     return digest(f"payambar test vector {label}".encode())[:length]
 
 
-def device_secrets(person: str, index: int) -> dict:
+def device_secrets(person: str, index: int) -> DeviceSecrets:
     name = f"{person}/{index}"
     return {
         "device_id": fixed(f"{name} device id", 8),
@@ -127,16 +162,16 @@ def person_section(person: str) -> dict:
 # Three messages: alice/0 writes to bob (and her own alice/1), bob/0 answers (and tells bob/1),
 # alice/0 writes again. Each names the sessions it starts and who opens it with which next ratchet key.
 SCRIPT = [
-    {"from": ("alice", 0), "to": "bob", "devices": [("bob", 0), ("alice", 1)], "client_id": "c-1",
-     "inner": {"v": 1, "kind": "text", "text": "سلام، این پیام رمزنگاری شده است", "sent_at": TIMESTAMP}},
-    {"from": ("bob", 0), "to": "alice", "devices": [("alice", 0), ("bob", 1)], "client_id": "c-2",
-     "inner": {"v": 1, "kind": "text", "text": "درود! رسید.", "reply_to": 1, "sent_at": TIMESTAMP + 1000}},
-    {"from": ("alice", 0), "to": "bob", "devices": [("bob", 0), ("alice", 1)], "client_id": "c-1",
-     "inner": {"v": 1, "kind": "edit", "text": "سلام؛ ویرایش شد", "sent_at": TIMESTAMP + 2000}},
+    Step(("alice", 0), "bob", (("bob", 0), ("alice", 1)), "c-1",
+         {"v": 1, "kind": "text", "text": "سلام، این پیام رمزنگاری شده است", "sent_at": TIMESTAMP}),
+    Step(("bob", 0), "alice", (("alice", 0), ("bob", 1)), "c-2",
+         {"v": 1, "kind": "text", "text": "درود! رسید.", "reply_to": 1, "sent_at": TIMESTAMP + 1000}),
+    Step(("alice", 0), "bob", (("bob", 0), ("alice", 1)), "c-1",
+         {"v": 1, "kind": "edit", "text": "سلام؛ ویرایش شد", "sent_at": TIMESTAMP + 2000}),
 ]  # fmt: skip
 
 
-def kem_with_noble(noble_dir: Path, seed: bytes, randomness: bytes) -> dict:
+def kem_with_noble(noble_dir: Path, seed: bytes, randomness: bytes) -> dict[str, str]:
     script = (
         "import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';"
         "const h = (b) => Buffer.from(b).toString('hex'); const u = (x) => Uint8Array.from(Buffer.from(x, 'hex'));"
@@ -154,25 +189,24 @@ def kem_with_noble(noble_dir: Path, seed: bytes, randomness: bytes) -> dict:
     return json.loads(out.stdout)
 
 
-def build(kem_source) -> dict:
+def build(kem_source: KemSource) -> dict:
     """kem_source(name, pq seed, randomness) -> {"ciphertext", "shared"} (hex) for each new session."""
     people = {person: person_section(person) for person in PEOPLE}
     bundles = {(p, i): describe_device(p, i)[1] for p in PEOPLE for i in (0, 1)}
     states = {(p, i): state_of(p, i) for p in PEOPLE for i in (0, 1)}
-    kems = []
+    kems: list[dict[str, str]] = []
     messages = []
     for number, step in enumerate(SCRIPT, 1):
-        sender = states[step["from"]]
-        fixed_values = {
-            "content_key": fixed(f"message {number} content key"),
-            "nonce": fixed(f"message {number} nonce", 12),
-        }
+        sender = states[step.sender]
+        sender_name = f"{step.sender[0]}/{step.sender[1]}"
+        content_key, nonce = fixed(f"message {number} content key"), fixed(f"message {number} nonce", 12)
+        fixed_values: dict[str | bytes, object] = {"content_key": content_key, "nonce": nonce}
         recipients = []
-        new_sessions = {}
-        for device in step["devices"]:
+        new_sessions: dict[str, dict[str, str | int]] = {}
+        for device in step.devices:
             target = states[device]
             if not sender.has_session(target.user_id, target.device_id):
-                name = f"{step['from'][0]}/{step['from'][1]} -> {device[0]}/{device[1]}"
+                name = f"{sender_name} -> {device[0]}/{device[1]}"
                 randomness = fixed(f"{name} kem randomness")
                 pq_seed = device_secrets(*device)["pq_prekey"][1]
                 made = kem_source(name, pq_seed, randomness)
@@ -181,8 +215,8 @@ def build(kem_source) -> dict:
                     raise SystemExit(f"ML-KEM decapsulation disagrees for {name}")
                 kems.append({"session": name, "pq_seed": pq_seed.hex(), "randomness": randomness.hex(),
                              "ciphertext": ciphertext.hex(), "shared_secret": secret.hex()})  # fmt: skip
-                per_device = {"ephemeral": fixed(f"{name} ephemeral"), "ratchet": fixed(f"{name} ratchet"),
-                              "kem": (secret, ciphertext)}  # fmt: skip
+                per_device = SessionRandomness(ephemeral=fixed(f"{name} ephemeral"), ratchet=fixed(f"{name} ratchet"),
+                                               kem=(secret, ciphertext))  # fmt: skip
                 fixed_values[target.device_id] = per_device
                 new_sessions[f"{device[0]}/{device[1]}"] = {
                     "ephemeral_private": per_device["ephemeral"].hex(),
@@ -195,30 +229,30 @@ def build(kem_source) -> dict:
             one_time = (1, x25519_public(device_secrets("bob", 0)["one_time_prekeys"][0][1]))
             recipients[0] = Recipient(bob0.user_id, bob0.device_id, bob0, one_time)
             new_sessions["bob/0"]["one_time_prekey_id"] = 1
-        peer = PEOPLE[step["to"]]
-        data = sender.seal(peer, recipients, step["inner"], step["client_id"], fixed_values)
+        peer = PEOPLE[step.peer]
+        data = sender.seal(peer, recipients, step.inner, step.client_id, fixed_values)
         parsed = env.parse(data)
         associated = env.associated_data(sender.user_id, peer, sender.device_id, parsed.recipients,
-                                         parsed.counter, step["client_id"])  # fmt: skip
+                                         parsed.counter, step.client_id)  # fmt: skip
         opened_by = []
-        for device in step["devices"]:
+        for device in step.devices:
             reader = states[device]
             turn = fixed(f"message {number} opened by {device[0]}/{device[1]} next ratchet")
-            opened = reader.open(data, sender.user_id, peer, step["client_id"], bundles[step["from"]].identity_dh, turn)
-            if opened.inner != step["inner"]:
+            opened = reader.open(data, sender.user_id, peer, step.client_id, bundles[step.sender].identity_dh, turn)
+            if opened.inner != step.inner:
                 raise SystemExit("a vector message did not open to its inner message")
             opened_by.append({"device": f"{device[0]}/{device[1]}", "next_ratchet_private": turn.hex()})
         messages.append({
             "number": number,
-            "sender": f"{step['from'][0]}/{step['from'][1]}",
+            "sender": sender_name,
             "sender_user": sender.user_id,
             "peer_user": peer,
-            "client_id": step["client_id"],
+            "client_id": step.client_id,
             "counter": parsed.counter,
-            "inner": step["inner"],
-            "padded_plaintext": env.pad(orjson.dumps(step["inner"])).hex(),
-            "content_key": fixed_values["content_key"].hex(),
-            "nonce": fixed_values["nonce"].hex(),
+            "inner": step.inner,
+            "padded_plaintext": env.pad(orjson.dumps(step.inner)).hex(),
+            "content_key": content_key.hex(),
+            "nonce": nonce.hex(),
             "new_sessions": new_sessions,
             "associated_data": associated.hex(),
             "envelope": data.hex(),
@@ -349,7 +383,7 @@ def primitive_vectors() -> dict:
     }  # fmt: skip
 
 
-def kems_in_file():
+def kems_in_file() -> KemSource:
     known = {k["session"]: k for k in json.loads(VECTORS_FILE.read_text())["mlkem_encapsulations"]}
     return lambda name, seed, randomness: {
         "ciphertext": known[name]["ciphertext"],
@@ -358,6 +392,7 @@ def kems_in_file():
 
 
 if __name__ == "__main__":
+    source: KemSource
     if len(sys.argv) > 1:
         noble = Path(sys.argv[1])
         source = lambda name, seed, randomness: kem_with_noble(noble, seed, randomness)  # noqa: E731
