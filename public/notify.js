@@ -29,7 +29,7 @@ export async function setNotificationPrefs(changes) {
 async function tellServiceWorker(prefs) {
   if (!('serviceWorker' in navigator)) return;
   const registration = await navigator.serviceWorker.ready;
-  const labels = { photo: `📷 ${t('photo')}`, voice: `🎤 ${t('voice_message')}`, video: '🎬', file: '📎' };
+  const labels = { photo: `📷 ${t('photo')}`, voice: `🎤 ${t('voice_message')}`, video: `🎬 ${t('video')}`, file: '📎', reacted: t('push_reacted', { emoji: '{emoji}' }), reacted_any: t('push_reacted_any') };
   registration.active?.postMessage({ type: 'notification-prefs', prefs: { enabled: prefs.enabled, preview: prefs.preview, hiddenText: t('new_message'), labels } });
 }
 

@@ -6,7 +6,7 @@
 import { ApiError } from '/api.js';
 import { E2eeClient } from '/crypto/client.js';
 
-const VERSION = 'v20';
+const VERSION = 'v21';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -213,6 +213,49 @@ async function openPushed(payload, labels) {
   return null;
 }
 
+// The emoji of the chat's person's reaction to one of my messages, opened on this device; null
+// when it cannot be (no session or keys, not for this device, another message named inside).
+async function openPushedReaction(payload) {
+  const session = await storedSession();
+  if (!session || !Number.isSafeInteger(payload.message_id)) return null;
+  const request = requester(session);
+  const page = await request('GET', `/api/conversations/${encodeURIComponent(payload.chat)}/messages?after=${payload.message_id - 1}&limit=1`);
+  const message = page?.messages?.find((each) => each.id === payload.message_id);
+  const reaction = message?.reactions?.find((each) => each.user === payload.chat && each.envelope);
+  if (!reaction || message.sender !== session.user.username) return null;
+  const client = await E2eeClient.open(session.user, { request });
+  if (!(await client.hasDevice())) return null;
+  // the same id the app opens it under (e2ee.js openReactions), so either finds it opened
+  const read = await client.open({ id: `reaction-${message.id}`, sender: reaction.user, recipient: message.sender, client_id: reaction.client_id, envelope: reaction.envelope });
+  const fits = read.inner?.kind === 'reaction' && read.inner.target === message.id && typeof read.inner.emoji === 'string';
+  return fits && read.inner.emoji && read.inner.emoji.length <= 16 ? read.inner.emoji : null;
+}
+
+// "Reacted ❤️ to your message" (or without the emoji when it is sealed and cannot be opened here).
+async function showReaction(payload, prefs) {
+  let sender = payload.sender ?? {};
+  let emoji = typeof payload.emoji === 'string' && payload.emoji.length <= 16 ? payload.emoji : null;
+  if (payload.encrypted) {
+    const [opened, profile] = await Promise.all([
+      prefs.preview ? withTimeout(openPushedReaction(payload).catch(() => null), OPEN_TIMEOUT_MS) : null,
+      withTimeout(profileOf(payload.chat), OPEN_TIMEOUT_MS),
+    ]);
+    emoji = opened;
+    if (profile) sender = { ...sender, display_name: profile.display_name, avatar: profile.avatar };
+  }
+  if (!prefs.preview) emoji = null;
+  const labels = prefs.labels ?? {};
+  const body = emoji ? (labels.reacted ?? 'واکنش {emoji} به پیام شما · Reacted {emoji} to your message').replace('{emoji}', emoji) : (labels.reacted_any ?? 'به پیام شما واکنش نشان داد · Reacted to your message');
+  await self.registration.showNotification(sender.display_name || sender.username || payload.chat, {
+    body,
+    tag: `reaction:${payload.chat}`,
+    icon: sender.avatar || '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    dir: 'auto',
+    data: { chat: payload.chat, message_id: payload.message_id ?? null },
+  });
+}
+
 async function withTimeout(work, ms) {
   let timer;
   const late = new Promise((resolve) => (timer = setTimeout(() => resolve(null), ms)));
@@ -234,7 +277,9 @@ async function profileOf(username) {
 }
 
 async function closeChatNotifications(chat) {
-  for (const notification of await self.registration.getNotifications({ tag: `chat:${chat}` })) notification.close();
+  for (const tag of [`chat:${chat}`, `reaction:${chat}`]) {
+    for (const notification of await self.registration.getNotifications({ tag })) notification.close();
+  }
 }
 
 const CALL_VIBRATION = [700, 300, 700, 300, 700];
@@ -270,11 +315,12 @@ async function showPushed(payload) {
   if (payload?.type === 'call' || payload?.type === 'call_stopped') return showCall(payload);
   if (typeof payload?.chat !== 'string') return;
   if (payload.type === 'read') return closeChatNotifications(payload.chat);
-  if (payload.type !== 'message') return;
+  if (payload.type !== 'message' && payload.type !== 'reaction') return;
   // Someone is using the app right now: it plays its own sound, no system notification on top.
   const windows = await appWindows();
   if (windows.some((client) => client.focused && client.visibilityState === 'visible')) return;
   const prefs = await notificationPrefs();
+  if (payload.type === 'reaction') return showReaction(payload, prefs);
   let sender = payload.sender ?? {};
   const missedCall = payload.call ? 'تماس بی‌پاسخ · Missed call' : null;
   let text = missedCall ?? (prefs.preview && typeof payload.text === 'string' ? payload.text : null);

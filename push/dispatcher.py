@@ -65,6 +65,18 @@ def message_payload(message: dict, sender: dict) -> dict:
     return payload
 
 
+def reaction_payload(message: dict, reactor: dict) -> dict | None:
+    """A reaction to one of your messages: its emoji in a plaintext chat; in a sealed one ids only
+    (the service worker opens the reaction's envelope from the message)."""
+    mine = next((each for each in message.get("reactions") or [] if each.get("user") == reactor["username"]), None)
+    if mine is None:
+        return None  # taken back: nothing to tell
+    payload = {"type": "reaction", "chat": reactor["username"], "message_id": message["id"], "sender": reactor}
+    if mine.get("envelope") is not None:
+        return {**payload, "sender": {"username": reactor["username"]}, "encrypted": True}
+    return {**payload, "emoji": mine.get("emoji")}
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -111,6 +123,10 @@ class Dispatcher:
             return
         self._put(("message", recipient_id, message, sender))
 
+    def notify_reaction(self, author_id: int, message: dict, reactor: dict) -> None:
+        """The other person reacted to a message of the author's (set or changed)."""
+        self._put(("reaction", author_id, message, reactor))
+
     def notify_read(self, user_id: int, chat: str) -> None:
         """The user read the chat with `chat` (a username) on one of their devices."""
         self._put(("read", user_id, chat))
@@ -138,6 +154,8 @@ class Dispatcher:
                     await self._message(*job[1:])
                 elif job[0] == "call":
                     await self._call(*job[1:])
+                elif job[0] == "reaction":
+                    await self._reaction(*job[1:])
                 else:
                     await self._read(*job[1:])
             except asyncio.CancelledError:
@@ -162,6 +180,23 @@ class Dispatcher:
         # Marked before sending: a read that commits while the push is on its way still clears it.
         await self.counters.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
         await self._send(subscriptions, payload, MESSAGE_TTL, "high", topic(recipient_id, chat))
+
+    async def _reaction(self, author_id: int, message: dict, reactor: dict) -> None:
+        chat = reactor["username"]
+        if await self.is_viewing(author_id, chat) or await self._muted(author_id, chat):
+            return
+        subscriptions = await self._live_subscriptions(author_id)
+        if not subscriptions:
+            return
+        user = await self.profile(chat)
+        if user is not None:
+            reactor = user_object(user)
+        payload = reaction_payload(message, reactor)
+        if payload is not None:
+            # a Topic of its own: a reaction never replaces a message push the service still holds
+            await self._send(
+                subscriptions, orjson.dumps(payload), MESSAGE_TTL, "normal", topic(author_id, f"reaction:{chat}")
+            )
 
     async def _muted(self, user_id: int, chat: str) -> bool:
         if self.muted_until is None:
@@ -206,7 +241,8 @@ def _notified_key(user_id: int, chat: str) -> str:
 
 def push_committed(dispatcher: Dispatcher, names: dict[int, str], committed) -> None:
     """Hands the dispatcher, from what the store reports committed, each new message for its
-    recipient and each read of a user's own (cheap: a kind and two ids are compared)."""
+    recipient, each read of a user's own and each reaction of the other person to a message's
+    writer (cheap: a kind and two ids are compared)."""
     for change in committed:
         update = change.update
         if update is None:
@@ -219,3 +255,9 @@ def push_committed(dispatcher: Dispatcher, names: dict[int, str], committed) -> 
                 dispatcher.notify_message(change.user_id, message_object(message, names, change.user_id), sender)
         elif update.kind == UpdateKind.READ_BY_SELF:
             dispatcher.notify_read(change.user_id, names[update.peer_id])
+        elif update.kind == UpdateKind.REACTION and update.peer_id is not None:
+            message = update.message
+            # told to the message's writer, when the other person reacted
+            if change.user_id == message.sender_id != update.peer_id and message.reactions:
+                reactor = {"username": names[update.peer_id]}
+                dispatcher.notify_reaction(change.user_id, message_object(message, names, change.user_id), reactor)

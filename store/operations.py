@@ -370,7 +370,7 @@ class React(Operation):
         await batch.conn.execute("UPDATE messages SET reactions = ? WHERE id = ?", (message.reactions, message.id))
         batch.messages[message.id] = message
         for user_id in {self.user_id} if quiet else {message.sender_id, message.recipient_id}:
-            batch.add_update(user_id, UpdateKind.REACTION, message)
+            batch.add_update(user_id, UpdateKind.REACTION, message, peer_id=self.user_id)  # who reacted
         return message
 
 

@@ -378,4 +378,6 @@ export default {
   link_request_review: 'Review',
   video: 'Video',
   play_video: 'Play the video',
+  push_reacted: 'Reacted {emoji} to your message',
+  push_reacted_any: 'Reacted to your message',
 };

@@ -378,4 +378,6 @@ export default {
   link_request_review: 'بررسی',
   video: 'ویدیو',
   play_video: 'پخش ویدیو',
+  push_reacted: 'واکنش {emoji} به پیام شما',
+  push_reacted_any: 'به پیام شما واکنش نشان داد',
 };

@@ -7,12 +7,13 @@ pages share, it did not break it."""
 from __future__ import annotations
 
 import json
+import uuid
 
-from browser_helpers import message_with_text, open_chat_from_list, wait_for_service_worker
+from browser_helpers import message_with_text, open_chat_from_list, send_by_api, token_of, wait_for_service_worker
 from playwright.sync_api import expect
 from test_notifications import Pusher, wait_for
 
-from push.dispatcher import message_payload
+from push.dispatcher import message_payload, reaction_payload
 from tests.e2ee_people import close, person
 
 MARKER = "رمز-۴۲ marker in the sealed push"
@@ -60,5 +61,42 @@ def test_the_service_worker_opens_a_sealed_push_and_the_app_still_reads_it(peopl
         pusher.push_while_away(page, message_payload(later, {"username": omid[0].username}))
         shown = wait_for(page, lambda shown: shown and shown[0]["body"] == NEW_MESSAGE, timeout=20)
         assert [item["body"] for item in shown] == [NEW_MESSAGE]
+    finally:
+        loop.run(close(omid))
+
+
+def test_a_sealed_reaction_push_is_opened_by_the_service_worker(people, loop, tmp_path):
+    omid = loop.run(person(people.server, tmp_path, 1))
+    try:
+        page, sara = people.register("sara", permissions=["notifications"])
+        wait_for_service_worker(page)
+        page.reload()
+        expect(page.get_by_test_id("search-input")).to_be_visible()
+        pusher = Pusher(page, people.server.url)
+        sent = send_by_api(page, omid[0].username, "شام امشب؟")
+
+        async def react() -> None:
+            inner = {"v": 1, "kind": "reaction", "target": sent["id"], "emoji": "🔥", "sent_at": 1}
+            client_id = f"reaction-{uuid.uuid4().hex}"
+            peer = await omid[0].keys_of(sara)
+            envelope = await omid[0]._seal(sara, peer, inner, client_id)
+            headers = {"authorization": f"Bearer {omid[0].token}"}
+            body = {"envelope": envelope, "client_id": client_id}
+            answer = await omid[0].http.put(f"/api/messages/{sent['id']}/reaction", json=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+
+        loop.run(react())
+        headers = {"authorization": f"Bearer {token_of(page)}"}
+        message = page.request.get(f"/api/conversations/{omid[0].username}/messages", headers=headers).json()
+        payload = reaction_payload(message["messages"][-1], {"username": omid[0].username})
+        assert payload["encrypted"] is True and "emoji" not in payload and "🔥" not in json.dumps(payload)
+        pusher.push_while_away(page, payload)
+        shown = wait_for(page, lambda shown: len(shown) == 1, timeout=20)
+        expected = [(f"reaction:{omid[0].username}", "واکنش 🔥 به پیام شما")]
+        assert [(item["tag"], item["body"]) for item in shown] == expected
+        # the app opened afterwards shows the same reaction (the worker's opening is the app's too)
+        page.goto("/")
+        open_chat_from_list(page, omid[0].username)
+        expect(page.locator("[data-testid=reaction][data-emoji='🔥']")).to_be_visible()
     finally:
         loop.run(close(omid))
