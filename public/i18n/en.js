@@ -380,4 +380,6 @@ export default {
   play_video: 'Play the video',
   push_reacted: 'Reacted {emoji} to your message',
   push_reacted_any: 'Reacted to your message',
+  album_photos: '🖼 Album · {count} photos',
+  album_files: '📎 {count} files',
 };

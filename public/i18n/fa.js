@@ -380,4 +380,6 @@ export default {
   play_video: 'پخش ویدیو',
   push_reacted: 'واکنش {emoji} به پیام شما',
   push_reacted_any: 'به پیام شما واکنش نشان داد',
+  album_photos: '🖼 آلبوم · {count} عکس',
+  album_files: '📎 {count} پرونده',
 };

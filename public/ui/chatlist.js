@@ -7,7 +7,8 @@ import { ensureChat, isMine, peerOf, sortedChats, state } from '/model.js';
 import { autoDirection, coalesced, h, icon } from '/ui/dom.js';
 import { avatar, formatListTime, formatNumber, personName, statusMark, withoutOverrides } from '/ui/format.js';
 import { callLabel } from '/ui/callentry.js';
-import { attachmentLabel } from '/ui/media.js';
+import { albumOf } from '/ui/albums.js';
+import { attachmentLabel, kindOf } from '/ui/media.js';
 import { apiErrorText } from '/ui/validate.js';
 import { change, isMuted, openChatMenu } from '/ui/chatmenu.js';
 
@@ -122,7 +123,7 @@ export function renderChatList(container) {
         'span',
         { class: 'chat-main' },
         h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', dir: 'auto' }, name), h('time', { class: 'chat-time', datetime: message.created_at }, formatListTime(message.created_at))),
-        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', withoutOverrides(message.text) || callLabel(message) || attachmentLabel(message.attachment)),
+        h('span', { class: 'chat-preview', dir: 'auto' }, isMine(message) ? `${t('you')}: ` : '', withoutOverrides(message.text) || callLabel(message) || fileLabel(message)),
       ),
     );
     link.addEventListener('click', () => {
@@ -225,6 +226,13 @@ export function renderChatList(container) {
   };
 }
 
+// A file message without text: an album's part says what the album is ("Album · 3 photos").
+function fileLabel(message) {
+  const album = albumOf(message);
+  if (album && message.attachment) return t(kindOf(message.attachment) === 'photo' ? 'album_photos' : 'album_files', { count: album.count });
+  return attachmentLabel(message.attachment);
+}
+
 function unreachableText(error) {
   return error.isNetwork ? t('err_search_unreachable') : apiErrorText(error);
 }
@@ -234,7 +242,7 @@ function chatItem(chat, active) {
   const peer = chat.peer;
   const online = state.presence.get(peer.username)?.online;
   const draft = active ? null : state.drafts.get(peer.username);
-  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.e2ee === 'failed' ? t('e2ee_failed') : withoutOverrides(last.text) || callLabel(last) || attachmentLabel(last.attachment));
+  const preview = draft ?? (!last ? '' : last.deleted ? t('deleted_message') : last.e2ee === 'failed' ? t('e2ee_failed') : withoutOverrides(last.text) || callLabel(last) || fileLabel(last));
   const muted = isMuted(chat);
   const badgeClass = muted ? 'badge muted' : 'badge';
   const unread =

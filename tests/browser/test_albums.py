@@ -87,6 +87,9 @@ def test_three_photos_picked_together_are_one_album_bubble_everywhere_and_a_dele
     assert [violation["id"] for violation in axe if violation["impact"] in ("serious", "critical")] == []
 
     omid_page.reload()
+    # the chat list says what came: an album of three, not "Photo"
+    preview = omid_page.locator(f'[data-testid=chat-item][data-peer="{sara}"] [data-testid=chat-preview]')
+    expect(preview).to_have_text("🖼 آلبوم · ۳ عکس")
     open_chat_from_list(omid_page, sara)
     expect_album(omid_page, 3, "سفر شمال")
 
