@@ -6,7 +6,7 @@
 import { ApiError } from '/api.js';
 import { E2eeClient } from '/crypto/client.js';
 
-const VERSION = 'v21';
+const VERSION = 'v22';
 const CACHE = `payambar-shell-${VERSION}`;
 const SHELL = [
   '/',
@@ -86,6 +86,7 @@ const SHELL = [
   '/crypto/safety.js',
   '/crypto/session.js',
   '/vendor/qr/index.js',
+  '/vendor/qr/decode.js',
   '/vendor/noble/curves/abstract/curve.js',
   '/vendor/noble/curves/abstract/edwards.js',
   '/vendor/noble/curves/abstract/fft.js',

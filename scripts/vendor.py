@@ -6,8 +6,9 @@ integrity hash, copies the .js files reachable from the entry modules the PWA im
 package's LICENSE), and rewrites bare `@noble/...` import specifiers into relative paths so the
 browser loads them with no import map and no build step. public/vendor/manifest.json records the
 versions, the tarballs' integrity and the SHA-256 of every file written; tests/e2ee/test_vendor.py
-checks the tree against it. `qr` (paulmillr/qr, zero dependencies) is copied as it ships: its one
-module index.js (the encoder; the PWA draws the QR code of a device link with it) and its licences.
+checks the tree against it. `qr` (paulmillr/qr, zero dependencies) is copied as it ships: index.js
+(the encoder; the PWA draws the QR code of a device link with it), decode.js (the decoder, which
+imports only index.js; the PWA reads a link's QR code from the camera with it) and its licences.
 """
 
 import base64
@@ -42,7 +43,8 @@ ENTRIES = [
     "hashes/sha2.js",
 ]
 QR = ("qr", "0.7.0")
-QR_FILES = ["index.js", "LICENSE", "LICENSE-MIT"]  # LICENSE is Apache-2.0, LICENSE-MIT the MIT one: either applies
+# LICENSE is Apache-2.0, LICENSE-MIT the MIT one: either applies
+QR_FILES = ["index.js", "decode.js", "LICENSE", "LICENSE-MIT"]
 QR_TARGET = VENDOR / "qr"
 # Only statements at the start of a line: the packages' doc comments quote imports too.
 IMPORT = re.compile(r"""^((?:import|export)\b[^;]*?\bfrom\s*)['"]([^'"]+)['"]""", re.M)

@@ -382,4 +382,8 @@ export default {
   push_reacted_any: 'Reacted to your message',
   album_photos: '🖼 Album · {count} photos',
   album_files: '📎 {count} files',
+  link_scan: 'Scan the QR code with the camera',
+  link_scan_stop: 'Stop the camera',
+  link_scan_view: 'Camera: hold the new device’s QR code in view',
+  link_scan_failed: 'The camera could not be opened. Paste the code’s text instead.',
 };

@@ -382,4 +382,8 @@ export default {
   push_reacted_any: 'به پیام شما واکنش نشان داد',
   album_photos: '🖼 آلبوم · {count} عکس',
   album_files: '📎 {count} پرونده',
+  link_scan: 'خواندن کد QR با دوربین',
+  link_scan_stop: 'بستن دوربین',
+  link_scan_view: 'دوربین: کد QR دستگاه تازه را جلوی آن بگیرید',
+  link_scan_failed: 'دوربین باز نشد. به جای آن متن کد را بچسبانید.',
 };

@@ -164,6 +164,42 @@ export function showLinkScreen(client, root = document.body, { onLinked = () => 
   return { element: screen, done, close: () => request?.cancel().finally(() => close('closed')) };
 }
 
+// Shows the camera in `video` and calls found(text) with the first link QR code it reads (the
+// vendored decoder, `/vendor/qr/decode.js`, four times a second). Answers a function that stops it.
+async function scanQr(video, found) {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 640 } }, audio: false });
+  const { decodeQR } = await import('/vendor/qr/decode.js');
+  const { QR_PREFIX } = await linkModule();
+  video.srcObject = stream;
+  video.hidden = false;
+  await video.play().catch(() => {});
+  const canvas = document.createElement('canvas');
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  let timer = null;
+  const stop = () => {
+    clearInterval(timer);
+    for (const track of stream.getTracks()) track.stop();
+    video.srcObject = null;
+    video.hidden = true;
+    video.dispatchEvent(new Event('emptied'));
+  };
+  timer = setInterval(() => {
+    if (!video.videoWidth) return;
+    const scale = Math.min(1, 640 / Math.max(video.videoWidth, video.videoHeight));
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    context.drawImage(video, 0, 0, canvas.width, canvas.height);
+    let text = null;
+    try {
+      text = decodeQR(context.getImageData(0, 0, canvas.width, canvas.height));
+    } catch {
+      return; // no code in this frame
+    }
+    if (typeof text === 'string' && text.startsWith(QR_PREFIX)) found(text);
+  }, 250);
+  return stop;
+}
+
 // The approving device's dialog. `link`: a link object (from a frame or the list) to answer
 // straight away; without it the dialog lists the waiting requests and takes a pasted code.
 export function openApproveDialog(client, { link = null } = {}) {
@@ -172,7 +208,9 @@ export function openApproveDialog(client, { link = null } = {}) {
   const list = h('ul', { class: 'link-pending', 'data-testid': 'link-pending' });
   const paste = h('textarea', { class: 'link-paste', dir: 'ltr', rows: 3, 'data-testid': 'link-paste', 'aria-label': t('link_paste_label'), placeholder: t('link_paste_label') });
   const pasteSubmit = h('button', { type: 'button', class: 'primary-button', 'data-testid': 'link-paste-submit' }, t('link_paste_submit'));
-  const choose = h('div', { class: 'link-choose' }, h('p', { class: 'dialog-text' }, t('link_approve_intro')), list, paste, pasteSubmit);
+  const scan = h('button', { type: 'button', class: 'secondary-button', 'data-testid': 'link-scan', hidden: !navigator.mediaDevices?.getUserMedia }, t('link_scan'));
+  const viewfinder = h('video', { class: 'link-viewfinder', muted: true, playsinline: true, 'aria-label': t('link_scan_view'), 'data-testid': 'link-viewfinder', hidden: true });
+  const choose = h('div', { class: 'link-choose' }, h('p', { class: 'dialog-text' }, t('link_approve_intro')), list, scan, viewfinder, paste, pasteSubmit);
   const code = h('p', { class: 'link-code', dir: 'ltr', 'data-testid': 'link-approve-code', hidden: true });
   const status = h('p', { class: 'link-status', role: 'status', 'data-testid': 'link-approve-status' });
   const confirm = h('button', { type: 'button', class: 'primary-button', 'data-testid': 'link-approve-confirm', hidden: true }, t('link_codes_match'));
@@ -194,9 +232,12 @@ export function openApproveDialog(client, { link = null } = {}) {
   let settle;
   const done = new Promise((resolve) => (settle = resolve));
 
+  let stopScan = null;
+
   function close(outcome) {
     if (closed) return;
     closed = true;
+    stopScan?.();
     answer?.(false);
     dialog.close();
     dialog.remove();
@@ -252,6 +293,27 @@ export function openApproveDialog(client, { link = null } = {}) {
       status.textContent = problem(error);
     }
   }
+
+  // The new device's QR code read from the camera: the same as pasting its text.
+  scan.addEventListener('click', async () => {
+    if (stopScan) return stopScan();
+    status.textContent = '';
+    try {
+      stopScan = await scanQr(viewfinder, (text) => {
+        stopScan?.();
+        approve(text);
+      });
+      scan.textContent = t('link_scan_stop');
+    } catch {
+      status.dataset.state = 'failed';
+      status.textContent = t('link_scan_failed');
+    }
+  });
+  const stopped = () => {
+    stopScan = null;
+    scan.textContent = t('link_scan');
+  };
+  viewfinder.addEventListener('emptied', stopped);
 
   pasteSubmit.addEventListener('click', () => {
     const text = paste.value.trim();

@@ -35,7 +35,9 @@ def test_each_package_is_pinned_and_keeps_its_mit_licence():
 def test_the_qr_generator_is_the_pinned_zero_dependency_release():
     assert MANIFEST["packages"]["qr"]["version"] == "0.7.0"
     assert not IMPORT.findall((VENDOR / "qr" / "index.js").read_text()), "qr imports nothing"
-    assert {"qr/index.js", "qr/LICENSE", "qr/LICENSE-MIT"} <= set(MANIFEST["files"])
+    assert {"qr/index.js", "qr/decode.js", "qr/LICENSE", "qr/LICENSE-MIT"} <= set(MANIFEST["files"])
+    decoder_imports = IMPORT.findall((VENDOR / "qr" / "decode.js").read_text())
+    assert decoder_imports == ["./index.js"], "the decoder imports the encoder only"
 
 
 def test_every_import_is_relative_and_vendored():
