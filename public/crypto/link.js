@@ -290,6 +290,7 @@ export async function approveLink(client, qrTextOrLinkId, confirm, { timeoutMs =
   let { link, revealed } = await linkFor(client, qrTextOrLinkId);
   const committed = unb64(link.commitment); // read before this device's key is posted
   const linkId = link.id;
+  let listed = null; // the new device's id once the list with it is published
   try {
     const linkPrivate = randomBytes(32);
     const existingKey = x25519Public(linkPrivate);
@@ -311,6 +312,7 @@ export async function approveLink(client, qrTextOrLinkId, confirm, { timeoutMs =
       const own = await client.keysOfWith(keystore, client.user.username, true);
       if (listedDeviceKey(own.deviceList, card.deviceId)) throw new LinkRefused('a device with this id is listed already');
       const list = await client.publishList(keystore, [...own.deviceList.devices, card]);
+      listed = card.deviceId;
       const verified = [...keystore.pins]
         .filter(([userId, pin]) => pin.verified && userId !== client.user.id)
         .map(([userId, pin]) => ({ userId, identityKey: pin.identityKey }));
@@ -319,7 +321,12 @@ export async function approveLink(client, qrTextOrLinkId, confirm, { timeoutMs =
     const sealed = await sealPayload(secrets, payload);
     await client.request('POST', `${LINKS}/${linkId}/seal`, { sealed: b64(sealed) });
   } catch (error) {
-    if (error instanceof LinkRefused) await closeQuietly(client, linkId);
+    // Listed but never handed its identity: the device comes off the list again (it has no keys
+    // and never will; left there, it would stay as a device that reads nothing). A seal whose
+    // answer was lost on the way may have arrived: that device stays.
+    const maybeSealed = error instanceof ApiError && error.isNetwork;
+    if (listed && !maybeSealed) await client.removeDevice(listed).catch(() => {});
+    if (error instanceof LinkRefused || listed) await closeQuietly(client, linkId);
     throw error;
   }
   return revealed.deviceId;

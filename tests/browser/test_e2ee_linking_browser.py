@@ -371,3 +371,21 @@ def test_a_link_request_from_a_new_browser_is_announced_on_the_open_app_and_revi
     expect(notice).to_be_visible(timeout=15_000)
     third.evaluate("async () => window.linkScreen.close()")
     expect(notice).to_be_hidden(timeout=15_000)
+
+
+def test_a_seal_the_server_refuses_takes_the_new_device_off_the_list_again(people):
+    first, sara = signed_up_browser(people)
+    me = sara["username"]
+    before = first.evaluate(OWN_DEVICES, me)
+    second = second_browser(people, me)
+    refuse = {"status": 503, "content_type": "application/json", "body": '{"error": {"code": "unavailable"}}'}
+    first.route("**/api/keys/links/*/seal", lambda route: route.fulfill(**refuse))
+    open_link_dialog(first)
+    first.get_by_test_id("link-pick").click()
+    expect(first.get_by_test_id("link-approve-code")).to_have_text(second.get_by_test_id("link-code").text_content())
+    first.get_by_test_id("link-approve-confirm").click()
+    expect(first.get_by_test_id("link-approve-status")).to_have_attribute("data-state", "failed")
+    after = first.evaluate(OWN_DEVICES, me)
+    assert after["devices"] == before["devices"], "the device that got no identity is not listed"
+    assert after["version"] == before["version"] + 2  # listed, then taken off again
+    expect(second.get_by_test_id("link-status")).to_have_attribute("data-state", "failed", timeout=30_000)
