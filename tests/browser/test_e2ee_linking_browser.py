@@ -98,6 +98,16 @@ def open_link_dialog(page):
     expect(page.get_by_test_id("link-approve-dialog")).to_be_visible()
 
 
+def pick_and_compare(first, second):
+    """On the approving page: picks the waiting request and checks both pages show one code."""
+    open_link_dialog(first)
+    first.get_by_test_id("link-pick").click()
+    code = first.get_by_test_id("link-approve-code")
+    expect(code).to_have_text(re.compile(r"^\d{6}$"))
+    expect(second.get_by_test_id("link-code")).to_have_text(code.inner_text())
+    return code
+
+
 def test_a_second_browser_linked_by_short_code_reads_what_is_sent_after_it_joined(people, loop, tmp_path, screenshot):
     omid = loop.run(person(people.server, tmp_path, 1))
     try:
@@ -107,11 +117,7 @@ def test_a_second_browser_linked_by_short_code_reads_what_is_sent_after_it_joine
         assert texts(first.evaluate(HISTORY, peer)) == ["before the second browser"]
 
         second = second_browser(people, me)
-        open_link_dialog(first)
-        first.get_by_test_id("link-pick").click()
-        code = first.get_by_test_id("link-approve-code")
-        expect(code).to_have_text(re.compile(r"^\d{6}$"))
-        expect(second.get_by_test_id("link-code")).to_have_text(code.inner_text())
+        pick_and_compare(first, second)
         screenshot(second, "new-device")
         screenshot(first, "approving")
         assert serious_violations(second) == []
@@ -330,11 +336,7 @@ def test_the_apps_own_banner_links_a_second_browser_which_then_reads_and_writes(
         expect(banner).to_be_visible()
         second.get_by_test_id("device-link-start").click()
         expect(second.get_by_test_id("link-screen")).to_be_visible()
-        open_link_dialog(first)
-        first.get_by_test_id("link-pick").click()
-        code = first.get_by_test_id("link-approve-code")
-        expect(code).to_have_text(re.compile(r"^\d{6}$"))
-        expect(second.get_by_test_id("link-code")).to_have_text(code.inner_text())
+        pick_and_compare(first, second)
         first.get_by_test_id("link-approve-confirm").click()
         expect(second.get_by_test_id("link-screen")).to_have_count(0)
         expect(banner).to_be_hidden()  # the app set the linked device up again: it is ready
@@ -380,9 +382,7 @@ def test_a_seal_the_server_refuses_takes_the_new_device_off_the_list_again(peopl
     second = second_browser(people, me)
     refuse = {"status": 503, "content_type": "application/json", "body": '{"error": {"code": "unavailable"}}'}
     first.route("**/api/keys/links/*/seal", lambda route: route.fulfill(**refuse))
-    open_link_dialog(first)
-    first.get_by_test_id("link-pick").click()
-    expect(first.get_by_test_id("link-approve-code")).to_have_text(second.get_by_test_id("link-code").text_content())
+    pick_and_compare(first, second)
     first.get_by_test_id("link-approve-confirm").click()
     expect(first.get_by_test_id("link-approve-status")).to_have_attribute("data-state", "failed")
     after = first.evaluate(OWN_DEVICES, me)

@@ -17,7 +17,7 @@ from test_accessibility import serious_violations
 from test_e2ee_linking_browser import (
     HISTORY,
     OPEN_DEVICE,
-    open_link_dialog,
+    pick_and_compare,
     second_browser,
     signed_up_browser,
     texts,
@@ -227,11 +227,7 @@ def test_a_browser_linked_by_short_code_reads_what_the_approving_device_had_read
         assert texts(first.evaluate(HISTORY, peer)) == ["sent before the new browser", "sara before the new browser"]
 
         second = second_browser(people, me)
-        open_link_dialog(first)
-        first.get_by_test_id("link-pick").click()
-        code = first.get_by_test_id("link-approve-code")
-        expect(code).to_have_text(re.compile(r"^\d{6}$"))
-        expect(second.get_by_test_id("link-code")).to_have_text(code.inner_text())
+        pick_and_compare(first, second)
         first.get_by_test_id("link-approve-confirm").click()
         expect(first.get_by_test_id("link-approve-status")).to_have_attribute("data-state", "approved")
         second.wait_for_function("() => window.linked === 'linked'")
