@@ -5,7 +5,7 @@ of one device sealing at once without stepping one ratchet apart (the Python cli
 from __future__ import annotations
 
 from browser_helpers import PASSWORD, unique_name
-from test_e2ee_interop import HISTORY, OPEN_DEVICE, SIGN_UP, texts
+from test_e2ee_interop import HISTORY, OPEN_DEVICE, SIGN_UP, signed_up_device, texts
 
 from tests.e2ee_people import close, person
 
@@ -97,10 +97,7 @@ def test_two_tabs_of_one_device_seal_at_once_and_every_message_opens(browser, li
     omid = loop.run(person(live_server, tmp_path, 2))
     context = browser.new_context(base_url=live_server.url)
     try:
-        first = context.new_page()
-        first.goto("/")
-        sara = first.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        first.evaluate(OPEN_DEVICE, sara)
+        first, sara = signed_up_device(context)
         second = context.new_page()
         second.goto("/")
         assert second.evaluate(OPEN_DEVICE, sara) == "loaded"
@@ -140,10 +137,7 @@ def test_the_oldest_opened_messages_are_let_go_and_open_again_from_kept_keys(bro
     omid = loop.run(person(live_server, tmp_path, 1))
     context = browser.new_context(base_url=live_server.url)
     try:
-        page = context.new_page()
-        page.goto("/")
-        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        page.evaluate(OPEN_DEVICE, sara)
+        page, sara = signed_up_device(context)
         peer = omid[0].username
         for index in range(8):
             loop.run(omid[0].send_text(sara["username"], f"old {index}"))

@@ -49,6 +49,15 @@ async (userId) => {
 """
 
 
+def signed_up_device(context, prefix: str = "sara"):
+    """A new page in `context` with a person signed up through the API and their first device made."""
+    page = context.new_page()
+    page.goto("/")
+    user = page.evaluate(SIGN_UP, [unique_name(prefix), PASSWORD])
+    assert page.evaluate(OPEN_DEVICE, user) == "created"
+    return page, user
+
+
 def texts(read) -> list:
     return [m.text for m in read]
 
@@ -130,10 +139,7 @@ def test_an_identity_swapped_by_the_operator_blocks_the_browser_until_accepted(b
     omid = loop.run(person(live_server, tmp_path, 1))
     context = browser.new_context(base_url=live_server.url)
     try:
-        page = context.new_page()
-        page.goto("/")
-        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        page.evaluate(OPEN_DEVICE, sara)
+        page, sara = signed_up_device(context)
         peer = omid[0].username
         assert page.evaluate(SEND_OR_ERROR, [peer, "hello"]) == "sent"
         intruder = Keystore.new_device(omid[0].user_id)
@@ -178,10 +184,7 @@ def test_a_python_device_approved_by_the_browser_reads_along_until_the_browser_r
     context = browser.new_context(base_url=live_server.url)
     second = Client(live_server.url, tmp_path / "sara-1.keys")
     try:
-        page = context.new_page()
-        page.goto("/")
-        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        page.evaluate(OPEN_DEVICE, sara)
+        page, sara = signed_up_device(context)
         # the link channel (docs/e2ee.md §9) hands the identity seed over; here the test carries it
         seed = unb64(page.evaluate(IDENTITY_SEED, sara["id"]))
 
@@ -224,10 +227,7 @@ def test_a_tampered_or_replayed_envelope_reads_as_could_not_be_decrypted_and_bre
     omid = loop.run(person(live_server, tmp_path, 1))
     context = browser.new_context(base_url=live_server.url)
     try:
-        page = context.new_page()
-        page.goto("/")
-        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        page.evaluate(OPEN_DEVICE, sara)
+        page, sara = signed_up_device(context)
         peer, me = omid[0].username, sara["username"]
         one = loop.run(omid[0].send_text(me, "one"))
         assert [m["text"] for m in page.evaluate(HISTORY, peer)] == ["one"]
@@ -284,10 +284,7 @@ def test_a_second_browser_must_link_or_reset_and_a_reset_shows_the_peer_an_ident
     first = browser.new_context(base_url=live_server.url)
     second = browser.new_context(base_url=live_server.url)
     try:
-        page = first.new_page()
-        page.goto("/")
-        sara = page.evaluate(SIGN_UP, [unique_name("sara"), PASSWORD])
-        page.evaluate(OPEN_DEVICE, sara)
+        page, sara = signed_up_device(first)
         peer, me = omid[0].username, sara["username"]
         page.evaluate("async (peer) => window.e2ee.sendText(peer, 'from the first browser')", peer)
         assert texts(loop.run(omid[0].history(me))) == ["from the first browser"]
