@@ -25,14 +25,26 @@ from payambar.client import media as files
 from payambar.client.directory import IdentityChanged, KeysRejected, PeerKeys, one_time_prekey, verify
 from payambar.client.errors import ApiFailed, PeerNotEncrypted
 from payambar.client.keystore import Keystore
-from payambar.e2ee import keys
+from payambar.e2ee import backup, keys
+from payambar.e2ee import envelope as env
 from payambar.e2ee.link import LinkRefused
-from payambar.e2ee.primitives import DecryptError, b64, sha256, unb64
+from payambar.e2ee.primitives import DecryptError, b64, random_bytes, sha256, unb64
 from payambar.e2ee.session import Recipient
 
 KEYS_FRESH_SECONDS = 30  # how long a checked directory answer is reused to open messages (sending fetches anew)
 REFILL_BELOW = 20
 SIGNAL_CLIENT_ID = re.compile(r"call-[0-9a-f]{32}")  # a call signal's client_id: never a message's
+BACKUP_ENTRIES = 19_000  # the newest kept in a backup: its base64url stays under the server's 1 MiB
+BACKUP_TRIES = 4  # puts a backup tries when other devices keep writing it meanwhile
+
+
+def _addressed_to(data: bytes, device_id: bytes) -> bool:
+    """Whether the envelope has an entry for this device (False for bytes that are not one)."""
+    try:
+        return device_id in env.parse(data).recipients
+    except env.BadEnvelope:
+        return False
+
 
 __all__ = ["Client", "ApiFailed", "IdentityChanged", "KeysRejected", "LinkRefused", "PeerNotEncrypted", "Received"]
 
@@ -262,8 +274,10 @@ class Client(linking.Linking):
         recipients = await self._recipients(username, peer)
         if not recipients:
             raise KeysRejected(f"{username} has no device with a published bundle")
-        data = self._keystore.device.seal(peer.user_id, recipients, inner, client_id)
+        content_key = random_bytes(32)
+        data = self._keystore.device.seal(peer.user_id, recipients, inner, client_id, {"content_key": content_key})
         self._keystore.sent[client_id] = inner
+        self._keystore.sent_keys[client_id] = content_key
         self._keystore.save()
         return b64(data)
 
@@ -364,8 +378,27 @@ class Client(linking.Linking):
 
     async def _open_envelope(self, message: dict, data: bytes) -> dict:
         cache_key = f"{message['id']}:{sha256(data)[:12].hex()}"
-        if cache_key in self._keystore.opened:
-            return self._keystore.opened[cache_key]
+        store = self._keystore
+        if cache_key in store.opened:
+            return store.opened[cache_key]
+        kept = store.history.get(message["id"])
+        inner, content_key = None, None
+        if kept is not None and not _addressed_to(data, store.device.device_id):
+            inner, content_key = await self._open_with_key(message, data, kept), kept
+        if inner is None:
+            try:
+                inner, content_key = await self._open_with_ratchet(message, data)
+            except DecryptError:
+                if kept is None or (inner := await self._open_with_key(message, data, kept)) is None:
+                    raise
+                content_key = kept
+        if content_key:
+            store.history[message["id"]] = content_key
+        store.opened[cache_key] = inner
+        store.save()
+        return inner
+
+    async def _open_with_ratchet(self, message: dict, data: bytes) -> tuple[dict, bytes | None]:
         sender, recipient = message["sender"], message["recipient"]
         sender_keys = await self.keys_of(sender)
         recipient_id = await self._user_id(recipient)
@@ -374,7 +407,7 @@ class Client(linking.Linking):
             inner = self._keystore.sent.get(message["client_id"])
             if inner is None:
                 raise DecryptError("sent from this device, but not kept here")
-            return inner
+            return inner, self._keystore.sent_keys.get(message["client_id"])
         sender_dh = self._keystore.pins[sender_keys.user_id].seen_devices.get(parsed_sender)
         if sender_dh is None:  # a device listed since we last looked?
             sender_keys = await self.keys_of(sender, fresh=True)
@@ -382,9 +415,74 @@ class Client(linking.Linking):
         if sender_dh is None:
             raise DecryptError("sent by a device never listed by its person")
         opened = self._keystore.device.open(data, sender_keys.user_id, recipient_id, message["client_id"], sender_dh)
-        self._keystore.opened[cache_key] = opened.inner
+        return opened.inner, opened.content_key
+
+    async def _open_with_key(self, message: dict, data: bytes, content_key: bytes) -> dict | None:
+        """The body opened with a content key from history (§14), or None when it does not open."""
+        try:
+            envelope = env.parse(data)
+        except env.BadEnvelope:
+            return None
+        sender_id = await self._user_id(message["sender"])
+        peer_id = await self._user_id(message["recipient"])
+        associated = env.associated_data(
+            sender_id, peer_id, envelope.sender_device, envelope.recipients, envelope.counter, message["client_id"]
+        )
+        try:
+            return env.open_body(content_key, envelope.nonce, envelope.body, associated)
+        except DecryptError:
+            return None
+
+    # ---- history under a recovery key (docs/e2ee.md §14) --------------------------------------
+
+    async def _stored_backup(self) -> dict | None:
+        try:
+            return await self._call("GET", "/api/keys/backup")
+        except ApiFailed as error:
+            if error.code == "backup_not_found":
+                return None
+            raise
+
+    async def back_up(self, recovery_key: bytes) -> int:
+        """Merges this device's history into the person's backup under the key and puts it back
+        (again when another device wrote meanwhile); answers the entries it holds. DecryptError
+        when the stored backup is under another key."""
+        for attempt in range(BACKUP_TRIES):
+            stored = await self._stored_backup()
+            merged = backup.open_backup(recovery_key, self.user_id, unb64(stored["sealed"])) if stored else {}
+            merged.update(self._keystore.history)
+            try:
+                return await self._put_backup(recovery_key, merged, stored)
+            except ApiFailed as error:
+                if error.code != "stale_version" or attempt == BACKUP_TRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _put_backup(self, recovery_key: bytes, history: dict[int, bytes], stored: dict | None) -> int:
+        kept = backup.newest(history, BACKUP_ENTRIES)
+        sealed = backup.seal_backup(recovery_key, self.user_id, kept)
+        body = {"replaces": stored["version"] if stored else 0, "sealed": b64(sealed)}
+        await self._call("PUT", "/api/keys/backup", json=body)
+        return len(kept)
+
+    async def set_up_recovery(self) -> str:
+        """A new recovery key, this device's history backed up under it; its written form (show
+        it once; it is never sent anywhere). A backup under an older key is replaced."""
+        recovery_key = backup.new_recovery_key()
+        await self._put_backup(recovery_key, dict(self._keystore.history), await self._stored_backup())
+        return backup.format_recovery_key(recovery_key)
+
+    async def restore(self, written: str) -> int:
+        """History from the backup with a typed recovery key: BadRecoveryKey for a typo, DecryptError
+        when the key does not open this person's backup (nothing kept); answers how many it holds."""
+        recovery_key = backup.parse_recovery_key(written)
+        stored = await self._stored_backup()
+        if stored is None:
+            raise DecryptError("there is no backup to restore")
+        history = backup.open_backup(recovery_key, self.user_id, unb64(stored["sealed"]))
+        self._keystore.history.update(history)
         self._keystore.save()
-        return opened.inner
+        return len(history)
 
     async def _user_id(self, username: str) -> int:
         known = self._user_ids.get(username.lower())

@@ -50,6 +50,8 @@ class Keystore:
     pins: dict[int, Pin] = field(default_factory=dict)  # user id -> what we accepted
     sent: dict[str, dict] = field(default_factory=dict)  # client_id -> the inner message we sealed
     opened: dict[str, dict] = field(default_factory=dict)  # "<message id>:<envelope digest>" -> inner
+    sent_keys: dict[str, bytes] = field(default_factory=dict)  # client_id -> the content key we sealed with
+    history: dict[int, bytes] = field(default_factory=dict)  # message id -> its content key (docs/e2ee.md §14)
     path: Path | None = None
 
     @property
@@ -151,6 +153,8 @@ class Keystore:
             "pins": {str(user_id): pin.as_json() for user_id, pin in self.pins.items()},
             "sent": self.sent,
             "opened": self.opened,
+            "sent_keys": {client_id: b64(key) for client_id, key in self.sent_keys.items()},
+            "history": {str(message_id): b64(key) for message_id, key in self.history.items()},
         }
 
     @classmethod
@@ -177,4 +181,6 @@ class Keystore:
             pins,
             data["sent"],
             data["opened"],
+            {client_id: unb64(key) for client_id, key in data.get("sent_keys", {}).items()},
+            numbered(data.get("history", {})),
         )

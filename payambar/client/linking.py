@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from payambar.client.directory import PeerKeys
 from payambar.client.errors import ApiFailed
 from payambar.client.keystore import Keystore, Pin
-from payambar.e2ee import keys
+from payambar.e2ee import backup, keys
 from payambar.e2ee import link as protocol
 from payambar.e2ee.link import LinkRefused, Revealed
 from payambar.e2ee.primitives import b64, random_bytes, unb64, x25519_public
@@ -126,6 +126,7 @@ class LinkRequest:
         for user_id, identity_key in payload.verified:
             if user_id != store.device.user_id:
                 store.pins[user_id] = Pin(identity_key, 0, verified=True)
+        store.history.update(payload.history)  # what was sent before this device joined (§14)
         store.path = self.client.keystore_path
         store.save()
         self.client.keystore = store
@@ -198,7 +199,8 @@ class Linking:
                 raise LinkRefused("a device with this id is listed already")
             device_list = await self.approve((revealed.device_id, revealed.device_key))
             verified = [(user_id, pin.identity_key) for user_id, pin in self._keystore.pins.items() if pin.verified]
-            payload = protocol.payload_json(self._keystore.identity_seed, device_list, verified)
+            history = backup.newest(self._keystore.history, backup.LINK_HISTORY_ENTRIES)
+            payload = protocol.payload_json(self._keystore.identity_seed, device_list, verified, history)
             sealed = protocol.seal_payload(secrets, payload)
             await self._call("POST", f"{LINKS}/{link_id}/seal", json={"sealed": b64(sealed)})
         except LinkRefused:

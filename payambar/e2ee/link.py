@@ -5,11 +5,11 @@ identity key over. The relay in between sees only what these functions put on th
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 
-from payambar.e2ee import keys
+from payambar.e2ee import backup, keys
 from payambar.e2ee.primitives import (
     DecryptError,
     aes_gcm_open,
@@ -110,14 +110,21 @@ def open_payload(secrets: LinkSecrets, sealed: bytes) -> bytes:
         raise LinkRefused("the payload does not open with this link's key") from None
 
 
-def payload_json(identity_seed: bytes, device_list: keys.DeviceList, verified: list[tuple[int, bytes]]) -> bytes:
-    return orjson.dumps(
-        {
-            "identity_seed": b64(identity_seed),
-            "device_list": device_list.as_json(),
-            "verified": [{"user_id": user_id, "identity_key": b64(key)} for user_id, key in verified],
-        }
-    )
+def payload_json(
+    identity_seed: bytes,
+    device_list: keys.DeviceList,
+    verified: list[tuple[int, bytes]],
+    history: dict[int, bytes] | None = None,
+) -> bytes:
+    """`history` (message id -> content key, §14) is left out when None."""
+    body = {
+        "identity_seed": b64(identity_seed),
+        "device_list": device_list.as_json(),
+        "verified": [{"user_id": user_id, "identity_key": b64(key)} for user_id, key in verified],
+    }
+    if history is not None:
+        body["history"] = b64(backup.history_bytes(history))
+    return orjson.dumps(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +132,7 @@ class Payload:
     identity_seed: bytes
     device_list: keys.DeviceList
     verified: list[tuple[int, bytes]]
+    history: dict[int, bytes] = field(default_factory=dict)
 
 
 def parse_payload(data: bytes, user_id: int, revealed: Revealed) -> Payload:
@@ -135,7 +143,8 @@ def parse_payload(data: bytes, user_id: int, revealed: Revealed) -> Payload:
         seed = unb64(body["identity_seed"])
         device_list = keys.parse_device_list(body["device_list"])
         verified = [(int(v["user_id"]), unb64(v["identity_key"])) for v in body.get("verified", [])]
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, keys.BadKeys) as error:
+        history = backup.parse_history(unb64(body["history"])) if body.get("history") is not None else {}
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, keys.BadKeys, DecryptError) as error:
         raise LinkRefused(f"the payload is malformed: {error}") from None
     if len(seed) != 32 or ed25519_public(seed) != device_list.identity_key:
         raise LinkRefused("the payload's identity key does not sign its device list")
@@ -143,4 +152,4 @@ def parse_payload(data: bytes, user_id: int, revealed: Revealed) -> Payload:
         raise LinkRefused("the payload's device list is another person's")
     if device_list.device_key(revealed.device_id) != revealed.device_key:
         raise LinkRefused("the payload's device list does not hold this device")
-    return Payload(seed, device_list, verified)
+    return Payload(seed, device_list, verified, history)

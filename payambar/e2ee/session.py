@@ -63,6 +63,7 @@ class Opened:
     sender_user: int
     sender_device: bytes
     counter: int
+    content_key: bytes = b""  # what a device keeps to open the message again (docs/e2ee.md §14)
 
 
 @dataclass
@@ -87,7 +88,8 @@ class DeviceState:
 
     def seal(self, peer_user: int, recipients: list[Recipient], inner: dict, client_id: str, fixed=None) -> bytes:
         """The envelope bytes of inner for every recipient device. `fixed` supplies the random values
-        (content_key, nonce, and per device: ephemeral, ratchet, kem) for test vectors only."""
+        (content_key, nonce, and per device: ephemeral, ratchet, kem) for test vectors; a caller
+        that keeps the message's content key (docs/e2ee.md §14) passes a fresh random one."""
         fixed = fixed or {}
         recipients = sorted(recipients, key=lambda r: r.device_id)
         self.counter += 1
@@ -179,7 +181,7 @@ class DeviceState:
                 self.one_time_prekeys.pop(entry.prekey.one_time_prekey_id, None)
             self._remember(*key, session)
             self._accept(key, envelope.counter)
-            return Opened(inner, sender_user, envelope.sender_device, envelope.counter)
+            return Opened(inner, sender_user, envelope.sender_device, envelope.counter, content_key)
         raise DecryptError("no session opens this entry")
 
     def _candidates(self, key, entry: env.Entry, sender_identity_dh: bytes):
