@@ -369,7 +369,7 @@ function reading(message, inner) {
 
 // A link preview as the sender's device made it (the server fetched the page for it): shown only
 // when it is well formed and its link is one the text has; every field the sender's word.
-function previewOf(found, text) {
+export function previewOf(found, text) {
   if (!found || typeof found !== 'object' || typeof found.url !== 'string' || typeof found.title !== 'string') return null;
   let url;
   try {
@@ -454,10 +454,6 @@ export async function setUpRecovery() {
 
 export async function turnOffRecovery(options) {
   return (await readyClient()).turnOffRecovery(options);
-}
-
-export async function backUpNow() {
-  return (await readyClient()).backUp();
 }
 
 // Restores history with a typed recovery key and answers how many messages the backup holds;

@@ -190,9 +190,9 @@ export function sendTyping(peer) {
 // An edit is sealed like a send where the chat is encrypted (with the message's own client_id).
 export async function editMessage(message, text) {
   const peer = model.peerOf(message);
-  // The link preview stays while its link does (a reader drops one whose link the text lost).
-  const keep = message.preview && text.toLowerCase().includes(new URL(message.preview.url).hostname.replace(/^www\./, '').toLowerCase());
-  const inner = e2ee.textInner(text, { edit: true, replyTo: message.reply_to, forwardedFrom: message.forwarded_from, preview: keep ? message.preview : null });
+  // The link preview stays while its link does (the same check a reader makes).
+  const preview = e2ee.previewOf(message.preview, text);
+  const inner = e2ee.textInner(text, { edit: true, replyTo: message.reply_to, forwardedFrom: message.forwarded_from, preview });
   const fields = await e2ee.sealSend(peer, inner, message.client_id, { text });
   model.upsertMessage(await e2ee.openMessage(await api.edit(message.id, fields)));
 }

@@ -190,19 +190,25 @@ function requester(session) {
   };
 }
 
-// What a sealed message says, opened on this device: its text, or a label for a file; null when
-// it cannot be opened (no session, no keys here, not for this device, offline).
-async function openPushed(payload, labels) {
+// The pushed message as this device reads it, with the protocol client that opens it: {message,
+// client}, or null (no session or keys here, the message not reachable).
+async function pushedMessage(payload) {
   const session = await storedSession();
   if (!session || !Number.isSafeInteger(payload.message_id)) return null;
   const request = requester(session);
-  const chat = encodeURIComponent(payload.chat);
-  const page = await request('GET', `/api/conversations/${chat}/messages?after=${payload.message_id - 1}&limit=1`);
+  const page = await request('GET', `/api/conversations/${encodeURIComponent(payload.chat)}/messages?after=${payload.message_id - 1}&limit=1`);
   const message = page?.messages?.find((each) => each.id === payload.message_id);
-  if (!message?.envelope || message.sender !== payload.chat) return null;
+  if (!message) return null;
   const client = await E2eeClient.open(session.user, { request });
-  if (!(await client.hasDevice())) return null;
-  const read = await client.open(message);
+  return (await client.hasDevice()) ? { message, client, me: session.user.username } : null;
+}
+
+// What a sealed message says, opened on this device: its text, or a label for a file; null when
+// it cannot be opened (no session, no keys here, not for this device, offline).
+async function openPushed(payload, labels) {
+  const found = await pushedMessage(payload);
+  if (!found?.message.envelope || found.message.sender !== payload.chat) return null;
+  const read = await found.client.open(found.message);
   if (typeof read.text === 'string' && read.text && read.kind !== 'media') return read.text;
   if (read.kind === 'media') {
     const file = read.inner?.attachment ?? {};
@@ -217,33 +223,32 @@ async function openPushed(payload, labels) {
 // The emoji of the chat's person's reaction to one of my messages, opened on this device; null
 // when it cannot be (no session or keys, not for this device, another message named inside).
 async function openPushedReaction(payload) {
-  const session = await storedSession();
-  if (!session || !Number.isSafeInteger(payload.message_id)) return null;
-  const request = requester(session);
-  const page = await request('GET', `/api/conversations/${encodeURIComponent(payload.chat)}/messages?after=${payload.message_id - 1}&limit=1`);
-  const message = page?.messages?.find((each) => each.id === payload.message_id);
+  const found = await pushedMessage(payload);
+  const message = found?.message;
   const reaction = message?.reactions?.find((each) => each.user === payload.chat && each.envelope);
-  if (!reaction || message.sender !== session.user.username) return null;
-  const client = await E2eeClient.open(session.user, { request });
-  if (!(await client.hasDevice())) return null;
+  if (!reaction || message.sender !== found.me) return null;
   // the same id the app opens it under (e2ee.js openReactions), so either finds it opened
-  const read = await client.open({ id: `reaction-${message.id}`, sender: reaction.user, recipient: message.sender, client_id: reaction.client_id, envelope: reaction.envelope });
+  const read = await found.client.open({ id: `reaction-${message.id}`, sender: reaction.user, recipient: message.sender, client_id: reaction.client_id, envelope: reaction.envelope });
   const fits = read.inner?.kind === 'reaction' && read.inner.target === message.id && typeof read.inner.emoji === 'string';
   return fits && read.inner.emoji && read.inner.emoji.length <= 16 ? read.inner.emoji : null;
+}
+
+// A sealed push names ids only: what `open` reads from it (with previews on; else null, as when it
+// cannot), and the sender with the name and picture of their public profile, both at most 10 s.
+async function openedWithSender(payload, prefs, open) {
+  const [opened, profile] = await Promise.all([
+    prefs.preview ? withTimeout(open().catch(() => null), OPEN_TIMEOUT_MS) : null,
+    withTimeout(profileOf(payload.chat), OPEN_TIMEOUT_MS),
+  ]);
+  const sender = profile ? { ...payload.sender, display_name: profile.display_name, avatar: profile.avatar } : (payload.sender ?? {});
+  return { opened, sender };
 }
 
 // "Reacted ❤️ to your message" (or without the emoji when it is sealed and cannot be opened here).
 async function showReaction(payload, prefs) {
   let sender = payload.sender ?? {};
   let emoji = typeof payload.emoji === 'string' && payload.emoji.length <= 16 ? payload.emoji : null;
-  if (payload.encrypted) {
-    const [opened, profile] = await Promise.all([
-      prefs.preview ? withTimeout(openPushedReaction(payload).catch(() => null), OPEN_TIMEOUT_MS) : null,
-      withTimeout(profileOf(payload.chat), OPEN_TIMEOUT_MS),
-    ]);
-    emoji = opened;
-    if (profile) sender = { ...sender, display_name: profile.display_name, avatar: profile.avatar };
-  }
+  if (payload.encrypted) ({ opened: emoji, sender } = await openedWithSender(payload, prefs, () => openPushedReaction(payload)));
   if (!prefs.preview) emoji = null;
   const labels = prefs.labels ?? {};
   const body = emoji ? (labels.reacted ?? 'واکنش {emoji} به پیام شما · Reacted {emoji} to your message').replace('{emoji}', emoji) : (labels.reacted_any ?? 'به پیام شما واکنش نشان داد · Reacted to your message');
@@ -325,14 +330,7 @@ async function showPushed(payload) {
   let sender = payload.sender ?? {};
   const missedCall = payload.call ? 'تماس بی‌پاسخ · Missed call' : null;
   let text = missedCall ?? (prefs.preview && typeof payload.text === 'string' ? payload.text : null);
-  if (payload.encrypted) {
-    const [opened, profile] = await Promise.all([
-      prefs.preview ? withTimeout(openPushed(payload, prefs.labels ?? {}).catch(() => null), OPEN_TIMEOUT_MS) : null,
-      withTimeout(profileOf(payload.chat), OPEN_TIMEOUT_MS),
-    ]);
-    text = opened;
-    if (profile) sender = { ...sender, display_name: profile.display_name, avatar: profile.avatar };
-  }
+  if (payload.encrypted) ({ opened: text, sender } = await openedWithSender(payload, prefs, () => openPushed(payload, prefs.labels ?? {})));
   await self.registration.showNotification(sender.display_name || sender.username || payload.chat, {
     body: text ?? prefs.hiddenText,
     tag: `chat:${payload.chat}`,

@@ -165,38 +165,45 @@ class Dispatcher:
             except Exception:
                 log.exception("a push failed")
 
-    async def _message(self, recipient_id: int, message: dict, sender: dict) -> None:
+    async def _audience(self, user_id: int, sender: dict) -> tuple[list[Subscription], dict] | None:
+        """Where a push about the chat with `sender` goes, and the sender with their public profile
+        (display name, avatar URL or null); None when the user views or muted that chat, or has no
+        live subscription."""
         chat = sender["username"]
-        if await self.is_viewing(recipient_id, chat) or await self._muted(recipient_id, chat):
-            return
-        subscriptions = await self._live_subscriptions(recipient_id)
+        if await self.is_viewing(user_id, chat) or await self._muted(user_id, chat):
+            return None
+        subscriptions = await self._live_subscriptions(user_id)
         if not subscriptions:
-            return
+            return None
         if "display_name" not in sender:
             user = await self.profile(chat)
             if user is not None:
-                sender = user_object(user)  # with its avatar URL (or null)
+                sender = user_object(user)
+        return subscriptions, sender
+
+    async def _message(self, recipient_id: int, message: dict, sender: dict) -> None:
+        chat = sender["username"]
+        audience = await self._audience(recipient_id, sender)
+        if audience is None:
+            return
+        subscriptions, sender = audience
         payload = orjson.dumps(message_payload(message, sender))
         # Marked before sending: a read that commits while the push is on its way still clears it.
         await self.counters.add(_notified_key(recipient_id, chat), 1, MESSAGE_TTL)
         await self._send(subscriptions, payload, MESSAGE_TTL, "high", topic(recipient_id, chat))
 
     async def _reaction(self, author_id: int, message: dict, reactor: dict) -> None:
-        chat = reactor["username"]
-        if await self.is_viewing(author_id, chat) or await self._muted(author_id, chat):
+        if reaction_payload(message, reactor) is None:
+            return  # taken back: nothing to tell, nothing to look up
+        audience = await self._audience(author_id, reactor)
+        if audience is None:
             return
-        subscriptions = await self._live_subscriptions(author_id)
-        if not subscriptions:
-            return
-        user = await self.profile(chat)
-        if user is not None:
-            reactor = user_object(user)
-        payload = reaction_payload(message, reactor)
-        if payload is not None:
-            # a Topic of its own: a reaction never replaces a message push the service still holds
-            await self._send(
-                subscriptions, orjson.dumps(payload), MESSAGE_TTL, "normal", topic(author_id, f"reaction:{chat}")
-            )
+        subscriptions, reactor = audience
+        payload = orjson.dumps(reaction_payload(message, reactor))
+        # a Topic of its own: a reaction never replaces a message push the service still holds
+        await self._send(
+            subscriptions, payload, MESSAGE_TTL, "normal", topic(author_id, f"reaction:{reactor['username']}")
+        )
 
     async def _muted(self, user_id: int, chat: str) -> bool:
         if self.muted_until is None:

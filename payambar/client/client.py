@@ -382,15 +382,15 @@ class Client(linking.Linking):
         if cache_key in store.opened:
             return store.opened[cache_key]
         kept = store.history.get(message["id"])
-        inner, content_key = None, None
-        if kept is not None and not _addressed_to(data, store.device.device_id):
-            inner, content_key = await self._open_with_key(message, data, kept), kept
+        key_first = kept is not None and not _addressed_to(data, store.device.device_id)
+        inner = await self._open_with_key(message, data, kept) if kept is not None and key_first else None
+        content_key = kept
         if inner is None:
             try:
                 inner, content_key = await self._open_with_ratchet(message, data)
             except DecryptError:
-                if kept is None or (inner := await self._open_with_key(message, data, kept)) is None:
-                    raise
+                if kept is None or key_first or (inner := await self._open_with_key(message, data, kept)) is None:
+                    raise  # no kept key, or it was tried first
                 content_key = kept
         if content_key:
             store.history[message["id"]] = content_key
@@ -447,16 +447,17 @@ class Client(linking.Linking):
         """Merges this device's history into the person's backup under the key and puts it back
         (again when another device wrote meanwhile); answers the entries it holds. DecryptError
         when the stored backup is under another key."""
-        for attempt in range(BACKUP_TRIES):
+        attempt = 0
+        while True:
+            attempt += 1
             stored = await self._stored_backup()
             merged = backup.open_backup(recovery_key, self.user_id, unb64(stored["sealed"])) if stored else {}
             merged.update(self._keystore.history)
             try:
                 return await self._put_backup(recovery_key, merged, stored)
             except ApiFailed as error:
-                if error.code != "stale_version" or attempt == BACKUP_TRIES - 1:
+                if error.code != "stale_version" or attempt == BACKUP_TRIES:
                     raise
-        raise AssertionError("unreachable")
 
     async def _put_backup(self, recovery_key: bytes, history: dict[int, bytes], stored: dict | None) -> int:
         kept = backup.newest(history, BACKUP_ENTRIES)

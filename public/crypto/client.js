@@ -565,12 +565,13 @@ export class E2eeClient {
       // A content key from history (§14) opens an envelope this device has no entry in; one with
       // an entry goes through the ratchet first, the kept key only when that fails.
       const kept = await this.store.getKey(message.id);
-      let opened = kept && !addressedTo(data, keystore.device.deviceId) ? await this.openWithKey(keystore, message, data, kept) : null;
+      const keyFirst = kept && !addressedTo(data, keystore.device.deviceId);
+      let opened = keyFirst ? await this.openWithKey(keystore, message, data, kept) : null;
       if (!opened) {
         try {
           opened = await this.openWithRatchet(keystore, message, data);
         } catch (error) {
-          if (!kept || (error instanceof ApiError && error.isNetwork)) throw error;
+          if (!kept || keyFirst || (error instanceof ApiError && error.isNetwork)) throw error; // the key was tried
           opened = await this.openWithKey(keystore, message, data, kept);
           if (!opened) throw error;
         }
@@ -661,7 +662,7 @@ export class E2eeClient {
   // shown once. A backup under an older key is replaced (that key stops opening anything).
   async setUpRecovery() {
     const key = backup.newRecoveryKey();
-    await this.store.setRecovery({ key, version: null, count: 0, at: null, fresh: true });
+    await this.store.setRecovery({ key, version: null, count: 0, at: null });
     await this.backUp();
     return backup.formatRecoveryKey(key);
   }
@@ -691,8 +692,8 @@ export class E2eeClient {
           for (const [id, key] of await backup.openBackup(recovery.key, this.user.id, unb64(stored.sealed))) merged.set(id, key);
         } catch (error) {
           if (!(error instanceof DecryptError)) throw error;
-          // Another recovery key's backup: only the key just made here may replace it.
-          if (!recovery.fresh) {
+          // Another recovery key's backup: only a key just made here (nothing put under it yet) replaces it.
+          if (recovery.version !== null) {
             await this.store.setRecovery({ ...recovery, replaced: true });
             return null;
           }
@@ -703,7 +704,7 @@ export class E2eeClient {
       const sealed = await backup.sealBackup(recovery.key, this.user.id, kept);
       try {
         const { version } = await this.request('PUT', '/api/keys/backup', { replaces: stored?.version ?? 0, sealed: b64(sealed) });
-        await this.store.setRecovery({ key: recovery.key, version, count: kept.size, at: Date.now(), fresh: false, replaced: false });
+        await this.store.setRecovery({ key: recovery.key, version, count: kept.size, at: Date.now(), replaced: false });
         return kept.size;
       } catch (error) {
         if (!(error instanceof ApiError && error.code === 'stale_version')) throw error;
@@ -727,7 +728,7 @@ export class E2eeClient {
       throw error;
     }
     await this.store.putKeys([...history]);
-    await this.store.setRecovery({ key, version: stored.version, count: history.size, at: Date.now(), fresh: false, replaced: false });
+    await this.store.setRecovery({ key, version: stored.version, count: history.size, at: Date.now(), replaced: false });
     this.historyChanged(); // what this device holds and the backup does not
     return history.size;
   }

@@ -232,14 +232,19 @@ export class DeviceStore {
     return promisify(this.db.transaction(storeName).objectStore(storeName).get(key));
   }
 
-  async put(storeName, key, value) {
+  // Runs work(objectStore) in one read-write transaction and waits for it to commit.
+  async change(storeName, work) {
     const tx = this.db.transaction(storeName, 'readwrite');
-    tx.objectStore(storeName).put(value, key);
+    work(tx.objectStore(storeName));
     await new Promise((resolve, reject) => {
       tx.oncomplete = resolve;
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error);
     });
+  }
+
+  async put(storeName, key, value) {
+    await this.change(storeName, (store) => store.put(value, key));
   }
 
   // The keystore, or null when this browser has no device for the account yet.
@@ -279,14 +284,7 @@ export class DeviceStore {
   // Forgets what was read and sent (an identity reset: those sessions are gone). The history map
   // stays: its keys open old messages whatever the identity.
   async clearMessages() {
-    for (const name of ['opened', 'sent']) {
-      const tx = this.db.transaction(name, 'readwrite');
-      tx.objectStore(name).clear();
-      await new Promise((resolve, reject) => {
-        tx.oncomplete = resolve;
-        tx.onerror = () => reject(tx.error);
-      });
-    }
+    for (const name of ['opened', 'sent']) await this.change(name, (store) => store.clear());
   }
 
   // What an envelope opened to. Entries of messages (their content key is kept in `history`, so
@@ -300,27 +298,19 @@ export class DeviceStore {
   // Keeps the newest `keep` of those entries (a person's years of messages would otherwise all
   // stay here opened); answers how many went.
   async pruneOpened(keep = OPENED_KEPT, slack = OPENED_SLACK) {
-    const index = () => this.db.transaction('opened', 'readwrite').objectStore('opened').index('at');
-    const count = await promisify(index().count());
+    const count = await promisify(this.db.transaction('opened').objectStore('opened').index('at').count());
     if (count <= keep + slack) return 0;
-    let excess = count - keep;
-    const tx = this.db.transaction('opened', 'readwrite');
-    const cursor = tx.objectStore('opened').index('at').openCursor();
-    await new Promise((resolve, reject) => {
+    let removed = 0;
+    await this.change('opened', (store) => {
+      const cursor = store.index('at').openCursor(); // oldest first
       cursor.onsuccess = () => {
-        const at = cursor.result;
-        if (!at || excess <= 0) return resolve();
-        at.delete();
-        excess -= 1;
-        at.continue();
+        if (!cursor.result || removed >= count - keep) return;
+        cursor.result.delete();
+        removed += 1;
+        cursor.result.continue();
       };
-      cursor.onerror = () => reject(cursor.error);
     });
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-    });
-    return count - keep - excess;
+    return removed;
   }
 
   async getOpened(key) {
@@ -344,19 +334,17 @@ export class DeviceStore {
   }
 
   // Adds [message id, content key] pairs to the history map; answers how many were new or changed.
+  // One message opened looks up its one entry; the whole map is read only where it is all needed
+  // (a backup, a link).
   async putKeys(entries) {
-    const known = await this.allKeys();
-    const fresh = entries.filter(([id, key]) => Number.isSafeInteger(id) && id > 0 && key?.length === 32 && !equal(known.get(id), key));
+    const fresh = [];
+    for (const [id, key] of entries) {
+      if (Number.isSafeInteger(id) && id > 0 && key?.length === 32 && !equal(await this.getKey(id), key)) fresh.push([id, key]);
+    }
     if (!fresh.length) return 0;
     const sealed = await Promise.all(fresh.map(async ([id, key]) => [id, await this.seal(`history:${id}`, b64(key))]));
-    const tx = this.db.transaction('history', 'readwrite');
-    for (const [id, value] of sealed) tx.objectStore('history').put(value, id);
-    await new Promise((resolve, reject) => {
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
-    for (const [id, key] of fresh) known.set(id, key);
+    await this.change('history', (store) => sealed.forEach(([id, value]) => store.put(value, id)));
+    for (const [id, key] of fresh) this.keys?.set(id, key);
     return fresh.length;
   }
 
@@ -392,15 +380,7 @@ export class DeviceStore {
   }
 
   async setRecovery(value) {
-    if (!value) {
-      const tx = this.db.transaction('state', 'readwrite');
-      tx.objectStore('state').delete('recovery');
-      await new Promise((resolve, reject) => {
-        tx.oncomplete = resolve;
-        tx.onerror = () => reject(tx.error);
-      });
-      return;
-    }
+    if (!value) return this.change('state', (store) => store.delete('recovery'));
     await this.put('state', 'recovery', await this.seal('recovery', { ...value, key: b64(value.key) }));
   }
 

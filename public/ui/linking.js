@@ -165,8 +165,9 @@ export function showLinkScreen(client, root = document.body, { onLinked = () => 
 }
 
 // Shows the camera in `video` and calls found(text) with the first link QR code it reads (the
-// vendored decoder, `/vendor/qr/decode.js`, four times a second). Answers a function that stops it.
-async function scanQr(video, found) {
+// vendored decoder, `/vendor/qr/decode.js`, four times a second). Answers a function that stops
+// it; `stopped()` runs once it has.
+async function scanQr(video, found, stopped) {
   const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 640 } }, audio: false });
   const { decodeQR } = await import('/vendor/qr/decode.js');
   const { QR_PREFIX } = await linkModule();
@@ -181,7 +182,7 @@ async function scanQr(video, found) {
     for (const track of stream.getTracks()) track.stop();
     video.srcObject = null;
     video.hidden = true;
-    video.dispatchEvent(new Event('emptied'));
+    stopped();
   };
   timer = setInterval(() => {
     if (!video.videoWidth) return;
@@ -298,22 +299,21 @@ export function openApproveDialog(client, { link = null } = {}) {
   scan.addEventListener('click', async () => {
     if (stopScan) return stopScan();
     status.textContent = '';
+    const stopped = () => {
+      stopScan = null;
+      scan.textContent = t('link_scan');
+    };
     try {
       stopScan = await scanQr(viewfinder, (text) => {
         stopScan?.();
         approve(text);
-      });
+      }, stopped);
       scan.textContent = t('link_scan_stop');
     } catch {
       status.dataset.state = 'failed';
       status.textContent = t('link_scan_failed');
     }
   });
-  const stopped = () => {
-    stopScan = null;
-    scan.textContent = t('link_scan');
-  };
-  viewfinder.addEventListener('emptied', stopped);
 
   pasteSubmit.addEventListener('click', () => {
     const text = paste.value.trim();

@@ -1,6 +1,6 @@
 // "Chat history backup" in Settings (docs/e2ee.md §14): a recovery key made on this device and
 // shown once, the backup's state, and restoring history on this device with a typed key.
-import { backUpNow, recoveryStatus, restoreHistory, setUpRecovery, turnOffRecovery } from '/e2ee.js';
+import { recoveryStatus, restoreHistory, setUpRecovery, turnOffRecovery } from '/e2ee.js';
 import { t } from '/i18n.js';
 import { reopenFailed } from '/model.js';
 import { h } from '/ui/dom.js';
@@ -116,7 +116,6 @@ export function recoverySection() {
       result.dataset.state = 'restored';
       result.dataset.count = String(count);
       result.textContent = t('recovery_restored', { count: count.toLocaleString() });
-      backUpNow().catch(() => {});
     } catch (error) {
       result.dataset.state = 'error';
       const key = RESTORE_PROBLEMS[error?.name] ?? RESTORE_PROBLEMS[error?.reason] ?? (error?.isNetwork ? 'recovery_offline' : 'recovery_failed');
